@@ -1,0 +1,64 @@
+"""faaslib: AWS Lambda's programming model inside one Python process.
+
+Everything public is re-exported here; the modules behind it are private (``faaslib._x``).
+"""
+
+from __future__ import annotations
+
+from ._blocking import BlockingInvoker as BlockingInvoker
+from ._context import Client as Client
+from ._context import ClientContext as ClientContext
+from ._context import CognitoIdentity as CognitoIdentity
+from ._context import Context as Context
+from ._errors import FaaslibError as FaaslibError
+from ._errors import InvalidParameterValueException as InvalidParameterValueException
+from ._errors import InvalidRequestContentException as InvalidRequestContentException
+from ._errors import InvokerClosed as InvokerClosed
+from ._errors import RequestTooLargeException as RequestTooLargeException
+from ._errors import ResourceConflictException as ResourceConflictException
+from ._errors import ResourceNotFoundException as ResourceNotFoundException
+from ._errors import TooManyRequestsException as TooManyRequestsException
+from ._errors import ValidationException as ValidationException
+from ._invoker import Invoker as Invoker
+from ._registry import Registry as Registry
+from ._result import InvocationResult as InvocationResult
+from ._result import InvocationType as InvocationType
+from ._result import LogType as LogType
+from ._spec import FunctionSpec as FunctionSpec
+from ._stats import InvokerStatistics as InvokerStatistics
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BlockingInvoker",
+    "Client",
+    "ClientContext",
+    "CognitoIdentity",
+    "Context",
+    "FaaslibError",
+    "FunctionSpec",
+    "InvalidParameterValueException",
+    "InvalidRequestContentException",
+    "InvocationResult",
+    "InvocationType",
+    "InvokerClosed",
+    "InvokerStatistics",
+    "LogType",
+    "Registry",
+    "RequestTooLargeException",
+    "ResourceConflictException",
+    "ResourceNotFoundException",
+    "TooManyRequestsException",
+    "ValidationException",
+]
+
+
+def _fix_module_names() -> None:
+    # Reprs and tracebacks say faaslib.Invoker, not faaslib._invoker.Invoker.
+    for name in __all__:
+        obj = globals()[name]
+        if getattr(obj, "__module__", "").startswith("faaslib._"):
+            obj.__module__ = __name__
+
+
+_fix_module_names()

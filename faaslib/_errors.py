@@ -1,0 +1,175 @@
+"""faaslib's exceptions: one tree, each class named and served as Lambda names and serves it.
+
+::
+
+    FaaslibError
+    ├── ValidationException            400  a value breaks Lambda's constraints (config, name)
+    ├── ResourceConflictException      409  a function of that name is already registered
+    ├── ResourceNotFoundException      404  unknown function, version or alias
+    ├── InvalidParameterValueException 400  a parameter of the request is invalid
+    ├── InvalidRequestContentException 400  payload is not JSON or does not fit the event type
+    ├── RequestTooLargeException       413  payload over the invocation type's size limit
+    ├── TooManyRequestsException       429  concurrency limit reached (throttled)
+    └── InvokerClosed                  500  the invoker is not open (never entered, or left)
+
+Each class declares the Lambda ``error_type`` and HTTP ``status_code`` it is served with, so a
+server maps any of them without a ladder of conditions. Errors raised by a *handler* are not
+exceptions of this tree: they become function errors in the
+:class:`~faaslib.InvocationResult` (``function_error="Unhandled"``), as in Lambda.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+__all__ = [
+    "FaaslibError",
+    "InvalidParameterValueException",
+    "InvalidRequestContentException",
+    "InvokerClosed",
+    "RequestTooLargeException",
+    "ResourceConflictException",
+    "ResourceNotFoundException",
+    "TooManyRequestsException",
+    "ValidationException",
+]
+
+
+class FaaslibError(Exception):
+    """Root of every error faaslib raises.
+
+    :ivar message: the human-readable message (also ``str(error)``)
+    :ivar function_name: the function the request named, when there is one
+    """
+
+    #: Lambda's error code for this condition (``x-amzn-ErrorType`` on the wire).
+    error_type: ClassVar[str] = "ServiceException"
+    #: HTTP status Lambda answers this condition with.
+    status_code: ClassVar[int] = 500
+    #: ``Type`` member of the wire error body: ``User`` for 4xx, ``Service`` for 5xx.
+    fault: ClassVar[Literal["User", "Service"]] = "Service"
+
+    def __init__(self, message: str, *, function_name: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.function_name = function_name
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the JSON error body Lambda sends for this error."""
+        return {"Type": self.fault, "message": self.message}
+
+
+class ValidationException(FaaslibError, ValueError):
+    """A value breaks Lambda's constraints: a function's configuration when registering, or a
+    malformed function name or qualifier when invoking.
+
+    The message names the bad field in the form Lambda's API uses. Nothing was registered or
+    run; correct the value. :attr:`field` is the field's name.
+    """
+
+    error_type = "ValidationException"
+    status_code = 400
+    fault = "User"
+
+    def __init__(self, field: str, value: object, constraint: str) -> None:
+        super().__init__(
+            f"1 validation error detected: Value '{value}' at '{field}' failed to satisfy "
+            f"constraint: {constraint}"
+        )
+        self.field = field
+        self.value = value
+
+
+class ResourceConflictException(FaaslibError):
+    """A function of the same name is already registered. Pick another ``name=``."""
+
+    error_type = "ResourceConflictException"
+    status_code = 409
+    fault = "User"
+
+
+class ResourceNotFoundException(FaaslibError, LookupError):
+    """The function, version or alias named by the request does not exist.
+
+    Unlike :class:`InvalidParameterValueException`, the request itself was well formed.
+    """
+
+    error_type = "ResourceNotFoundException"
+    status_code = 404
+    fault = "User"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"Type": self.fault, "Message": self.message}
+
+
+class InvalidParameterValueException(FaaslibError, ValueError):
+    """A request parameter (qualifier, client context, invocation or log type) is invalid."""
+
+    error_type = "InvalidParameterValueException"
+    status_code = 400
+    fault = "User"
+
+
+class InvalidRequestContentException(FaaslibError, ValueError):
+    """The payload is not valid JSON, or does not validate against the handler's event type.
+
+    Nothing ran and nothing was queued. :attr:`errors` holds pydantic's error list (with each
+    error's ``loc``) when the payload parsed but did not validate.
+    """
+
+    error_type = "InvalidRequestContentException"
+    status_code = 400
+    fault = "User"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        function_name: str | None = None,
+        errors: list[dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(message, function_name=function_name)
+        self.errors = errors or []
+
+
+class RequestTooLargeException(FaaslibError):
+    """The payload is over the size limit of its invocation type (6 MB sync, 1 MB Event).
+
+    Lambda's model calls this error ``RequestTooLargeException``; on the wire AWS sends the
+    code in :attr:`wire_error_type`, which boto3 surfaces as a plain ``ClientError``.
+    """
+
+    error_type = "RequestTooLargeException"
+    wire_error_type: ClassVar[str] = "RequestEntityTooLargeException"
+    status_code = 413
+    fault = "User"
+
+    def __init__(self, message: str, *, function_name: str | None = None, size: int, limit: int):
+        super().__init__(message, function_name=function_name)
+        self.size = size
+        self.limit = limit
+
+
+class TooManyRequestsException(FaaslibError):
+    """The invocation was throttled: a concurrency limit is reached. Retry later.
+
+    :ivar reason: Lambda's ``Reason``, e.g. ``ConcurrentInvocationLimitExceeded``
+    """
+
+    error_type = "TooManyRequestsException"
+    status_code = 429
+    fault = "User"
+
+    def __init__(self, message: str, *, function_name: str | None = None, reason: str) -> None:
+        super().__init__(message, function_name=function_name)
+        self.reason = reason
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"Reason": self.reason, "Type": self.fault, "message": self.message}
+
+
+class InvokerClosed(FaaslibError, RuntimeError):
+    """The invoker is not open: it was never entered with ``async with``, or it was left.
+
+    This is a usage error of the caller; open the invoker before invoking through it.
+    """

@@ -1,0 +1,98 @@
+"""Lambda's error documents: what the payload holds when an invocation ends in a function error."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import sys
+import threading
+import traceback
+from typing import Any
+
+import anyio
+import pydantic_core
+
+__all__ = [
+    "handler_error",
+    "log_lines",
+    "response_too_large",
+    "runtime_error",
+    "timeout_error",
+]
+
+_RUNTIME_DIRS = tuple(
+    os.path.dirname(module.__file__ or "") + os.sep
+    for module in (sys.modules[__package__ or "faaslib"], anyio, asyncio, concurrent.futures)
+) + (threading.__file__,)
+
+
+def _user_frames(exc: BaseException) -> list[str]:
+    """``stackTrace``: the traceback from the handler down, without the runtime's own frames."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    runtime = _RUNTIME_DIRS
+    if "trio" in sys.modules:
+        runtime += (os.path.dirname(sys.modules["trio"].__file__ or "") + os.sep,)
+    start = 0
+    while start < len(frames) and frames[start].filename.startswith(runtime):
+        start += 1
+    return traceback.format_list(frames[start:])
+
+
+def handler_error(exc: Exception, request_id: str) -> bytes:
+    """The document for an exception the handler raised (errorType is the class name)."""
+    return pydantic_core.to_json(
+        {
+            "errorMessage": str(exc),
+            "errorType": type(exc).__name__,
+            "requestId": request_id,
+            "stackTrace": _user_frames(exc),
+        },
+        fallback=str,
+    )
+
+
+def runtime_error(error_type: str, message: str, request_id: str) -> bytes:
+    """A document for an error the runtime raises (``Runtime.MarshalError`` and kin)."""
+    return pydantic_core.to_json(
+        {
+            "errorMessage": message,
+            "errorType": error_type,
+            "requestId": request_id,
+            "stackTrace": [],
+        }
+    )
+
+
+def timeout_error(request_id: str, timeout: float) -> bytes:
+    """The document Lambda returns when an invocation runs past its timeout."""
+    return pydantic_core.to_json(
+        {
+            "errorType": "Sandbox.Timedout",
+            "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
+        }
+    )
+
+
+def response_too_large(limit: int) -> bytes:
+    """The document for a result over the response payload limit."""
+    return pydantic_core.to_json(
+        {
+            "errorMessage": (
+                f"Response payload size exceeded maximum allowed payload size ({limit} bytes)."
+            ),
+            "errorType": "Function.ResponseSizeTooLarge",
+        }
+    )
+
+
+def log_lines(document: bytes) -> str:
+    """Render an error document the way the runtime writes it to the log."""
+    doc: dict[str, Any] = pydantic_core.from_json(document)
+    if doc.get("errorType") == "Sandbox.Timedout":
+        return f"{doc['errorMessage']}\n"
+    text = f"[ERROR] {doc.get('errorType', 'Error')}: {doc.get('errorMessage', '')}\n"
+    stack = doc.get("stackTrace") or []
+    if stack:
+        text += "Traceback (most recent call last):\n" + "".join(stack)
+    return text

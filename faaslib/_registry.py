@@ -1,0 +1,128 @@
+"""``Registry``: the named functions an invoker can run."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar, overload
+
+from ._errors import ResourceConflictException, ResourceNotFoundException
+from ._spec import FunctionSpec
+
+__all__ = ["Registry"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Registry:
+    """A set of functions, each a handler with Lambda's configuration.
+
+    Registries are plain values: make as many as you like (no global state), and combine them
+    with :meth:`include`. Decorating keeps the function unchanged, so it still unit-tests as a
+    plain function::
+
+        registry = faaslib.Registry()
+
+        @registry.function(timeout=10)
+        async def place_order(order: Order, context: faaslib.Context) -> Receipt: ...
+    """
+
+    def __init__(self) -> None:
+        self._specs: dict[str, FunctionSpec] = {}
+
+    @overload
+    def function(self, handler: F, /) -> F: ...
+
+    @overload
+    def function(
+        self,
+        /,
+        *,
+        name: str | None = None,
+        timeout: float = 3.0,
+        memory_size: int = 128,
+        description: str = "",
+    ) -> Callable[[F], F]: ...
+
+    def function(
+        self,
+        handler: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        timeout: float = 3.0,
+        memory_size: int = 128,
+        description: str = "",
+    ) -> F | Callable[[F], F]:
+        """Register a ``def`` or ``async def`` handler; usable bare or with arguments.
+
+        :param name: function name (default: the handler's ``__name__``), 1-64 characters of
+            ``[a-zA-Z0-9-_]``
+        :param timeout: seconds, 1-900 (Lambda's default 3)
+        :param memory_size: MB, 128-10240
+        :param description: up to 256 characters
+        :return: the handler itself, unchanged
+        :raises ~faaslib.ValidationException: a setting is out of range, or the handler's
+            signature cannot take an event
+        :raises ~faaslib.ResourceConflictException: the name is already registered
+        """
+
+        def register(fn: F) -> F:
+            self.add(
+                FunctionSpec(
+                    name=name if name is not None else getattr(fn, "__name__", ""),
+                    handler=fn,
+                    timeout=timeout,
+                    memory_size=memory_size,
+                    description=description,
+                )
+            )
+            return fn
+
+        if handler is not None:
+            return register(handler)
+        return register
+
+    def add(self, spec: FunctionSpec) -> None:
+        """Register a function from its spec.
+
+        :raises ~faaslib.ResourceConflictException: a function of that name exists already
+        """
+        if spec.name in self._specs:
+            raise ResourceConflictException(
+                f"Function already exist: {spec.name}", function_name=spec.name
+            )
+        self._specs[spec.name] = spec
+
+    def include(self, other: Registry, *, prefix: str = "") -> None:
+        """Add every function of ``other``, each name prefixed with ``prefix``.
+
+        :raises ~faaslib.ResourceConflictException: a resulting name exists already
+        :raises ~faaslib.ValidationException: a prefixed name breaks Lambda's name rules
+        """
+        for spec in other:
+            self.add(dataclasses.replace(spec, name=prefix + spec.name))
+
+    def get(self, name: str) -> FunctionSpec:
+        """Return the spec registered under ``name``.
+
+        :raises ~faaslib.ResourceNotFoundException: no such function
+        """
+        try:
+            return self._specs[name]
+        except KeyError:
+            raise ResourceNotFoundException(
+                f"Function not found: {name}", function_name=name
+            ) from None
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._specs
+
+    def __iter__(self) -> Iterator[FunctionSpec]:
+        return iter(list(self._specs.values()))
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __repr__(self) -> str:
+        return f"<Registry functions={sorted(self._specs)!r}>"

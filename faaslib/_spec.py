@@ -1,0 +1,85 @@
+"""``FunctionSpec``: one registered function and its Lambda configuration, checked on creation."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._conversion import EventDecoder, ResultEncoder, event_decoder, result_encoder
+from ._errors import ValidationException
+from ._handler import HandlerShape, inspect_handler
+
+__all__ = ["FunctionSpec"]
+
+_NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
+MIN_TIMEOUT, MAX_TIMEOUT = 1, 900
+MIN_MEMORY, MAX_MEMORY = 128, 10_240
+MAX_DESCRIPTION = 256
+
+
+def _check_range(field_name: str, value: object, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValidationException(field_name, value, "Member must be a number")
+    if value < low:
+        raise ValidationException(
+            field_name, value, f"Member must have value greater than or equal to {low}"
+        )
+    if value > high:
+        raise ValidationException(
+            field_name, value, f"Member must have value less than or equal to {high}"
+        )
+
+
+def _check_name(name: object) -> None:
+    if not isinstance(name, str):
+        raise ValidationException("functionName", name, "Member must be a string")
+    if not 1 <= len(name) <= 64:
+        raise ValidationException("functionName", name, "Member must have length between 1 and 64")
+    if not _NAME.fullmatch(name):
+        raise ValidationException(
+            "functionName", name, "Member must satisfy regular expression pattern: [a-zA-Z0-9-_]+"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionSpec:
+    """A handler with its configuration, as ``CreateFunction`` would hold it.
+
+    Built by :meth:`Registry.function`, or directly and passed to :meth:`Registry.add`.
+    The handler's signature is read on creation: its first parameter's annotation is the event
+    type, a second parameter receives the :class:`~faaslib.Context`, and the return annotation
+    (if any) drives serialisation of the result.
+
+    :raises ~faaslib.ValidationException: a setting is outside Lambda's range (the message
+        names the field), or the handler's signature cannot serve as a handler
+    """
+
+    name: str
+    handler: Callable[..., Any]
+    timeout: float = 3.0
+    memory_size: int = 128
+    description: str = ""
+    shape: HandlerShape = field(init=False, repr=False, compare=False)
+    decode_event: EventDecoder = field(init=False, repr=False, compare=False)
+    encode_result: ResultEncoder = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _check_name(self.name)
+        _check_range("timeout", self.timeout, MIN_TIMEOUT, MAX_TIMEOUT)
+        _check_range("memorySize", self.memory_size, MIN_MEMORY, MAX_MEMORY)
+        if not isinstance(self.memory_size, int):
+            raise ValidationException(
+                "memorySize", self.memory_size, "Member must be a whole number of MB"
+            )
+        if not isinstance(self.description, str) or len(self.description) > MAX_DESCRIPTION:
+            raise ValidationException(
+                "description",
+                self.description,
+                f"Member must be a string of length less than or equal to {MAX_DESCRIPTION}",
+            )
+        shape = inspect_handler(self.handler)
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "decode_event", event_decoder(shape.event_type, self.name))
+        object.__setattr__(self, "encode_result", result_encoder(shape.return_type))
