@@ -1,9 +1,9 @@
 """Running an async handler under its deadline with the current backend's cheapest native scope.
 
 An invocation's deadline is on the hot path: anyio's ``CancelScope`` with a deadline costs
-about 4.5 µs here, more than the rest of an invocation. ``asyncio.timeout_at`` (3.0 µs) and
-trio's own ``CancelScope`` do the same job for less, and nest correctly with anyio scopes the
-handler opens itself.
+about 4.5 µs here, more than the rest of an invocation. On asyncio a timer that cancels the
+task (the mechanism of ``asyncio.timeout_at``, 1 µs) and on trio its own ``CancelScope`` do
+the same job for less, and nest correctly with anyio scopes the handler opens itself.
 """
 
 from __future__ import annotations
@@ -32,6 +32,53 @@ async def _run_anyio(
     raise DeadlineExceeded
 
 
+if sys.version_info >= (3, 11):
+
+    class _Expiry:
+        """The timer callback of one asyncio deadline: cancels the task, remembering it did."""
+
+        __slots__ = ("fired", "task")
+
+        def __init__(self, task: asyncio.Task[Any]) -> None:
+            self.task = task
+            self.fired = False
+
+        def fire(self) -> None:
+            self.fired = True
+            self.task.cancel()
+
+    def _asyncio_runner(loop: asyncio.AbstractEventLoop) -> DeadlineRunner:
+        # What asyncio.timeout_at does (a timer cancelling the task, then ``uncancel`` to tell
+        # this cancellation from any other), without its state machine: 1 µs instead of 3.
+        now = loop.time
+        call_at = loop.call_at
+        current_task = asyncio.current_task
+
+        async def run_asyncio(
+            handler: Callable[..., Awaitable[Any]], args: tuple[Any, ...], seconds: float
+        ) -> Any:
+            task = current_task()
+            if task is None:  # pragma: no cover - invokers run in tasks
+                raise RuntimeError("faaslib invocations must run in an asyncio task")
+            cancelling = task.cancelling()
+            expiry = _Expiry(task)
+            timer = call_at(now() + seconds, expiry.fire)
+            try:
+                return await handler(*args)
+            except asyncio.CancelledError:
+                if expiry.fired and task.uncancel() <= cancelling:
+                    expiry.fired = False
+                    raise DeadlineExceeded from None
+                expiry.fired = False
+                raise
+            finally:
+                timer.cancel()
+                if expiry.fired:  # fired, but the handler finished anyway: undo our cancel
+                    task.uncancel()
+
+        return run_asyncio
+
+
 def deadline_runner() -> DeadlineRunner:
     """Return the deadline runner for the backend running now (call it from async code).
 
@@ -54,19 +101,5 @@ def deadline_runner() -> DeadlineRunner:
 
         return run_trio
     if loop is not None and sys.version_info >= (3, 11):
-        now = loop.time
-
-        async def run_asyncio(
-            handler: Callable[..., Awaitable[Any]], args: tuple[Any, ...], seconds: float
-        ) -> Any:
-            scope = asyncio.timeout_at(now() + seconds)
-            try:
-                async with scope:
-                    return await handler(*args)
-            except TimeoutError:
-                if scope.expired():
-                    raise DeadlineExceeded from None
-                raise
-
-        return run_asyncio
+        return _asyncio_runner(loop)
     return _run_anyio

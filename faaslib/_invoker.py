@@ -240,8 +240,41 @@ class Invoker:
             )
         context_data = None if client_context is None else parse_client_context(client_context)
         data = payload if type(payload) is bytes and payload else payload_bytes(payload, fn.name)
-        if invocation_type == "RequestResponse":
-            return await self._request_response(fn, invoked_arn, data, context_data, log_type)
+        if invocation_type == "RequestResponse":  # the hot path, inline
+            if len(data) > self._max_sync:
+                self._check_size(fn, data, self._max_sync, sync=True)
+            event = fn.decode(data)
+            request_id = new_request_id()
+            if self._running >= self._limit:
+                self._throttles += 1
+                raise TooManyRequestsException(
+                    "Rate Exceeded.",
+                    function_name=fn.name,
+                    reason="ConcurrentInvocationLimitExceeded",
+                )
+            self._running += 1
+            try:
+                if log_type == "None":
+                    return await execute(
+                        fn,
+                        event,
+                        request_id,
+                        invoked_arn,
+                        context_data,
+                        self._limiter,
+                        self._run_async,
+                    )
+                if not self._capturing_logs:
+                    _logs.install()
+                    self._capturing_logs = True
+                return await execute_with_tail(
+                    fn, event, request_id, invoked_arn, context_data, self._limiter, self._run_async
+                )
+            finally:
+                self._running -= 1
+                if self._slot_freed is not None:
+                    self._slot_freed.set()
+                    self._slot_freed = None
         if invocation_type == "Event":
             return await self._enqueue(fn, invoked_arn, data)
         if invocation_type == "DryRun":
@@ -253,41 +286,6 @@ class Invoker:
             "expected 'RequestResponse', 'Event' or 'DryRun'",
             function_name=fn.name,
         )
-
-    async def _request_response(
-        self,
-        fn: FunctionRuntime,
-        invoked_arn: str,
-        data: bytes,
-        context_data: bytes | None,
-        log_type: str,
-    ) -> InvocationResult:
-        if len(data) > self._max_sync:
-            self._check_size(fn, data, self._max_sync, sync=True)
-        event = fn.decode(data)
-        request_id = new_request_id()
-        if self._running >= self._limit:
-            self._throttles += 1
-            raise TooManyRequestsException(
-                "Rate Exceeded.", function_name=fn.name, reason="ConcurrentInvocationLimitExceeded"
-            )
-        self._running += 1
-        try:
-            if log_type == "None":
-                return await execute(
-                    fn, event, request_id, invoked_arn, context_data, self._limiter, self._run_async
-                )
-            if not self._capturing_logs:
-                _logs.install()
-                self._capturing_logs = True
-            return await execute_with_tail(
-                fn, event, request_id, invoked_arn, context_data, self._limiter, self._run_async
-            )
-        finally:
-            self._running -= 1
-            if self._slot_freed is not None:
-                self._slot_freed.set()
-                self._slot_freed = None
 
     def _check_size(self, fn: FunctionRuntime, data: bytes, limit: int, *, sync: bool) -> None:
         size = len(data)
