@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pydantic_core
-from pydantic import PydanticSchemaGenerationError, TypeAdapter, ValidationError
+from pydantic import PydanticUserError, TypeAdapter, ValidationError
 
 from ._errors import InvalidRequestContentException, ValidationException
 
@@ -42,7 +42,7 @@ def adapter_for(tp: Any) -> TypeAdapter[Any]:
 def _build_adapter(tp: Any) -> TypeAdapter[Any]:
     try:
         return TypeAdapter(tp)
-    except PydanticSchemaGenerationError as exc:
+    except PydanticUserError as exc:  # no schema for it, or a form pydantic rejects
         raise ValidationException(
             "handler",
             type_name(tp),

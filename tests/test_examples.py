@@ -1,0 +1,74 @@
+"""The README's promises: the examples run end to end, the snippets work, CI runs its command."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import anyio
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
+
+
+def run_example(name: str) -> str:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / name)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_orders_example_runs_end_to_end() -> None:
+    out = run_example("orders.py")
+    assert "quote_order  -> 200 {'order_id': 'o-1001', 'total': 3.0, 'available': True}" in out
+    assert "place_order  -> 200 Unhandled ValueError out of stock: plum" in out
+    assert out.count("ship_order   -> 202 queued as") == 3
+    assert "shipped      : ['o-1001', 'o-1002', 'o-1003']" in out
+    assert "DryRun       -> 204" in out
+    assert "DryRun       -> 400 InvalidRequestContentException" in out
+    assert "lines: List should have at least 1 item" in out
+    assert "statistics   : 6 invocations, 1 error, 3 events done" in out
+
+
+def test_blocking_example_runs() -> None:
+    out = run_example("blocking.py")
+    assert out.splitlines() == [
+        "200 {'message': 'Hello, Ada!', 'function': 'greet'}",
+        "202",
+        "1 event done",
+    ]
+
+
+def _python_blocks() -> list[str]:
+    return re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
+
+
+def _shell_commands() -> list[str]:
+    return [b.strip() for b in re.findall(r"```sh\n(.*?)```", README, flags=re.DOTALL)]
+
+
+def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one() -> None:
+    commands = _shell_commands()
+    assert len(commands) == 2
+    install_and_run, install_and_test = commands
+    assert "examples/orders.py" in install_and_run
+    assert "pytest" in install_and_test
+    ci = (ROOT / ".ci" / "run").read_text().splitlines()
+    assert install_and_test in ci
+
+
+async def test_readme_tour_snippets_run() -> None:
+    register, invoke, blocking = _python_blocks()
+    namespace: dict[str, object] = {}
+    exec(register, namespace)  # noqa: S102 - the README is ours
+    exec("async def tour(registry):\n" + textwrap.indent(invoke, "    "), namespace)  # noqa: S102
+    await namespace["tour"](namespace["registry"])  # type: ignore[operator]
+    await anyio.to_thread.run_sync(exec, blocking, namespace)
