@@ -41,6 +41,7 @@ __all__ = [
     "InvalidRequestContentException",
     "InvocationResult",
     "InvocationType",
+    "Invoker",
     "InvokerClosed",
     "InvokerStatistics",
     "LogType",
@@ -51,14 +52,3 @@ __all__ = [
     "TooManyRequestsException",
     "ValidationException",
 ]
-
-
-def _fix_module_names() -> None:
-    # Reprs and tracebacks say faaslib.Invoker, not faaslib._invoker.Invoker.
-    for name in __all__:
-        obj = globals()[name]
-        if getattr(obj, "__module__", "").startswith("faaslib._"):
-            obj.__module__ = __name__
-
-
-_fix_module_names()

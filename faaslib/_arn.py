@@ -10,7 +10,7 @@ __all__ = ["QUALIFIER", "FunctionRef", "function_arn", "parse_function_ref"]
 #: Invoke's ``FunctionName`` pattern (botocore's Lambda model).
 _FUNCTION_REF = re.compile(
     r"(?:arn:(?P<partition>aws[a-zA-Z-]*)?:lambda:)?"
-    r"(?:(?P<region>[a-z]{2}(?:-gov)?-[a-z]+-\d{1}):)?"
+    r"(?:(?P<region>[a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d{1}):)?"
     r"(?:(?P<account>\d{12}):)?"
     r"(?:function:)?"
     r"(?P<name>[a-zA-Z0-9\-_\.]+)"

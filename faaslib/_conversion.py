@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pydantic_core
-from pydantic import PydanticUserError, TypeAdapter, ValidationError
+from pydantic import PydanticUndefinedAnnotation, PydanticUserError, TypeAdapter, ValidationError
 
 from ._errors import InvalidRequestContentException, ValidationException
 
@@ -41,8 +41,11 @@ def adapter_for(tp: Any) -> TypeAdapter[Any]:
 
 def _build_adapter(tp: Any) -> TypeAdapter[Any]:
     try:
-        return TypeAdapter(tp)
-    except PydanticUserError as exc:  # no schema for it, or a form pydantic rejects
+        adapter = TypeAdapter(tp)
+        if not adapter.pydantic_complete:  # pydantic defers forward references: resolve now
+            adapter.rebuild(raise_errors=True)
+        return adapter
+    except (PydanticUserError, PydanticUndefinedAnnotation) as exc:  # no schema, or unresolved
         raise ValidationException(
             "handler",
             type_name(tp),

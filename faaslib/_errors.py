@@ -54,9 +54,12 @@ class FaaslibError(Exception):
         self.message = message
         self.function_name = function_name
 
+    #: Name of the message member in the wire body (Lambda's model varies its casing).
+    message_member: ClassVar[str] = "Message"
+
     def to_dict(self) -> dict[str, Any]:
         """Return the JSON error body Lambda sends for this error."""
-        return {"Type": self.fault, "message": self.message}
+        return {"Type": self.fault, self.message_member: self.message}
 
 
 class ValidationException(FaaslibError, ValueError):
@@ -68,6 +71,7 @@ class ValidationException(FaaslibError, ValueError):
     """
 
     error_type = "ValidationException"
+    message_member = "message"
     status_code = 400
     fault = "User"
 
@@ -84,6 +88,7 @@ class ResourceConflictException(FaaslibError):
     """A function of the same name is already registered. Pick another ``name=``."""
 
     error_type = "ResourceConflictException"
+    message_member = "message"
     status_code = 409
     fault = "User"
 
@@ -98,14 +103,12 @@ class ResourceNotFoundException(FaaslibError, LookupError):
     status_code = 404
     fault = "User"
 
-    def to_dict(self) -> dict[str, Any]:
-        return {"Type": self.fault, "Message": self.message}
-
 
 class InvalidParameterValueException(FaaslibError, ValueError):
     """A request parameter (qualifier, client context, invocation or log type) is invalid."""
 
     error_type = "InvalidParameterValueException"
+    message_member = "message"
     status_code = 400
     fault = "User"
 
@@ -118,6 +121,7 @@ class InvalidRequestContentException(FaaslibError, ValueError):
     """
 
     error_type = "InvalidRequestContentException"
+    message_member = "message"
     status_code = 400
     fault = "User"
 
@@ -140,6 +144,7 @@ class RequestTooLargeException(FaaslibError):
     """
 
     error_type = "RequestTooLargeException"
+    message_member = "message"
     wire_error_type: ClassVar[str] = "RequestEntityTooLargeException"
     status_code = 413
     fault = "User"
@@ -157,6 +162,7 @@ class TooManyRequestsException(FaaslibError):
     """
 
     error_type = "TooManyRequestsException"
+    message_member = "message"
     status_code = 429
     fault = "User"
 

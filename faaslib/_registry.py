@@ -88,11 +88,12 @@ class Registry:
 
         :raises ~faaslib.ResourceConflictException: a function of that name exists already
         """
-        if spec.name in self._specs:
-            raise ResourceConflictException(
-                f"Function already exist: {spec.name}", function_name=spec.name
-            )
+        self._check_free(spec.name)
         self._specs[spec.name] = spec
+
+    def _check_free(self, name: str) -> None:
+        if name in self._specs:
+            raise ResourceConflictException(f"Function already exist: {name}", function_name=name)
 
     def include(self, other: Registry, *, prefix: str = "") -> None:
         """Add every function of ``other``, each name prefixed with ``prefix``.
@@ -100,8 +101,10 @@ class Registry:
         :raises ~faaslib.ResourceConflictException: a resulting name exists already
         :raises ~faaslib.ValidationException: a prefixed name breaks Lambda's name rules
         """
-        for spec in other:
-            self.add(dataclasses.replace(spec, name=prefix + spec.name))
+        renamed = [dataclasses.replace(spec, name=prefix + spec.name) for spec in other]
+        for spec in renamed:  # all or nothing: check every name before adding any
+            self._check_free(spec.name)
+        self._specs.update((spec.name, spec) for spec in renamed)
 
     def get(self, name: str) -> FunctionSpec:
         """Return the spec registered under ``name``.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,7 +23,7 @@ MAX_DESCRIPTION = 256
 def _check_range(field_name: str, value: object, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationException(field_name, value, "Member must be a number")
-    if value < low:
+    if not math.isfinite(value) or value < low:
         raise ValidationException(
             field_name, value, f"Member must have value greater than or equal to {low}"
         )
