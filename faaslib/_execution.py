@@ -168,6 +168,7 @@ async def execute_with_tail(
     run_async: DeadlineRunner,
 ) -> InvocationResult:
     """:func:`execute`, capturing the invocation's log for ``log_type="Tail"``."""
+    _logs.tee_streams()
     buffer = _logs.LogBuffer(request_id)
     buffer.write(f"START RequestId: {request_id} Version: {fn.version}\n")
     token = _logs.current_buffer.set(buffer)
@@ -180,6 +181,7 @@ async def execute_with_tail(
         _logs.current_buffer.reset(token)
     duration = (time.perf_counter() - start) * 1000
     status = ""
+    buffer.end_line()
     if result.function_error is not None:
         buffer.write(errors.log_lines(result.payload))
         if b'"Sandbox.Timedout"' in result.payload:

@@ -30,9 +30,11 @@ _RUNTIME_DIRS = tuple(
 def _user_frames(exc: BaseException) -> list[str]:
     """``stackTrace``: the traceback from the handler down, without the runtime's own frames."""
     frames = traceback.extract_tb(exc.__traceback__)
-    runtime = _RUNTIME_DIRS
-    if "trio" in sys.modules:
-        runtime += (os.path.dirname(sys.modules["trio"].__file__ or "") + os.sep,)
+    runtime = _RUNTIME_DIRS + tuple(
+        os.path.dirname(sys.modules[name].__file__ or "") + os.sep
+        for name in ("trio", "outcome")  # trio re-raises a thread's error through outcome
+        if name in sys.modules
+    )
     start = 0
     while start < len(frames) and frames[start].filename.startswith(runtime):
         start += 1
@@ -41,9 +43,13 @@ def _user_frames(exc: BaseException) -> list[str]:
 
 def handler_error(exc: Exception, request_id: str) -> bytes:
     """The document for an exception the handler raised (errorType is the class name)."""
+    try:
+        message = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ must not lose the error
+        message = f"<unprintable {type(exc).__name__} object>"
     return pydantic_core.to_json(
         {
-            "errorMessage": str(exc),
+            "errorMessage": message,
             "errorType": type(exc).__name__,
             "requestId": request_id,
             "stackTrace": _user_frames(exc),

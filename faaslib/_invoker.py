@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import sys
 from types import TracebackType
 from typing import Any, Literal
@@ -139,7 +140,10 @@ class Invoker:
         self._send, self._receive = anyio.create_memory_object_stream[_QueuedEvent](
             self._queue_size
         )
-        self._limiter = CapacityLimiter(self._limit)
+        # Concurrency is counted by the invoker itself; the limiter only lifts anyio's default
+        # cap of 40 worker threads. It is unbounded because a timed-out sync handler's thread
+        # is abandoned, not stopped, and on trio keeps its token until it really ends.
+        self._limiter = CapacityLimiter(math.inf)
         self._run_async = deadline_runner()
         self._task_group: TaskGroup = anyio.create_task_group()
         await self._task_group.__aenter__()
@@ -156,21 +160,20 @@ class Invoker:
         tb: TracebackType | None,
     ) -> bool | None:
         # Accepted events run to the end unless the block is left by cancellation (or
-        # KeyboardInterrupt); then they are cancelled, counted and reported as dropped.
-        if exc_type is None or issubclass(exc_type, Exception):
-            try:
-                await self.drain()
-            except BaseException as drain_exc:
-                self._close(cancel=True)
-                if await self._task_group.__aexit__(
-                    type(drain_exc), drain_exc, drain_exc.__traceback__
-                ):
-                    return None
-                raise
-            self._close(cancel=False)
-        else:
-            self._close(cancel=True)
-        return await self._task_group.__aexit__(exc_type, exc, tb)
+        # KeyboardInterrupt); then they are cancelled, counted and reported as dropped. The
+        # block's own exception is not the task group's: it propagates as it is, unwrapped.
+        cancel = exc_type is not None and not issubclass(exc_type, Exception)
+        try:
+            if not cancel:
+                try:
+                    await self.drain()
+                except BaseException:
+                    cancel = True
+                    raise
+        finally:
+            self._close(cancel=cancel)
+            await self._task_group.__aexit__(None, None, None)
+        return None
 
     def _close(self, *, cancel: bool) -> None:
         self._state = _State.CLOSED
@@ -394,11 +397,11 @@ class Invoker:
 
     async def _run_event(self, item: _QueuedEvent) -> None:
         fn, event, request_id, invoked_arn = item
-        self._events_queued -= 1
         while self._running >= self._limit:  # throttled: keep the event until a slot frees
             if self._slot_freed is None:
                 self._slot_freed = anyio.Event()
             await self._slot_freed.wait()
+        self._events_queued -= 1
         self._running += 1
         self._events_running += 1
         try:

@@ -17,7 +17,7 @@ import time
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-__all__ = ["LogBuffer", "current_buffer", "install", "uninstall"]
+__all__ = ["LogBuffer", "current_buffer", "install", "tee_streams", "uninstall"]
 
 #: Lambda returns the last 4 KB of the log.
 TAIL_BYTES = 4096
@@ -37,6 +37,11 @@ class LogBuffer:
 
     def text(self) -> str:
         return "".join(self._parts)
+
+    def end_line(self) -> None:
+        """Make sure what is written next starts a new line."""
+        if self._parts and not self._parts[-1].endswith("\n"):
+            self._parts.append("\n")
 
     def tail(self) -> str:
         """Base64 of the last 4 KB of the log, as ``X-Amz-Log-Result``."""
@@ -92,32 +97,39 @@ class _CaptureHandler(logging.Handler):
 _lock = threading.Lock()
 _users = 0
 _handler = _CaptureHandler()
-_originals: tuple[Any, Any] | None = None
 
 
 def install() -> None:
-    """Start capturing (reference-counted: each call needs one :func:`uninstall`)."""
-    global _users, _originals
+    """Start capturing log records (reference-counted: each call needs one :func:`uninstall`)."""
+    global _users
     with _lock:
         _users += 1
-        if _users > 1:
-            return
-        _originals = (sys.stdout, sys.stderr)
+        if _users == 1:
+            logging.getLogger().addHandler(_handler)
+    tee_streams()
+
+
+def tee_streams() -> None:
+    """Wrap standard output and error in a tee, unless they already are one.
+
+    Called before each captured invocation, so a stream replaced meanwhile (by
+    ``contextlib.redirect_stdout``, say) is captured too.
+    """
+    if not isinstance(sys.stdout, _Tee):
         sys.stdout = _Tee(sys.stdout)
+    if not isinstance(sys.stderr, _Tee):
         sys.stderr = _Tee(sys.stderr)
-        logging.getLogger().addHandler(_handler)
 
 
 def uninstall() -> None:
-    """Stop capturing once the last user is gone, restoring the streams left as they were."""
-    global _users, _originals
+    """Stop capturing once the last user is gone, unwrapping the streams."""
+    global _users
     with _lock:
         _users -= 1
-        if _users > 0 or _originals is None:
+        if _users > 0:
             return
-        for name, original in zip(("stdout", "stderr"), _originals, strict=True):
-            current = getattr(sys, name)
-            if isinstance(current, _Tee) and current._stream is original:
-                setattr(sys, name, original)
-        _originals = None
         logging.getLogger().removeHandler(_handler)
+        if isinstance(sys.stdout, _Tee):
+            sys.stdout = sys.stdout._stream
+        if isinstance(sys.stderr, _Tee):
+            sys.stderr = sys.stderr._stream
