@@ -124,7 +124,7 @@ async def test_leaving_the_block_by_exception_still_drains() -> None:
         await anyio.sleep(0.01)
         done.append(event)
 
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError):  # noqa: PT012 - the error must leave the block
         async with faaslib.Invoker(registry) as invoker:
             for i in range(5):
                 await invoker.invoke("slowish", i, "Event")

@@ -289,7 +289,7 @@ async def test_streams_restored_after_the_invoker_exits() -> None:
 
 async def test_streams_restored_after_exit_by_error() -> None:
     stdout, stderr = sys.stdout, sys.stderr
-    with pytest.raises(KeyError):
+    with pytest.raises(KeyError):  # noqa: PT012 - the error must leave the block
         async with faaslib.Invoker(make_registry()) as invoker:
             await invoker.invoke("chatty", {"n": 1}, log_type="Tail")
             raise KeyError("leave")
