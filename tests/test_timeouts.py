@@ -275,9 +275,7 @@ async def test_cancel_scope_cancel_around_invoke_is_not_a_result() -> None:
         assert invoker.statistics().concurrent_executions == 0
 
 
-async def test_timed_out_sync_handler_frees_its_concurrency_slot(
-    anyio_backend: str, request: pytest.FixtureRequest
-) -> None:
+async def test_timed_out_sync_handler_frees_its_concurrency_slot() -> None:
     registry = faaslib.Registry()
     release = threading.Event()
 
