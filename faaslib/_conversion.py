@@ -9,7 +9,7 @@ with the caller.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, get_origin
 
 import pydantic_core
 from pydantic import PydanticUndefinedAnnotation, PydanticUserError, TypeAdapter, ValidationError
@@ -55,7 +55,9 @@ def _build_adapter(tp: Any) -> TypeAdapter[Any]:
 
 def type_name(tp: Any) -> str:
     """Return a short readable name for a type or annotation."""
-    return tp.__name__ if isinstance(tp, type) else repr(tp).replace("typing.", "")
+    if isinstance(tp, type) and get_origin(tp) is None:  # list[int] is a type on 3.10
+        return tp.__name__
+    return repr(tp).replace("typing.", "")
 
 
 def payload_bytes(payload: object, function_name: str) -> bytes:
