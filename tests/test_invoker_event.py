@@ -93,8 +93,8 @@ async def test_sync_handlers_as_events() -> None:
     assert stats.events_succeeded == 20
 
 
-async def test_leaving_the_block_drains() -> None:
-    done: list[int] = []
+def slowish_registry(done: list[int]) -> faaslib.Registry:
+    """An async ``slowish`` and a sync ``sync_slowish`` function, each recording its event."""
     registry = faaslib.Registry()
 
     @registry.function
@@ -106,7 +106,12 @@ async def test_leaving_the_block_drains() -> None:
     def sync_slowish(event: int) -> None:
         done.append(event)
 
-    async with faaslib.Invoker(registry) as invoker:
+    return registry
+
+
+async def test_leaving_the_block_drains() -> None:
+    done: list[int] = []
+    async with faaslib.Invoker(slowish_registry(done)) as invoker:
         for i in range(50):
             await invoker.invoke("slowish" if i % 2 else "sync_slowish", str(i), "Event")
     assert sorted(done) == list(range(50))
@@ -117,15 +122,8 @@ async def test_leaving_the_block_drains() -> None:
 
 async def test_leaving_the_block_by_exception_still_drains() -> None:
     done: list[int] = []
-    registry = faaslib.Registry()
-
-    @registry.function
-    async def slowish(event: int) -> None:
-        await anyio.sleep(0.01)
-        done.append(event)
-
     with pytest.raises(KeyError):  # noqa: PT012 - the error must leave the block
-        async with faaslib.Invoker(registry) as invoker:
+        async with faaslib.Invoker(slowish_registry(done)) as invoker:
             for i in range(5):
                 await invoker.invoke("slowish", i, "Event")
             raise KeyError("body failed")
