@@ -274,10 +274,7 @@ class Invoker:
                     fn, event, request_id, invoked_arn, context_data, self._limiter, self._run_async
                 )
             finally:
-                self._running -= 1
-                if self._slot_freed is not None:
-                    self._slot_freed.set()
-                    self._slot_freed = None
+                self._free_slot()
         if invocation_type == "Event":
             return await self._enqueue(fn, invoked_arn, data)
         if invocation_type == "DryRun":
@@ -289,6 +286,12 @@ class Invoker:
             "expected 'RequestResponse', 'Event' or 'DryRun'",
             function_name=fn.name,
         )
+
+    def _free_slot(self) -> None:
+        self._running -= 1
+        if self._slot_freed is not None:  # a throttled event waits for this slot
+            self._slot_freed.set()
+            self._slot_freed = None
 
     def _check_size(self, fn: FunctionRuntime, data: bytes, limit: int, *, sync: bool) -> None:
         size = len(data)
@@ -338,10 +341,11 @@ class Invoker:
         ):
             arn = function_arn(region or self._region, account or self._account, name, version)
             raise ResourceNotFoundException(f"Function not found: {arn}", function_name=name)
+        spec = self._registry.get(name)
         fn = self._runtimes.get(name)
-        if fn is None or fn.spec is not self._registry.get(name):
+        if fn is None or fn.spec is not spec:
             fn = self._runtimes[name] = FunctionRuntime(
-                self._registry.get(name),
+                spec,
                 region=self._region,
                 account=self._account,
                 max_response=self._max_response,
@@ -409,11 +413,8 @@ class Invoker:
                 fn, event, request_id, invoked_arn, None, self._limiter, self._run_async
             )
         finally:
-            self._running -= 1
             self._events_running -= 1
-            if self._slot_freed is not None:
-                self._slot_freed.set()
-                self._slot_freed = None
+            self._free_slot()
         if result.function_error is None:
             self._events_succeeded += 1
         else:

@@ -106,7 +106,6 @@ def install() -> None:
         _users += 1
         if _users == 1:
             logging.getLogger().addHandler(_handler)
-    tee_streams()
 
 
 def tee_streams() -> None:

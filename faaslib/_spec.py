@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ MAX_DESCRIPTION = 256
 def _check_range(field_name: str, value: object, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValidationException(field_name, value, "Member must be a number")
-    if not math.isfinite(value) or value < low:
+    if not value >= low:  # also NaN, which compares false with everything
         raise ValidationException(
             field_name, value, f"Member must have value greater than or equal to {low}"
         )
