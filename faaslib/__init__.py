@@ -6,10 +6,15 @@ Everything public is re-exported here; the modules behind it are private (``faas
 from __future__ import annotations
 
 from ._blocking import BlockingInvoker as BlockingInvoker
+from ._clock import Clock as Clock
+from ._clock import SystemClock as SystemClock
+from ._clock import VirtualClock as VirtualClock
 from ._context import Client as Client
 from ._context import ClientContext as ClientContext
 from ._context import CognitoIdentity as CognitoIdentity
 from ._context import Context as Context
+from ._destinations import Destination as Destination
+from ._destinations import DestinationTarget as DestinationTarget
 from ._errors import FaaslibError as FaaslibError
 from ._errors import InvalidParameterValueException as InvalidParameterValueException
 from ._errors import InvalidRequestContentException as InvalidRequestContentException
@@ -26,6 +31,7 @@ from ._result import InvocationType as InvocationType
 from ._result import LogType as LogType
 from ._spec import FunctionSpec as FunctionSpec
 from ._stats import InvokerStatistics as InvokerStatistics
+from ._stats import PendingEvent as PendingEvent
 
 __version__ = "0.1.0"
 
@@ -33,8 +39,11 @@ __all__ = [
     "BlockingInvoker",
     "Client",
     "ClientContext",
+    "Clock",
     "CognitoIdentity",
     "Context",
+    "Destination",
+    "DestinationTarget",
     "FaaslibError",
     "FunctionSpec",
     "InvalidParameterValueException",
@@ -45,10 +54,13 @@ __all__ = [
     "InvokerClosed",
     "InvokerStatistics",
     "LogType",
+    "PendingEvent",
     "Registry",
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "SystemClock",
     "TooManyRequestsException",
     "ValidationException",
+    "VirtualClock",
 ]

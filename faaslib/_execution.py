@@ -60,16 +60,9 @@ class FunctionRuntime:
     )
 
     def __init__(self, spec: FunctionSpec, *, region: str, account: str, max_response: int):
-        self.spec = spec
         self.name = spec.name
         self.version = LATEST
-        self.timeout = spec.timeout
-        self.memory_limit_in_mb = str(spec.memory_size)
-        self.handler = spec.handler
-        self.decode = spec.decode_event
-        self.encode = spec.encode_result
-        self.pass_context = spec.shape.pass_context
-        self.is_async = spec.shape.is_async
+        self.load(spec)
         self.max_response = max_response
         self.arn = function_arn(region, account, spec.name)
         self.log_group_name = f"/aws/lambda/{spec.name}"
@@ -78,6 +71,17 @@ class FunctionRuntime:
         self.invocations = 0
         self.errors = 0
         self.timeouts = 0
+
+    def load(self, spec: FunctionSpec) -> None:
+        """Take the handler and configuration of ``spec`` (same name), keeping the counters."""
+        self.spec = spec
+        self.timeout = spec.timeout
+        self.memory_limit_in_mb = str(spec.memory_size)
+        self.handler = spec.handler
+        self.decode = spec.decode_event
+        self.encode = spec.encode_result
+        self.pass_context = spec.shape.pass_context
+        self.is_async = spec.shape.is_async
 
 
 async def _run_sync(

@@ -5,23 +5,27 @@ from __future__ import annotations
 import enum
 import logging
 import math
+import os
 import sys
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, Literal
 
 import anyio
 import pydantic_core
-from anyio import CapacityLimiter, WouldBlock
+from anyio import CapacityLimiter
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
-from . import _logs
+from . import _function_errors, _logs
 from ._arn import QUALIFIER, function_arn, parse_function_ref
+from ._clock import Clock, SystemClock, VirtualClock
 from ._context import parse_client_context
 from ._conversion import payload_bytes
 from ._deadline import deadline_runner
+from ._destinations import Condition, deliver, invocation_record
 from ._errors import (
+    FaaslibError,
     InvalidParameterValueException,
     InvokerClosed,
     RequestTooLargeException,
@@ -29,10 +33,12 @@ from ._errors import (
     TooManyRequestsException,
     ValidationException,
 )
+from ._event_queue import EventQueue, QueuedEvent
 from ._execution import LATEST, FunctionRuntime, execute, execute_with_tail, new_request_id
+from ._journal import Journal, JournalEntry
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
-from ._stats import InvokerStatistics
+from ._stats import InvokerStatistics, PendingEvent
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -48,7 +54,8 @@ MAX_SYNC_PAYLOAD = 6_291_456
 MAX_ASYNC_PAYLOAD = 1_048_576
 MAX_RESPONSE_PAYLOAD = 6_291_556
 
-_QueuedEvent = tuple[FunctionRuntime, Any, str, str]
+#: Lambda's waits before the second and the third attempt of a failed Event invocation.
+RETRY_DELAYS = (60.0, 120.0)
 _CHECKPOINT_EVERY = 64
 
 
@@ -64,6 +71,27 @@ def _positive(name: str, value: object) -> int:
     return value
 
 
+def _choice(name: str, value: object, choices: tuple[str, str]) -> bool:
+    """Whether ``value`` is the second of two allowed strings."""
+    if value not in choices:
+        raise InvalidParameterValueException(
+            f"{name} must be {choices[0]!r} or {choices[1]!r}, got {value!r}"
+        )
+    return value == choices[1]
+
+
+def _delays(value: Sequence[float]) -> tuple[float, ...]:
+    delays = tuple(value) if isinstance(value, Sequence) and not isinstance(value, str) else ()
+    if not delays or not all(
+        not isinstance(d, bool) and isinstance(d, (int, float)) and 0 <= d < math.inf
+        for d in delays
+    ):
+        raise InvalidParameterValueException(
+            f"retry_delays must be a non-empty sequence of seconds (finite, >= 0), got {value!r}"
+        )
+    return tuple(float(d) for d in delays)
+
+
 class Invoker:
     """Runs the functions of a registry: RequestResponse, Event and DryRun invocations.
 
@@ -72,8 +100,11 @@ class Invoker:
         async with faaslib.Invoker(registry) as invoker:
             result = await invoker.invoke("place_order", b'{"order_id": "o-1"}')
 
-    Event invocations are queued and run by a fixed number of worker tasks; leaving the
-    ``async with`` block waits for them (unless it is left by cancellation).
+    Event invocations are queued and run by a fixed number of worker tasks, as Lambda runs
+    them: a failed attempt is retried after ``retry_delays``, an event older than its
+    function's ``max_event_age`` is given up, and records go to the function's destinations.
+    Leaving the ``async with`` block waits for them, unless ``on_exit="cancel"`` or the block
+    is left by cancellation.
 
     :param registry: the functions to serve
     :param region: region of the ARNs the invoker reports
@@ -83,8 +114,18 @@ class Invoker:
     :param max_sync_payload: request size limit of RequestResponse and DryRun (6 MB)
     :param max_async_payload: request size limit of Event (1 MB)
     :param max_response_payload: result size limit (Lambda's 6291556 bytes)
-    :param event_queue_size: accepted events held before ``invoke(..., "Event")`` waits
+    :param event_queue_size: accepted events waiting to run before the queue is full
+    :param on_queue_full: what ``invoke(..., "Event")`` does when the queue is full: ``"wait"``
+        for room, or ``"raise"`` :class:`~faaslib.TooManyRequestsException`
     :param event_workers: tasks running queued events
+    :param clock: the clock of retry delays and event ages (default: real time); pass a
+        :class:`~faaslib.VirtualClock` to let a test move time. Handler timeouts are real time.
+    :param retry_delays: seconds before the second and later attempts of a failed event
+        (Lambda's 60 then 120)
+    :param on_exit: leaving the block ``"drain"`` (wait for accepted events) or ``"cancel"``
+        (stop at once)
+    :param journal: path of an SQLite file keeping accepted events until they are finished;
+        events left unfinished there (a crash, a cancel) run when an invoker opens it again
     :raises ~faaslib.InvalidParameterValueException: an option is out of range
     """
 
@@ -99,21 +140,32 @@ class Invoker:
         max_async_payload: int = MAX_ASYNC_PAYLOAD,
         max_response_payload: int = MAX_RESPONSE_PAYLOAD,
         event_queue_size: int = 100_000,
+        on_queue_full: Literal["wait", "raise"] = "wait",
         event_workers: int = 64,
+        clock: Clock | None = None,
+        retry_delays: Sequence[float] = RETRY_DELAYS,
+        on_exit: Literal["drain", "cancel"] = "drain",
+        journal: str | os.PathLike[str] | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidParameterValueException(
                 f"Invoker needs a faaslib.Registry, not {type(registry).__name__}"
             )
         self._registry = registry
+        self._generation = registry._generation
         self._region = region
         self._account = account_id
         self._limit = _positive("concurrency_limit", concurrency_limit)
         self._max_sync = _positive("max_sync_payload", max_sync_payload)
         self._max_async = _positive("max_async_payload", max_async_payload)
         self._max_response = _positive("max_response_payload", max_response_payload)
-        self._queue_size = _positive("event_queue_size", event_queue_size)
         self._workers = _positive("event_workers", event_workers)
+        self._raise_when_full = _choice("on_queue_full", on_queue_full, ("wait", "raise"))
+        self._cancel_on_exit = _choice("on_exit", on_exit, ("drain", "cancel"))
+        self._retry_delays = _delays(retry_delays)
+        self._clock: Clock = SystemClock() if clock is None else clock
+        self._queue = EventQueue(self._clock, _positive("event_queue_size", event_queue_size))
+        self._journal = None if journal is None else Journal(journal)
         self._state = _State.NEW
         self._runtimes: dict[str, FunctionRuntime] = {}
         self._targets: dict[str, tuple[FunctionRuntime, str]] = {}
@@ -121,25 +173,25 @@ class Invoker:
         self._running = 0
         self._throttles = 0
         self._pending = 0  # accepted events not finished
+        self._running_events: set[QueuedEvent] = set()
         self._events_received = 0
-        self._events_queued = 0
-        self._events_running = 0
+        self._events_replayed = 0
         self._events_succeeded = 0
-        self._events_failed = 0
+        self._events_retried = 0
         self._events_dropped = 0
+        self._event_age_max = 0.0
+        self._destination_deliveries = 0
+        self._destination_delivery_failures = 0
+        self._dead_letter_errors = 0
         self._idle: anyio.Event | None = None
-        self._slot_freed: anyio.Event | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
     async def __aenter__(self) -> Self:
         if self._state is not _State.NEW:
             raise InvokerClosed("An Invoker can be opened only once; create a new one")
-        self._send: MemoryObjectSendStream[_QueuedEvent]
-        self._receive: MemoryObjectReceiveStream[_QueuedEvent]
-        self._send, self._receive = anyio.create_memory_object_stream[_QueuedEvent](
-            self._queue_size
-        )
+        self._state = _State.CLOSED  # until opened: a failed open leaves nothing usable
+        replay = [] if self._journal is None else await self._journal.open()
         # Concurrency is counted by the invoker itself; the limiter only lifts anyio's default
         # cap of 40 worker threads. It is unbounded because a timed-out sync handler's thread
         # is abandoned, not stopped, and on trio keeps its token until it really ends.
@@ -147,10 +199,13 @@ class Invoker:
         self._run_async = deadline_runner()
         self._task_group: TaskGroup = anyio.create_task_group()
         await self._task_group.__aenter__()
+        if self._journal is not None:
+            self._task_group.start_soon(self._journal.run)
+        self._task_group.start_soon(self._queue.run_timer)
         for _ in range(self._workers):
-            self._task_group.start_soon(self._event_worker, self._receive.clone())
-        self._receive.close()
+            self._task_group.start_soon(self._event_worker)
         self._state = _State.OPEN
+        self._replay(replay)
         return self
 
     async def __aexit__(
@@ -159,10 +214,13 @@ class Invoker:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        # Accepted events run to the end unless the block is left by cancellation (or
-        # KeyboardInterrupt); then they are cancelled, counted and reported as dropped. The
-        # block's own exception is not the task group's: it propagates as it is, unwrapped.
-        cancel = exc_type is not None and not issubclass(exc_type, Exception)
+        # Accepted events run to the end unless on_exit="cancel" or the block is left by
+        # cancellation (or KeyboardInterrupt): then they stop where they are, and what is
+        # unfinished is reported (and stays in the journal, if there is one). The block's own
+        # exception is not the task group's: it propagates as it is, unwrapped.
+        cancel = self._cancel_on_exit or (
+            exc_type is not None and not issubclass(exc_type, Exception)
+        )
         try:
             if not cancel:
                 try:
@@ -173,22 +231,31 @@ class Invoker:
         finally:
             self._close(cancel=cancel)
             await self._task_group.__aexit__(None, None, None)
+            if self._journal is not None:
+                await self._journal.close()
         return None
 
     def _close(self, *, cancel: bool) -> None:
         self._state = _State.CLOSED
-        self._send.close()
         if self._capturing_logs:
             _logs.uninstall()
             self._capturing_logs = False
-        if cancel:
-            if self._pending:
+        if self._pending:
+            if self._journal is not None:
+                logger.warning(
+                    "Invoker closed with %d accepted Event invocations unfinished; they stay "
+                    "in the journal %s and run when an invoker opens it again",
+                    self._pending,
+                    self._journal.path,
+                )
+            else:
                 self._events_dropped += self._pending
                 logger.warning(
-                    "Invoker cancelled with %d accepted Event invocations unfinished",
+                    "Invoker %s with %d accepted Event invocations unfinished; they are dropped",
+                    "cancelled" if cancel else "closed",
                     self._pending,
                 )
-            self._task_group.cancel_scope.cancel()
+        self._task_group.cancel_scope.cancel()
 
     def _closed_error(self) -> InvokerClosed:
         if self._state is _State.NEW:
@@ -234,6 +301,9 @@ class Invoker:
         """
         if self._state is not _State.OPEN:
             raise self._closed_error()
+        if self._generation != self._registry._generation:  # a function was updated
+            self._generation = self._registry._generation
+            self._targets.clear()
         target = self._targets.get(function_name) if qualifier is None else None
         fn, invoked_arn = target or self._resolve(function_name, qualifier)
         if log_type != "None" and log_type != "Tail":
@@ -289,9 +359,7 @@ class Invoker:
 
     def _free_slot(self) -> None:
         self._running -= 1
-        if self._slot_freed is not None:  # a throttled event waits for this slot
-            self._slot_freed.set()
-            self._slot_freed = None
+        self._queue.release()  # a throttled event, if any, may take the slot
 
     def _check_size(self, fn: FunctionRuntime, data: bytes, limit: int, *, sync: bool) -> None:
         size = len(data)
@@ -343,7 +411,10 @@ class Invoker:
             raise ResourceNotFoundException(f"Function not found: {arn}", function_name=name)
         spec = self._registry.get(name)
         fn = self._runtimes.get(name)
-        if fn is None or fn.spec is not spec:
+        if fn is not None:
+            if fn.spec is not spec:
+                fn.load(spec)
+        else:
             fn = self._runtimes[name] = FunctionRuntime(
                 spec,
                 region=self._region,
@@ -362,91 +433,291 @@ class Invoker:
     ) -> InvocationResult:
         self._check_size(fn, data, self._max_async, sync=False)
         event = fn.decode(data)
-        request_id = new_request_id()
-        item = (fn, event, request_id, invoked_arn)
-        self._pending += 1
-        self._events_queued += 1
-        try:
-            try:
-                self._send.send_nowait(item)
-            except WouldBlock:
-                await self._send.send(item)  # the queue is full: wait for room (back-pressure)
-        except BaseException as exc:
-            self._pending -= 1
-            self._events_queued -= 1
-            if isinstance(exc, (anyio.ClosedResourceError, anyio.BrokenResourceError)):
-                raise self._closed_error() from None
-            raise
+        if self._queue.full():
+            if self._raise_when_full:
+                self._throttles += 1
+                raise TooManyRequestsException(
+                    f"Rate exceeded: the Event queue holds {self._queue.bound} events",
+                    function_name=fn.name,
+                    reason="CallerRateLimitExceeded",
+                )
+            await self._queue.wait_for_room()  # back-pressure: nothing accepted is dropped
+            if self._state is not _State.OPEN:
+                raise self._closed_error()
+        queued = QueuedEvent(fn, invoked_arn, data, event, new_request_id(), self._clock.time())
+        await self._accept(queued)
         self._events_received += 1
-        return InvocationResult(202, b"", request_id)
+        return InvocationResult(202, b"", queued.request_id)
 
-    async def _event_worker(self, receive: MemoryObjectReceiveStream[_QueuedEvent]) -> None:
-        with receive:
-            taken = 0
-            while True:
-                try:
-                    item = receive.receive_nowait()
-                except WouldBlock:
-                    try:
-                        item = await receive.receive()
-                    except anyio.EndOfStream:
-                        return
-                except anyio.EndOfStream:
-                    return
-                else:
-                    taken += 1
-                    if taken % _CHECKPOINT_EVERY == 0:
-                        await checkpoint()  # let others run when every event is ready at once
-                await self._run_event(item)
+    async def _accept(self, queued: QueuedEvent) -> None:
+        """Count ``queued`` as pending, journal it (when there is a journal), queue it."""
+        self._pending += 1
+        if self._journal is not None:
+            try:
+                await self._journal.add(
+                    JournalEntry(
+                        queued.request_id,
+                        queued.fn.name,
+                        queued.invoked_arn,
+                        queued.data,
+                        queued.received_at,
+                        queued.attempts,
+                    )
+                )
+            except BaseException:
+                self._pending -= 1
+                self._maybe_idle()
+                raise
+        self._queue.put(queued)
 
-    async def _run_event(self, item: _QueuedEvent) -> None:
-        fn, event, request_id, invoked_arn = item
-        while self._running >= self._limit:  # throttled: keep the event until a slot frees
-            if self._slot_freed is None:
-                self._slot_freed = anyio.Event()
-            await self._slot_freed.wait()
-        self._events_queued -= 1
-        self._running += 1
-        self._events_running += 1
-        try:
-            result = await execute(
-                fn, event, request_id, invoked_arn, None, self._limiter, self._run_async
+    def _replay(self, entries: list[JournalEntry]) -> None:
+        """Queue the events a previous invoker left unfinished in the journal."""
+        for entry in entries:
+            try:
+                fn, _ = self._resolve(entry.function, None)
+            except FaaslibError as exc:
+                logger.error(
+                    "Event invocation %s in the journal is kept, not run: %s",
+                    entry.request_id,
+                    exc,
+                )
+                continue
+            self._pending += 1
+            self._events_replayed += 1
+            self._queue.put(
+                QueuedEvent(
+                    fn,
+                    entry.invoked_arn,
+                    entry.payload,
+                    None,
+                    entry.request_id,
+                    entry.received_at,
+                    entry.attempts,
+                )
             )
+        if self._events_replayed:
+            logger.info("Replaying %d Event invocations from the journal", self._events_replayed)
+
+    async def _event_worker(self) -> None:
+        get = self._queue.get
+        taken = 0
+        while True:
+            queued = await get()
+            taken += 1
+            if taken % _CHECKPOINT_EVERY == 0:
+                await checkpoint()  # let others run when every event is ready at once
+            await self._run_event(queued)
+
+    async def _run_event(self, queued: QueuedEvent) -> None:
+        fn = queued.fn
+        spec = self._registry._specs.get(fn.name)
+        if spec is not None and spec is not fn.spec:  # updated since it was queued
+            fn.load(spec)
+        age = self._clock.time() - queued.received_at
+        if age >= fn.spec.max_event_age:
+            await self._give_up(queued, "EventAgeExceeded")
+            return
+        if self._running >= self._limit:  # throttled: back to the queue, not an attempt
+            self._queue.park(queued)
+            return
+        self._event_age_max = max(self._event_age_max, age)
+        event = queued.event
+        queued.event = None  # a retry decodes the payload afresh
+        queued.attempts += 1
+        queued.state = "running"
+        self._running_events.add(queued)
+        self._running += 1
+        try:
+            if event is None:
+                event = self._decode_again(queued)
+            if type(event) is InvocationResult:
+                result = event
+            else:
+                result = await execute(
+                    fn,
+                    event,
+                    queued.request_id,
+                    queued.invoked_arn,
+                    None,
+                    self._limiter,
+                    self._run_async,
+                )
         finally:
-            self._events_running -= 1
+            self._running_events.discard(queued)
             self._free_slot()
+        queued.response = result
         if result.function_error is None:
             self._events_succeeded += 1
+            if fn.spec.on_success is not None:
+                await self._send_record(queued, fn.spec.on_success, "Success")
+            self._finish(queued)
+        elif queued.attempts > fn.spec.max_retry_attempts:
+            await self._give_up(queued, "RetriesExhausted")
         else:
-            self._events_failed += 1
-            document = pydantic_core.from_json(result.payload)
-            logger.error(
-                "Event invocation %s of function %s failed: %s: %s",
-                request_id,
-                fn.name,
-                document.get("errorType"),
-                document.get("errorMessage"),
+            self._retry_later(queued)
+
+    def _decode_again(self, queued: QueuedEvent) -> Any:
+        """Decode a retried or replayed event; one that no longer fits is a function error."""
+        try:
+            return queued.fn.decode(queued.data)
+        except FaaslibError as exc:
+            queued.fn.errors += 1
+            document = _function_errors.runtime_error(
+                "Runtime.UnmarshalError", exc.message, queued.request_id
             )
+            return InvocationResult(200, document, queued.request_id, "Unhandled", LATEST)
+
+    def _retry_later(self, queued: QueuedEvent) -> None:
+        delays = self._retry_delays
+        now = self._clock.time()
+        due = now + delays[min(queued.attempts, len(delays)) - 1]
+        expiry = queued.received_at + queued.fn.spec.max_event_age
+        self._events_retried += 1
+        if self._journal is not None:
+            self._journal.set_attempts(queued.request_id, queued.attempts)
+        logger.info(
+            "Event invocation %s of function %s failed (attempt %d); retrying in %.0f s",
+            queued.request_id,
+            queued.fn.name,
+            queued.attempts,
+            due - now,
+        )
+        self._queue.delay(queued, min(due, expiry))
+        self._maybe_idle()
+
+    async def _give_up(self, queued: QueuedEvent, condition: Condition) -> None:
+        """An event failed for good: records to ``on_failure`` and ``dead_letter``, or a log."""
+        self._events_dropped += 1
+        spec = queued.fn.spec
+        if spec.on_failure is not None:
+            await self._send_record(queued, spec.on_failure, condition)
+        if spec.dead_letter is not None:
+            await self._send_dead_letter(queued, spec.dead_letter)
+        if spec.on_failure is None and spec.dead_letter is None:
+            error = ""
+            if queued.response is not None:
+                document = pydantic_core.from_json(queued.response.payload)
+                error = f": {document.get('errorType')}: {document.get('errorMessage')}"
+            logger.warning(
+                "Event invocation %s of function %s dropped (%s after %d attempts)%s",
+                queued.request_id,
+                queued.fn.name,
+                condition,
+                queued.attempts,
+                error,
+            )
+        self._finish(queued)
+
+    def _finish(self, queued: QueuedEvent) -> None:
+        if self._journal is not None:
+            self._journal.remove(queued.request_id)
         self._pending -= 1
-        if not self._pending and self._idle is not None:
+        self._maybe_idle()
+
+    async def _send_record(
+        self, queued: QueuedEvent, destination: object, condition: Condition
+    ) -> None:
+        response = queued.response
+        version = response.executed_version if response is not None else None
+        record = invocation_record(
+            request_id=queued.request_id,
+            function_arn=f"{queued.fn.arn}:{version or queued.fn.version}",
+            condition=condition,
+            attempts=queued.attempts,
+            time=self._clock.time(),
+            request_payload=queued.data,
+            response=response,
+        )
+        try:
+            await self._deliver(destination, record)
+        except Exception as exc:  # noqa: BLE001 - a failed delivery is counted and logged
+            self._destination_delivery_failures += 1
+            logger.error(
+                "Could not deliver the %s record of Event invocation %s of function %s to %r: "
+                "%s: %s",
+                condition,
+                queued.request_id,
+                queued.fn.name,
+                destination,
+                type(exc).__name__,
+                exc,
+            )
+        else:
+            self._destination_deliveries += 1
+
+    async def _send_dead_letter(self, queued: QueuedEvent, target: object) -> None:
+        try:
+            await self._deliver(target, pydantic_core.from_json(queued.data))
+        except Exception as exc:  # noqa: BLE001 - a failed delivery is counted and logged
+            self._dead_letter_errors += 1
+            logger.error(
+                "Could not send Event invocation %s of function %s to its dead-letter target "
+                "%r: %s: %s",
+                queued.request_id,
+                queued.fn.name,
+                target,
+                type(exc).__name__,
+                exc,
+            )
+
+    async def _deliver(self, destination: object, message: Any) -> None:
+        if not isinstance(destination, str):
+            await deliver(destination, message)
+            return
+        # A function destination: an Event invocation, accepted even when the queue is full.
+        fn, invoked_arn = self._resolve(destination, None)
+        data = payload_bytes(message, fn.name)
+        self._check_size(fn, data, self._max_async, sync=False)
+        event = fn.decode(data)
+        await self._accept(
+            QueuedEvent(fn, invoked_arn, data, event, new_request_id(), self._clock.time())
+        )
+        self._events_received += 1
+
+    def _settled(self) -> bool:
+        if not self._pending:
+            return True
+        # On a virtual clock, events waiting for a time not yet reached wait for advance().
+        return (
+            isinstance(self._clock, VirtualClock)
+            and self._pending == self._queue.delayed
+            and not self._queue.delayed_due()
+        )
+
+    def _maybe_idle(self) -> None:
+        if self._idle is not None and self._settled():
             self._idle.set()
             self._idle = None
 
     async def drain(self) -> None:
-        """Wait until every accepted Event invocation has finished running.
+        """Wait until every accepted Event invocation has finished.
 
-        Events accepted while waiting (an event handler invoking another function, say) are
-        waited for too.
+        Events accepted while waiting (an event handler invoking another function, a
+        destination) are waited for too, and so are retries. On a
+        :class:`~faaslib.VirtualClock`, time moves only when the test advances it: ``drain``
+        returns once the only events left wait for a later time of that clock.
         """
-        if not self._pending:
-            await checkpoint()
-            return
-        while self._pending:
+        await checkpoint()
+        while not self._settled():
             if self._idle is None:
                 self._idle = anyio.Event()
             await self._idle.wait()
 
     # -- introspection -----------------------------------------------------------------------
+
+    def pending(self) -> list[PendingEvent]:
+        """Every accepted Event invocation not finished: running, queued, then delayed."""
+        return [
+            PendingEvent(
+                request_id=queued.request_id,
+                function_name=queued.fn.name,
+                state=queued.state,
+                attempts=queued.attempts,
+                received_at=queued.received_at,
+                next_attempt_at=queued.due if queued.state == "delayed" else None,
+            )
+            for queued in (*self._running_events, *self._queue.waiting())
+        ]
 
     def statistics(self) -> InvokerStatistics:
         """Return a snapshot of the invoker's counters."""
@@ -458,11 +729,17 @@ class Invoker:
             throttles=self._throttles,
             concurrent_executions=self._running,
             events_received=self._events_received,
-            events_queued=self._events_queued,
-            events_running=self._events_running,
+            events_replayed=self._events_replayed,
+            events_queued=self._queue.queued,
+            events_running=len(self._running_events),
+            events_delayed=self._queue.delayed,
             events_succeeded=self._events_succeeded,
-            events_failed=self._events_failed,
+            events_retried=self._events_retried,
             events_dropped=self._events_dropped,
+            event_age_max=self._event_age_max,
+            destination_deliveries=self._destination_deliveries,
+            destination_delivery_failures=self._destination_delivery_failures,
+            dead_letter_errors=self._dead_letter_errors,
         )
 
     def __repr__(self) -> str:

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from ._errors import ResourceConflictException, ResourceNotFoundException
-from ._spec import FunctionSpec
+from ._errors import (
+    InvalidParameterValueException,
+    ResourceConflictException,
+    ResourceNotFoundException,
+)
+from ._spec import MAX_EVENT_AGE, MAX_RETRY_ATTEMPTS, FunctionSpec
+
+if TYPE_CHECKING:
+    from ._destinations import Destination
 
 __all__ = ["Registry"]
+
+_UPDATABLE = frozenset(
+    f.name for f in dataclasses.fields(FunctionSpec) if f.init and f.name != "name"
+)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +40,8 @@ class Registry:
 
     def __init__(self) -> None:
         self._specs: dict[str, FunctionSpec] = {}
+        #: Bumped by every change of an existing function, so invokers drop what they cached.
+        self._generation = 0
 
     @overload
     def function(self, handler: F, /) -> F: ...
@@ -42,6 +55,11 @@ class Registry:
         timeout: float = 3.0,
         memory_size: int = 128,
         description: str = "",
+        max_retry_attempts: int = MAX_RETRY_ATTEMPTS,
+        max_event_age: int = MAX_EVENT_AGE,
+        on_success: Destination | None = None,
+        on_failure: Destination | None = None,
+        dead_letter: Destination | None = None,
     ) -> Callable[[F], F]: ...
 
     def function(
@@ -53,6 +71,11 @@ class Registry:
         timeout: float = 3.0,
         memory_size: int = 128,
         description: str = "",
+        max_retry_attempts: int = MAX_RETRY_ATTEMPTS,
+        max_event_age: int = MAX_EVENT_AGE,
+        on_success: Destination | None = None,
+        on_failure: Destination | None = None,
+        dead_letter: Destination | None = None,
     ) -> F | Callable[[F], F]:
         """Register a ``def`` or ``async def`` handler; usable bare or with arguments.
 
@@ -61,6 +84,12 @@ class Registry:
         :param timeout: seconds, 1-900 (Lambda's default 3)
         :param memory_size: MB, 128-10240
         :param description: up to 256 characters
+        :param max_retry_attempts: retries of a failed Event invocation, 0-2 (default 2)
+        :param max_event_age: seconds an Event invocation may wait to run, 60-21600 (6 h)
+        :param on_success: destination of the record of a successful Event invocation
+        :param on_failure: destination of the record of an Event invocation that failed every
+            attempt or grew too old
+        :param dead_letter: where the original event of such a failed invocation goes
         :return: the handler itself, unchanged
         :raises ~faaslib.ValidationException: a setting is out of range, or the handler's
             signature cannot take an event
@@ -75,6 +104,11 @@ class Registry:
                     timeout=timeout,
                     memory_size=memory_size,
                     description=description,
+                    max_retry_attempts=max_retry_attempts,
+                    max_event_age=max_event_age,
+                    on_success=on_success,
+                    on_failure=on_failure,
+                    dead_letter=dead_letter,
                 )
             )
             return fn
@@ -94,6 +128,35 @@ class Registry:
     def _check_free(self, name: str) -> None:
         if name in self._specs:
             raise ResourceConflictException(f"Function already exist: {name}", function_name=name)
+
+    def update(self, name: str, **changes: Any) -> FunctionSpec:
+        """Change a registered function's handler or configuration, at any time.
+
+        Like Lambda's ``UpdateFunctionConfiguration`` and ``UpdateFunctionEventInvokeConfig``:
+        the settings not named keep their values, and invocations that start afterwards, queued
+        events and retries included, see the new ones::
+
+            registry.update("ship_order", max_retry_attempts=0, on_failure=failures.append)
+
+        :param changes: fields of :class:`FunctionSpec` (``timeout``, ``handler``,
+            ``on_failure``, ...), except ``name``
+        :return: the new spec
+        :raises ~faaslib.ResourceNotFoundException: no such function
+        :raises ~faaslib.InvalidParameterValueException: a field does not exist or is ``name``
+        :raises ~faaslib.ValidationException: a new value is out of range
+        """
+        spec = self.get(name)
+        unknown = sorted(set(changes) - _UPDATABLE)
+        if unknown:
+            raise InvalidParameterValueException(
+                f"Cannot update {', '.join(unknown)} of a function; updatable: "
+                + ", ".join(sorted(_UPDATABLE)),
+                function_name=name,
+            )
+        updated = dataclasses.replace(spec, **changes)
+        self._specs[name] = updated
+        self._generation += 1
+        return updated
 
     def include(self, other: Registry, *, prefix: str = "") -> None:
         """Add every function of ``other``, each name prefixed with ``prefix``.

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._conversion import EventDecoder, ResultEncoder, event_decoder, result_encoder
+from ._destinations import Destination, check_destination
 from ._errors import ValidationException
 from ._handler import HandlerShape, inspect_handler
 
@@ -17,6 +18,8 @@ _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 MIN_TIMEOUT, MAX_TIMEOUT = 1, 900
 MIN_MEMORY, MAX_MEMORY = 128, 10_240
 MAX_DESCRIPTION = 256
+MAX_RETRY_ATTEMPTS = 2
+MIN_EVENT_AGE, MAX_EVENT_AGE = 60, 21_600
 
 
 def _check_range(field_name: str, value: object, low: float, high: float) -> None:
@@ -30,6 +33,12 @@ def _check_range(field_name: str, value: object, low: float, high: float) -> Non
         raise ValidationException(
             field_name, value, f"Member must have value less than or equal to {high}"
         )
+
+
+def _check_whole(field_name: str, value: object, low: int, high: int) -> None:
+    _check_range(field_name, value, low, high)
+    if not isinstance(value, int):
+        raise ValidationException(field_name, value, "Member must be a whole number")
 
 
 def _check_name(name: object) -> None:
@@ -52,6 +61,13 @@ class FunctionSpec:
     type, a second parameter receives the :class:`~faaslib.Context`, and the return annotation
     (if any) drives serialisation of the result.
 
+    The asynchronous settings (Lambda's event invoke configuration and dead-letter target)
+    apply to Event invocations: ``max_retry_attempts`` (0-2) retries after a function error or
+    timeout, ``max_event_age`` (60-21600 s) is how long an event may wait in the queue,
+    ``on_success`` and ``on_failure`` receive an invocation record, and ``dead_letter``
+    receives the original event of a failed one. A destination is a registered function's
+    name or ARN, an object with a ``send(record)`` method, or a callable.
+
     :raises ~faaslib.ValidationException: a setting is outside Lambda's range (the message
         names the field), or the handler's signature cannot serve as a handler
     """
@@ -61,6 +77,11 @@ class FunctionSpec:
     timeout: float = 3.0
     memory_size: int = 128
     description: str = ""
+    max_retry_attempts: int = MAX_RETRY_ATTEMPTS
+    max_event_age: int = MAX_EVENT_AGE
+    on_success: Destination | None = None
+    on_failure: Destination | None = None
+    dead_letter: Destination | None = None
     shape: HandlerShape = field(init=False, repr=False, compare=False)
     decode_event: EventDecoder = field(init=False, repr=False, compare=False)
     encode_result: ResultEncoder = field(init=False, repr=False, compare=False)
@@ -68,11 +89,12 @@ class FunctionSpec:
     def __post_init__(self) -> None:
         _check_name(self.name)
         _check_range("timeout", self.timeout, MIN_TIMEOUT, MAX_TIMEOUT)
-        _check_range("memorySize", self.memory_size, MIN_MEMORY, MAX_MEMORY)
-        if not isinstance(self.memory_size, int):
-            raise ValidationException(
-                "memorySize", self.memory_size, "Member must be a whole number of MB"
-            )
+        _check_whole("memorySize", self.memory_size, MIN_MEMORY, MAX_MEMORY)
+        _check_whole("maximumRetryAttempts", self.max_retry_attempts, 0, MAX_RETRY_ATTEMPTS)
+        _check_whole("maximumEventAgeInSeconds", self.max_event_age, MIN_EVENT_AGE, MAX_EVENT_AGE)
+        check_destination("destinationConfig.onSuccess.destination", self.on_success)
+        check_destination("destinationConfig.onFailure.destination", self.on_failure)
+        check_destination("deadLetterConfig.targetArn", self.dead_letter)
         if not isinstance(self.description, str) or len(self.description) > MAX_DESCRIPTION:
             raise ValidationException(
                 "description",

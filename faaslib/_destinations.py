@@ -1,0 +1,114 @@
+"""Destinations of asynchronous invocations: what a destination may be, and what it receives."""
+
+from __future__ import annotations
+
+import datetime
+import inspect
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import pydantic_core
+
+from ._arn import parse_function_ref
+from ._errors import ValidationException
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    from ._result import InvocationResult
+
+__all__ = ["Destination", "DestinationTarget", "check_destination", "deliver", "invocation_record"]
+
+Condition = Literal["Success", "RetriesExhausted", "EventAgeExceeded"]
+
+
+class DestinationTarget(Protocol):
+    """An in-process target, such as a queue or a topic: it has a ``send`` method.
+
+    ``send(record)`` may be a coroutine function or a plain one.
+    """
+
+    def send(self, record: Any, /) -> Any: ...
+
+
+#: Where an asynchronous invocation's record goes: a registered function's name or ARN
+#: (invoked with invocation type Event), a :class:`DestinationTarget`, or a callable.
+Destination: TypeAlias = str | DestinationTarget | Callable[[Any], Any]
+
+
+def check_destination(field: str, value: object) -> None:
+    """Reject a destination the invoker could not deliver to.
+
+    :raises ~faaslib.ValidationException: ``value`` is neither a function reference, an object
+        with a ``send`` method, nor a callable
+    """
+    if value is None or (not isinstance(value, str) and (_send_of(value) or callable(value))):
+        return
+    if isinstance(value, str) and parse_function_ref(value) is not None:
+        return
+    raise ValidationException(
+        field,
+        value,
+        "Member must be a function name or ARN, an object with a send(record) method, "
+        "or a callable",
+    )
+
+
+def _send_of(target: object) -> Callable[[Any], Any] | None:
+    send = getattr(target, "send", None)
+    return send if callable(send) else None
+
+
+async def deliver(target: object, message: Any) -> None:
+    """Hand ``message`` to an in-process target (a ``send`` method, or the callable itself)."""
+    send = _send_of(target)
+    outcome = send(message) if send is not None else target(message)  # type: ignore[operator]
+    if inspect.isawaitable(outcome):
+        await outcome
+
+
+def timestamp(seconds: float) -> str:
+    """Lambda's record time stamp: ISO 8601 in UTC with milliseconds, e.g. ``...T18:16:05.568Z``."""
+    moment = datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
+    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
+
+
+def invocation_record(
+    *,
+    request_id: str,
+    function_arn: str,
+    condition: Condition,
+    attempts: int,
+    time: float,
+    request_payload: bytes,
+    response: InvocationResult | None,
+) -> dict[str, Any]:
+    """The invocation record Lambda sends to an ``on_success`` or ``on_failure`` destination.
+
+    ``function_arn`` is qualified with the executed version (``...:function:name:$LATEST``).
+    An event that expired before any attempt has no response, so its record carries no
+    ``responseContext`` and no ``responsePayload``.
+    """
+    record: dict[str, Any] = {
+        "version": "1.0",
+        "timestamp": timestamp(time),
+        "requestContext": {
+            "requestId": request_id,
+            "functionArn": function_arn,
+            "condition": condition,
+            "approximateInvokeCount": attempts,
+        },
+        "requestPayload": pydantic_core.from_json(request_payload),
+    }
+    if response is not None:
+        context: dict[str, Any] = {
+            "statusCode": response.status_code,
+            "executedVersion": response.executed_version,
+        }
+        if response.function_error is not None:
+            context["functionError"] = response.function_error
+        record["responseContext"] = context
+        record["responsePayload"] = (
+            pydantic_core.from_json(response.payload) if response.payload else None
+        )
+    return record

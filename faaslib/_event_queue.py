@@ -1,0 +1,189 @@
+"""The queue of accepted Event invocations: ready, throttled and waiting for a retry."""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections import deque
+from typing import TYPE_CHECKING, Any, Literal
+
+import anyio
+from anyio import CancelScope
+from anyio.lowlevel import checkpoint
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from ._clock import Clock
+    from ._execution import FunctionRuntime
+    from ._result import InvocationResult
+
+__all__ = ["EventQueue", "QueuedEvent"]
+
+State = Literal["queued", "running", "delayed"]
+
+
+class QueuedEvent:
+    """One accepted Event invocation, from acceptance until it is finished."""
+
+    __slots__ = (
+        "attempts",
+        "data",
+        "due",
+        "event",
+        "fn",
+        "invoked_arn",
+        "received_at",
+        "request_id",
+        "response",
+        "state",
+    )
+
+    def __init__(
+        self,
+        fn: FunctionRuntime,
+        invoked_arn: str,
+        data: bytes,
+        event: Any,
+        request_id: str,
+        received_at: float,
+        attempts: int = 0,
+    ) -> None:
+        self.fn = fn
+        self.invoked_arn = invoked_arn
+        #: The payload as accepted: every retry decodes it afresh, records quote it.
+        self.data = data
+        #: The decoded payload for the first attempt (``None`` once used, or after a replay).
+        self.event = event
+        self.request_id = request_id
+        self.received_at = received_at
+        self.attempts = attempts
+        self.response: InvocationResult | None = None
+        self.state: State = "queued"
+        self.due = 0.0
+
+
+class EventQueue:
+    """Ready events in arrival order, events parked while throttled, retries waiting on a clock.
+
+    Workers take events with :meth:`get`; nothing here runs a handler. ``bound`` limits the
+    events waiting to run that :meth:`full` reports; events coming back (retries, throttled
+    events) are never refused.
+    """
+
+    def __init__(self, clock: Clock, bound: int) -> None:
+        self._clock = clock
+        self.bound = bound
+        self._ready: deque[QueuedEvent] = deque()
+        self._throttled: deque[QueuedEvent] = deque()
+        self._delayed: list[tuple[float, int, QueuedEvent]] = []
+        self._sequence = itertools.count()
+        self._idle_workers: deque[anyio.Event] = deque()
+        self._room: anyio.Event | None = None
+        self._timer_wakeup: anyio.Event | None = None
+        self._timer_scope: CancelScope | None = None
+        self._timer_due = 0.0
+
+    # -- accepting -----------------------------------------------------------------------------
+
+    @property
+    def queued(self) -> int:
+        """Events waiting to run (ready or throttled)."""
+        return len(self._ready) + len(self._throttled)
+
+    @property
+    def delayed(self) -> int:
+        """Events waiting for the time of their next attempt."""
+        return len(self._delayed)
+
+    def full(self) -> bool:
+        return len(self._ready) + len(self._throttled) >= self.bound
+
+    async def wait_for_room(self) -> None:
+        """Wait until :meth:`full` is false (checks first; returns at once if there is room)."""
+        while self.full():
+            if self._room is None:
+                self._room = anyio.Event()
+            await self._room.wait()
+
+    def put(self, event: QueuedEvent) -> None:
+        """Make ``event`` ready to run, after those already waiting."""
+        event.state = "queued"
+        self._ready.append(event)
+        if self._idle_workers:
+            self._idle_workers.popleft().set()
+
+    # -- workers -------------------------------------------------------------------------------
+
+    async def get(self) -> QueuedEvent:
+        """The next ready event, waiting for one if none is."""
+        while not self._ready:
+            woken = anyio.Event()
+            self._idle_workers.append(woken)
+            try:
+                await woken.wait()
+            except BaseException:
+                if woken.is_set() and self._ready and self._idle_workers:
+                    self._idle_workers.popleft().set()  # pass the wake-up on
+                raise
+        event = self._ready.popleft()
+        if self._room is not None and len(self._ready) + len(self._throttled) < self.bound:
+            self._room.set()
+            self._room = None
+        return event
+
+    def park(self, event: QueuedEvent) -> None:
+        """Keep a throttled event aside until :meth:`release` (a concurrency slot freed)."""
+        event.state = "queued"
+        self._throttled.append(event)
+
+    def release(self) -> None:
+        """Put the longest-throttled event back at the front of the queue, if there is one."""
+        if self._throttled:
+            self._ready.appendleft(self._throttled.popleft())
+            if self._idle_workers:
+                self._idle_workers.popleft().set()
+
+    # -- retries -------------------------------------------------------------------------------
+
+    def delay(self, event: QueuedEvent, due: float) -> None:
+        """Keep ``event`` until the clock reaches ``due``, then make it ready again."""
+        event.state = "delayed"
+        event.due = due
+        heapq.heappush(self._delayed, (due, next(self._sequence), event))
+        if self._delayed[0][2] is event:  # a new earliest time: the timer must look again
+            if self._timer_wakeup is not None:
+                self._timer_wakeup.set()
+            elif self._timer_scope is not None and due < self._timer_due:
+                self._timer_scope.cancel()
+
+    def delayed_due(self) -> bool:
+        """Whether an event waiting for a retry has reached its time (the timer will move it)."""
+        return bool(self._delayed) and self._delayed[0][0] <= self._clock.time()
+
+    async def run_timer(self) -> None:
+        """Move delayed events to the queue when their time comes; runs until cancelled."""
+        delayed = self._delayed
+        while True:
+            now = self._clock.time()
+            while delayed and delayed[0][0] <= now:
+                self.put(heapq.heappop(delayed)[2])
+            if delayed:
+                self._timer_due = delayed[0][0]
+                with CancelScope() as self._timer_scope:
+                    await self._clock.sleep_until(self._timer_due)
+                self._timer_scope = None
+            else:
+                self._timer_wakeup = anyio.Event()
+                await self._timer_wakeup.wait()
+                self._timer_wakeup = None
+            await checkpoint()
+
+    # -- views ---------------------------------------------------------------------------------
+
+    def waiting(self) -> Iterator[QueuedEvent]:
+        """Every event not running: ready, throttled, then delayed by due time."""
+        yield from self._ready
+        yield from self._throttled
+        for _, _, event in sorted(self._delayed, key=lambda item: item[:2]):
+            yield event
