@@ -7,9 +7,17 @@ Run: ``python examples/orders.py`` (after ``pip install .``).
 - ``ship_order`` (async handler) is invoked with Event: queued, answered 202 at once, and run
   on the invoker's task group, as S3 or SNS would invoke it.
 - A DryRun checks a payload against the function's event type without running anything.
+- ``charge_card`` (async handler, Event) declines big orders: Lambda retries it a minute later,
+  then sends the failure record to its ``on_failure`` destination; a success record goes to
+  ``send_receipt``, another function. A virtual clock moves the minute in no time, and a
+  journal (SQLite) keeps every accepted event until it is finished.
 """
 
 from __future__ import annotations
+
+import os
+import tempfile
+from typing import Any
 
 import anyio
 from pydantic import BaseModel, Field
@@ -21,6 +29,7 @@ registry = faaslib.Registry()
 STOCK = {"apple": 10, "pear": 4, "plum": 0}
 PRICES = {"apple": 0.5, "pear": 0.75, "plum": 1.2}
 SHIPPED: list[str] = []
+DECLINED: list[dict[str, Any]] = []
 
 
 class Line(BaseModel):
@@ -77,6 +86,35 @@ async def ship_order(shipment: Shipment) -> None:
     SHIPPED.append(shipment.order_id)
 
 
+@registry.function(max_retry_attempts=1, on_success="send_receipt", on_failure=DECLINED.append)
+async def charge_card(quote: Quote) -> Quote:
+    if quote.total > 100:
+        raise ValueError(f"card declined for {quote.total}")
+    return quote
+
+
+@registry.function
+def send_receipt(record: dict[str, object]) -> None:
+    print("send_receipt :", record["requestContext"], "->", record["responsePayload"])
+
+
+async def retries_and_destinations() -> None:
+    clock = faaslib.VirtualClock()
+    with tempfile.TemporaryDirectory() as directory:
+        journal = os.path.join(directory, "events.db")
+        async with faaslib.Invoker(registry, clock=clock, journal=journal) as invoker:
+            for order_id, total in (("o-2001", 12.5), ("o-2002", 480.0)):
+                quote = {"order_id": order_id, "total": total, "available": True}
+                await invoker.invoke("charge_card", quote, "Event")
+            await invoker.drain()
+            for pending in invoker.pending():
+                print("pending      :", pending.state, "after", pending.attempts, "attempt")
+            clock.advance(60)  # Lambda's first retry delay, without waiting for it
+            await invoker.drain()
+    record = DECLINED[0]
+    print("on_failure   :", record["requestContext"], record["responsePayload"]["errorMessage"])
+
+
 async def main() -> None:
     order = Order(
         order_id="o-1001",
@@ -124,6 +162,8 @@ async def main() -> None:
             f"statistics   : {stats.invocations} invocations, {stats.errors} error, "
             f"{stats.events_succeeded} events done"
         )
+    # 4. Retries and destinations, on a virtual clock, with a journal.
+    await retries_and_destinations()
 
 
 if __name__ == "__main__":
