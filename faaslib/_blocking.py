@@ -15,7 +15,7 @@ from ._invoker import Invoker
 if TYPE_CHECKING:
     from ._registry import Registry
     from ._result import InvocationResult, InvocationType, LogType
-    from ._stats import InvokerStatistics
+    from ._stats import InvokerStatistics, PendingEvent
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -112,6 +112,13 @@ class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
     def drain(self) -> None:
         """Wait until every accepted Event invocation has finished; see :meth:`Invoker.drain`."""
         self._require_portal().call(self._invoker.drain)
+
+    def pending(self) -> list[PendingEvent]:
+        """List the unfinished Event invocations; see :meth:`Invoker.pending`."""
+        return self._require_portal().call(self._pending)
+
+    async def _pending(self) -> list[PendingEvent]:
+        return self._invoker.pending()
 
     def statistics(self) -> InvokerStatistics:
         """Return a snapshot of the invoker's counters."""

@@ -230,9 +230,11 @@ class Invoker:
                     raise
         finally:
             self._close(cancel=cancel)
-            await self._task_group.__aexit__(None, None, None)
-            if self._journal is not None:
-                await self._journal.close()
+            try:
+                await self._task_group.__aexit__(None, None, None)
+            finally:
+                if self._journal is not None:
+                    await self._journal.close()
         return None
 
     def _close(self, *, cancel: bool) -> None:
