@@ -467,6 +467,8 @@ class Invoker:
                     )
                 )
             except BaseException:
+                # Not accepted (no 202): an entry committed all the same must not run later.
+                self._journal.remove(queued.request_id)
                 self._pending -= 1
                 self._maybe_idle()
                 raise
@@ -486,17 +488,19 @@ class Invoker:
                 continue
             self._pending += 1
             self._events_replayed += 1
-            self._queue.put(
-                QueuedEvent(
-                    fn,
-                    entry.invoked_arn,
-                    entry.payload,
-                    None,
-                    entry.request_id,
-                    entry.received_at,
-                    entry.attempts,
-                )
+            queued = QueuedEvent(
+                fn,
+                entry.invoked_arn,
+                entry.payload,
+                None,
+                entry.request_id,
+                entry.received_at,
+                entry.attempts,
             )
+            if entry.due > self._clock.time():  # a retry keeps its time
+                self._queue.delay(queued, entry.due)
+            else:
+                self._queue.put(queued)
         if self._events_replayed:
             logger.info("Replaying %d Event invocations from the journal", self._events_replayed)
 
@@ -575,8 +579,9 @@ class Invoker:
         due = now + delays[min(queued.attempts, len(delays)) - 1]
         expiry = queued.received_at + queued.fn.spec.max_event_age
         self._events_retried += 1
+        due = min(due, expiry)
         if self._journal is not None:
-            self._journal.set_attempts(queued.request_id, queued.attempts)
+            self._journal.set_attempts(queued.request_id, queued.attempts, due)
         logger.info(
             "Event invocation %s of function %s failed (attempt %d); retrying in %.0f s",
             queued.request_id,
@@ -584,7 +589,7 @@ class Invoker:
             queued.attempts,
             due - now,
         )
-        self._queue.delay(queued, min(due, expiry))
+        self._queue.delay(queued, due)
         self._maybe_idle()
 
     async def _give_up(self, queued: QueuedEvent, condition: Condition) -> None:

@@ -8,6 +8,11 @@ import os
 import sqlite3
 from dataclasses import dataclass
 
+try:
+    import fcntl
+except ImportError:  # Windows: no advisory lock, one invoker per journal is up to the user
+    fcntl = None  # type: ignore[assignment]
+
 import anyio
 from anyio import CancelScope, CapacityLimiter, to_thread
 
@@ -24,14 +29,14 @@ _SCHEMA_VERSION = 1
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL "
     "UNIQUE, function TEXT NOT NULL, invoked_arn TEXT NOT NULL, payload BLOB NOT NULL, "
-    "received_at REAL NOT NULL, attempts INTEGER NOT NULL)"
+    "received_at REAL NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL DEFAULT 0)"
 )
 _INSERT = (
     "INSERT OR IGNORE INTO events (request_id, function, invoked_arn, payload, received_at, "
-    "attempts) VALUES (?, ?, ?, ?, ?, ?)"
+    "attempts, due) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _SELECT = (
-    "SELECT request_id, function, invoked_arn, payload, received_at, attempts FROM events "
+    "SELECT request_id, function, invoked_arn, payload, received_at, attempts, due FROM events "
     "ORDER BY seq"
 )
 
@@ -49,6 +54,8 @@ class JournalEntry:
     received_at: float
     #: Handler attempts made so far (0 when accepted).
     attempts: int
+    #: When the next attempt is due (the invoker's clock); 0 for at once.
+    due: float = 0.0
 
 
 class _State(enum.Enum):
@@ -87,9 +94,10 @@ class Journal:
         self.path: str = os.fspath(path)
         self._state = _State.NEW
         self._conn: sqlite3.Connection | None = None
+        self._lock_fd: int | None = None  # held while open: one invoker per journal
         self._limiter = CapacityLimiter(1)
         self._inserts: list[JournalEntry] = []
-        self._attempts: dict[str, int] = {}
+        self._attempts: dict[str, tuple[int, float]] = {}
         self._removes: list[str] = []
         self._batch: _Batch | None = None  # waiters of the pending inserts
         self._committing: _Batch | None = None  # the transaction running now
@@ -119,6 +127,38 @@ class Journal:
             raise InvalidParameterValueException(
                 f"Cannot open journal {self.path!r}: directory {directory!r} does not exist"
             )
+        self._lock()
+        try:
+            return self._connect_locked()
+        except BaseException:
+            self._unlock()
+            raise
+
+    def _lock(self) -> None:
+        """Take ``<path>.lock``: a second invoker on the journal would run its events twice."""
+        if fcntl is None:
+            return
+        try:
+            fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise InvalidParameterValueException(
+                f"Cannot open journal {self.path!r}: {exc}"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise InvalidParameterValueException(
+                f"Journal {self.path!r} is in use by another invoker"
+            ) from None
+        self._lock_fd = fd
+
+    def _unlock(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the lock
+            self._lock_fd = None
+
+    def _connect_locked(self) -> tuple[sqlite3.Connection, list[JournalEntry]]:
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
@@ -207,10 +247,11 @@ class Journal:
                 f"Journal {self.path!r}: commit failed: {batch.error}"
             ) from batch.error
 
-    def set_attempts(self, request_id: str, attempts: int) -> None:
-        """Record the handler attempts of an entry, with the next transaction."""
+    def set_attempts(self, request_id: str, attempts: int, due: float = 0.0) -> None:
+        """Record the handler attempts of an entry and when the next is due, with the next
+        transaction."""
         if self._state is _State.OPEN:  # once closed, the entry stays as last written
-            self._attempts[request_id] = attempts
+            self._attempts[request_id] = (attempts, due)
             if self._wakeup is not None:
                 self._wakeup.set()
                 self._wakeup = None
@@ -247,6 +288,7 @@ class Journal:
                     await to_thread.run_sync(self._conn.close, limiter=self._limiter)
             finally:
                 self._conn = None
+                self._unlock()
                 if self._wakeup is not None:  # run() returns
                     self._wakeup.set()
                     self._wakeup = None
@@ -294,7 +336,7 @@ class Journal:
 def _write(
     conn: sqlite3.Connection,
     inserts: list[JournalEntry],
-    attempts: dict[str, int],
+    attempts: dict[str, tuple[int, float]],
     removes: list[str],
 ) -> None:
     conn.execute("BEGIN IMMEDIATE")
@@ -302,13 +344,21 @@ def _write(
         conn.executemany(
             _INSERT,
             (
-                (e.request_id, e.function, e.invoked_arn, e.payload, e.received_at, e.attempts)
+                (
+                    e.request_id,
+                    e.function,
+                    e.invoked_arn,
+                    e.payload,
+                    e.received_at,
+                    e.attempts,
+                    e.due,
+                )
                 for e in inserts
             ),
         )
         conn.executemany(
-            "UPDATE events SET attempts = ? WHERE request_id = ?",
-            ((n, request_id) for request_id, n in attempts.items()),
+            "UPDATE events SET attempts = ?, due = ? WHERE request_id = ?",
+            ((n, due, request_id) for request_id, (n, due) in attempts.items()),
         )
         conn.executemany(
             "DELETE FROM events WHERE request_id = ?", ((request_id,) for request_id in removes)
