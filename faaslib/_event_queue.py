@@ -83,6 +83,7 @@ class EventQueue:
         self._timer_wakeup: anyio.Event | None = None
         self._timer_scope: CancelScope | None = None
         self._timer_due = 0.0
+        self._closed = False
 
     # -- accepting -----------------------------------------------------------------------------
 
@@ -100,8 +101,8 @@ class EventQueue:
         return len(self._ready) + len(self._throttled) >= self.bound
 
     async def wait_for_room(self) -> None:
-        """Wait until :meth:`full` is false (checks first; returns at once if there is room)."""
-        while self.full():
+        """Wait until :meth:`full` is false or the queue is closed (returns at once if so)."""
+        while self.full() and not self._closed:
             if self._room is None:
                 self._room = anyio.Event()
             await self._room.wait()
@@ -112,6 +113,13 @@ class EventQueue:
         self._ready.append(event)
         if self._idle_workers:
             self._idle_workers.popleft().set()
+
+    def close(self) -> None:
+        """Stop making callers of :meth:`wait_for_room` wait: nothing will take events now."""
+        self._closed = True
+        if self._room is not None:
+            self._room.set()
+            self._room = None
 
     # -- workers -------------------------------------------------------------------------------
 

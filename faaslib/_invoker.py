@@ -239,6 +239,7 @@ class Invoker:
 
     def _close(self, *, cancel: bool) -> None:
         self._state = _State.CLOSED
+        self._queue.close()
         if self._capturing_logs:
             _logs.uninstall()
             self._capturing_logs = False
@@ -522,6 +523,9 @@ class Invoker:
         age = self._clock.time() - queued.received_at
         if age >= fn.spec.max_event_age:
             await self._give_up(queued, "EventAgeExceeded")
+            return
+        if queued.attempts > fn.spec.max_retry_attempts:  # retries lowered since it failed
+            await self._give_up(queued, "RetriesExhausted")
             return
         if self._running >= self._limit:  # throttled: back to the queue, not an attempt
             self._queue.park(queued)

@@ -129,7 +129,7 @@ class Registry:
         if name in self._specs:
             raise ResourceConflictException(f"Function already exist: {name}", function_name=name)
 
-    def update(self, name: str, **changes: Any) -> FunctionSpec:
+    def update(self, name: str, /, **changes: Any) -> FunctionSpec:
         """Change a registered function's handler or configuration, at any time.
 
         Like Lambda's ``UpdateFunctionConfiguration`` and ``UpdateFunctionEventInvokeConfig``:
