@@ -57,6 +57,10 @@ MAX_RESPONSE_PAYLOAD = 6_291_556
 #: Lambda's waits before the second and the third attempt of a failed Event invocation.
 RETRY_DELAYS = (60.0, 120.0)
 _CHECKPOINT_EVERY = 64
+#: Queued events beyond this many keep their payload as bytes, not decoded: a decoded event is
+#: many objects, and the garbage collector's passes over 100,000 of them cost more than
+#: decoding again.
+_KEEP_DECODED = 1024
 
 
 class _State(enum.Enum):
@@ -447,6 +451,8 @@ class Invoker:
             await self._queue.wait_for_room()  # back-pressure: nothing accepted is dropped
             if self._state is not _State.OPEN:
                 raise self._closed_error()
+        if self._queue.queued >= _KEEP_DECODED:
+            event = None  # a long queue holds bytes only: the worker decodes them again
         queued = QueuedEvent(fn, invoked_arn, data, event, new_request_id(), self._clock.time())
         await self._accept(queued)
         self._events_received += 1
