@@ -1466,3 +1466,25 @@ async def test_exit_on_a_virtual_clock_drops_a_delayed_retry(
     assert (stats.events_dropped, stats.events_delayed) == (1, 1)
     [warning] = faaslib_records(caplog, logging.WARNING)
     assert "closed with 1 accepted Event invocations unfinished; they are dropped" in warning
+
+
+async def test_a_long_queue_holds_payloads_and_decodes_them_when_run() -> None:
+    # Past 1,024 queued events the queue keeps payload bytes only; each is decoded when it runs.
+    gate = anyio.Event()
+    seen: list[tuple[type, int]] = []
+    registry = faaslib.Registry()
+
+    @registry.function
+    async def work(job: Job) -> None:
+        await gate.wait()
+        seen.append((type(job), job.job_id))
+
+    async with faaslib.Invoker(registry, event_workers=1) as invoker:
+        for i in range(1500):
+            await invoker.invoke("work", {"job_id": i}, "Event")
+        assert invoker.statistics().events_queued >= 1499
+        gate.set()
+        await invoker.drain()
+        stats = invoker.statistics()
+    assert seen == [(Job, i) for i in range(1500)]
+    assert (stats.events_succeeded, stats.errors) == (1500, 0)
