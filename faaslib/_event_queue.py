@@ -75,7 +75,8 @@ class EventQueue:
         self._clock = clock
         self.bound = bound
         self._ready: deque[QueuedEvent] = deque()
-        self._throttled: deque[QueuedEvent] = deque()
+        #: Events parked while throttled (read by the invoker's slot accounting).
+        self.throttled: deque[QueuedEvent] = deque()
         self._delayed: list[tuple[float, int, QueuedEvent]] = []
         self._sequence = itertools.count()
         self._idle_workers: deque[anyio.Event] = deque()
@@ -90,7 +91,7 @@ class EventQueue:
     @property
     def queued(self) -> int:
         """Events waiting to run (ready or throttled)."""
-        return len(self._ready) + len(self._throttled)
+        return len(self._ready) + len(self.throttled)
 
     @property
     def delayed(self) -> int:
@@ -98,7 +99,7 @@ class EventQueue:
         return len(self._delayed)
 
     def full(self) -> bool:
-        return len(self._ready) + len(self._throttled) >= self.bound
+        return len(self._ready) + len(self.throttled) >= self.bound
 
     async def wait_for_room(self) -> None:
         """Wait until :meth:`full` is false or the queue is closed (returns at once if so)."""
@@ -135,7 +136,7 @@ class EventQueue:
                     self._idle_workers.popleft().set()  # pass the wake-up on
                 raise
         event = self._ready.popleft()
-        if self._room is not None and len(self._ready) + len(self._throttled) < self.bound:
+        if self._room is not None and len(self._ready) + len(self.throttled) < self.bound:
             self._room.set()
             self._room = None
         return event
@@ -143,12 +144,12 @@ class EventQueue:
     def park(self, event: QueuedEvent) -> None:
         """Keep a throttled event aside until :meth:`release` (a concurrency slot freed)."""
         event.state = "queued"
-        self._throttled.append(event)
+        self.throttled.append(event)
 
     def release(self) -> None:
         """Put the longest-throttled event back at the front of the queue, if there is one."""
-        if self._throttled:
-            self._ready.appendleft(self._throttled.popleft())
+        if self.throttled:
+            self._ready.appendleft(self.throttled.popleft())
             if self._idle_workers:
                 self._idle_workers.popleft().set()
 
@@ -192,6 +193,6 @@ class EventQueue:
     def waiting(self) -> Iterator[QueuedEvent]:
         """Every event not running: ready, throttled, then delayed by due time."""
         yield from self._ready
-        yield from self._throttled
+        yield from self.throttled
         for _, _, event in sorted(self._delayed, key=lambda item: item[:2]):
             yield event

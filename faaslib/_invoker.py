@@ -169,6 +169,7 @@ class Invoker:
         self._retry_delays = _delays(retry_delays)
         self._clock: Clock = SystemClock() if clock is None else clock
         self._queue = EventQueue(self._clock, _positive("event_queue_size", event_queue_size))
+        self._throttled = self._queue.throttled
         self._journal = None if journal is None else Journal(journal)
         self._state = _State.NEW
         self._runtimes: dict[str, FunctionRuntime] = {}
@@ -366,7 +367,8 @@ class Invoker:
 
     def _free_slot(self) -> None:
         self._running -= 1
-        self._queue.release()  # a throttled event, if any, may take the slot
+        if self._throttled:  # a throttled event may take the slot
+            self._queue.release()
 
     def _check_size(self, fn: FunctionRuntime, data: bytes, limit: int, *, sync: bool) -> None:
         size = len(data)
