@@ -546,10 +546,11 @@ class Invoker:
         self._running_events.add(queued)
         self._running += 1
         try:
-            if event is None:
-                event = self._decode_again(queued)
-            if type(event) is InvocationResult:
-                result = event
+            try:
+                if event is None:  # a retry, a replay, or an event of a long queue
+                    event = fn.decode(queued.data)
+            except FaaslibError as exc:  # the function's event type changed since
+                result = self._undecodable(queued, exc)
             else:
                 result = await execute(
                     fn,
@@ -574,16 +575,13 @@ class Invoker:
         else:
             self._retry_later(queued)
 
-    def _decode_again(self, queued: QueuedEvent) -> Any:
-        """Decode a retried or replayed event; one that no longer fits is a function error."""
-        try:
-            return queued.fn.decode(queued.data)
-        except FaaslibError as exc:
-            queued.fn.errors += 1
-            document = _function_errors.runtime_error(
-                "Runtime.UnmarshalError", exc.message, queued.request_id
-            )
-            return InvocationResult(200, document, queued.request_id, "Unhandled", LATEST)
+    def _undecodable(self, queued: QueuedEvent, exc: FaaslibError) -> InvocationResult:
+        """The attempt of an event its function's event type no longer accepts: it fails."""
+        queued.fn.errors += 1
+        document = _function_errors.runtime_error(
+            "Runtime.UnmarshalError", exc.message, queued.request_id
+        )
+        return InvocationResult(200, document, queued.request_id, "Unhandled", queued.fn.version)
 
     def _retry_later(self, queued: QueuedEvent) -> None:
         delays = self._retry_delays
