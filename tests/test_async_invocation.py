@@ -43,6 +43,22 @@ class Receipt(BaseModel):
     total: int
 
 
+class AlwaysFails:
+    """A registry whose function ``fails`` always raises; it records when each attempt ran
+    (on ``clock``) and the records its ``on_failure`` destination received."""
+
+    def __init__(self, clock: faaslib.VirtualClock, **config: Any) -> None:
+        self.attempts: list[float] = []
+        self.failures: list[dict[str, Any]] = []
+        self.registry = faaslib.Registry()
+        config.setdefault("on_failure", self.failures.append)
+
+        @self.registry.function(**config)
+        async def fails(event: Any) -> None:
+            self.attempts.append(clock.time())
+            raise ValueError("bad")
+
+
 class AsyncTarget:
     """An in-process queue with an ``async def send``."""
 
@@ -164,16 +180,10 @@ async def test_max_retry_attempts_bounds_the_attempts(
     max_retry_attempts: int, expected_attempts: int
 ) -> None:
     clock = faaslib.VirtualClock(START)
-    attempts: list[float] = []
-    failures: list[dict[str, Any]] = []
-    registry = faaslib.Registry()
+    failing = AlwaysFails(clock, max_retry_attempts=max_retry_attempts)
+    attempts, failures = failing.attempts, failing.failures
 
-    @registry.function(max_retry_attempts=max_retry_attempts, on_failure=failures.append)
-    def fails(event: Any) -> None:
-        attempts.append(clock.time())
-        raise RuntimeError("nope")
-
-    async with faaslib.Invoker(registry, clock=clock) as invoker:
+    async with faaslib.Invoker(failing.registry, clock=clock) as invoker:
         await invoker.invoke("fails", b"{}", "Event")
         await invoker.drain()
         for _ in range(4):  # far past every retry delay
@@ -351,15 +361,10 @@ async def test_retry_of_an_event_the_updated_handler_rejects_is_a_function_error
 
 async def test_custom_retry_delay_is_used_for_every_retry() -> None:
     clock = faaslib.VirtualClock(START)
-    attempts: list[float] = []
-    registry = faaslib.Registry()
+    failing = AlwaysFails(clock)
+    attempts = failing.attempts
 
-    @registry.function(on_failure=lambda record: None)
-    async def fails(event: Any) -> None:
-        attempts.append(clock.time())
-        raise ValueError("again")
-
-    async with faaslib.Invoker(registry, clock=clock, retry_delays=(5,)) as invoker:
+    async with faaslib.Invoker(failing.registry, clock=clock, retry_delays=(5,)) as invoker:
         await invoker.invoke("fails", b"{}", "Event")
         await invoker.drain()
         assert invoker.pending()[0].next_attempt_at == T0 + 5
@@ -381,15 +386,10 @@ async def test_custom_retry_delay_is_used_for_every_retry() -> None:
 
 async def test_zero_retry_delay_retries_without_moving_the_clock() -> None:
     clock = faaslib.VirtualClock(START)
-    attempts: list[float] = []
-    registry = faaslib.Registry()
+    failing = AlwaysFails(clock, on_failure=None, dead_letter=lambda event: None)
+    attempts = failing.attempts
 
-    @registry.function(dead_letter=lambda event: None)
-    async def fails(event: Any) -> None:
-        attempts.append(clock.time())
-        raise ValueError("again")
-
-    async with faaslib.Invoker(registry, clock=clock, retry_delays=[0]) as invoker:
+    async with faaslib.Invoker(failing.registry, clock=clock, retry_delays=[0]) as invoker:
         await invoker.invoke("fails", b"{}", "Event")
         with anyio.fail_after(5):
             await invoker.drain()  # a due retry is not "waiting for the clock"
@@ -404,16 +404,10 @@ async def test_zero_retry_delay_retries_without_moving_the_clock() -> None:
 
 async def test_max_event_age_gives_up_instead_of_retrying() -> None:
     clock = faaslib.VirtualClock(START)
-    attempts: list[float] = []
-    failures: list[dict[str, Any]] = []
-    registry = faaslib.Registry()
+    failing = AlwaysFails(clock, max_event_age=60)
+    attempts, failures = failing.attempts, failing.failures
 
-    @registry.function(max_event_age=60, on_failure=failures.append)
-    async def fails(event: Any) -> None:
-        attempts.append(clock.time())
-        raise ValueError("bad")
-
-    async with faaslib.Invoker(registry, clock=clock) as invoker:
+    async with faaslib.Invoker(failing.registry, clock=clock) as invoker:
         accepted = await invoker.invoke("fails", {"k": 1}, "Event")
         await invoker.drain()
         assert invoker.pending()[0].next_attempt_at == T0 + 60
@@ -437,16 +431,10 @@ async def test_max_event_age_gives_up_instead_of_retrying() -> None:
 
 async def test_max_event_age_caps_the_retry_delay() -> None:
     clock = faaslib.VirtualClock(START)
-    attempts: list[float] = []
-    failures: list[dict[str, Any]] = []
-    registry = faaslib.Registry()
+    failing = AlwaysFails(clock, max_event_age=90)
+    attempts, failures = failing.attempts, failing.failures
 
-    @registry.function(max_event_age=90, on_failure=failures.append)
-    async def fails(event: Any) -> None:
-        attempts.append(clock.time())
-        raise ValueError("bad")
-
-    async with faaslib.Invoker(registry, clock=clock) as invoker:
+    async with faaslib.Invoker(failing.registry, clock=clock) as invoker:
         await invoker.invoke("fails", b"{}", "Event")
         await invoker.drain()
         clock.advance(60)
