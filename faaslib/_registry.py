@@ -161,10 +161,27 @@ class Registry:
     def include(self, other: Registry, *, prefix: str = "") -> None:
         """Add every function of ``other``, each name prefixed with ``prefix``.
 
+        Destinations naming a function of ``other`` are renamed with it, so they still reach it.
+
         :raises ~faaslib.ResourceConflictException: a resulting name exists already
         :raises ~faaslib.ValidationException: a prefixed name breaks Lambda's name rules
         """
-        renamed = [dataclasses.replace(spec, name=prefix + spec.name) for spec in other]
+
+        def follow(destination: Destination | None) -> Destination | None:
+            if isinstance(destination, str) and destination in other:
+                return prefix + destination
+            return destination
+
+        renamed = [
+            dataclasses.replace(
+                spec,
+                name=prefix + spec.name,
+                on_success=follow(spec.on_success),
+                on_failure=follow(spec.on_failure),
+                dead_letter=follow(spec.dead_letter),
+            )
+            for spec in other
+        ]
         for spec in renamed:  # all or nothing: check every name before adding any
             self._check_free(spec.name)
         self._specs.update((spec.name, spec) for spec in renamed)

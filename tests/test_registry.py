@@ -629,3 +629,22 @@ def test_failed_include_registers_nothing() -> None:
         app.include(other, prefix="xyz")  # "xyz" + 62 chars = 65: too long
 
     assert len(app) == 0
+
+
+def test_include_renames_destinations_that_name_included_functions() -> None:
+    other = faaslib.Registry()
+    sink: list[object] = []
+
+    @other.function(on_success="audit", on_failure="elsewhere", dead_letter=sink.append)
+    def charge(event: Any) -> None: ...
+
+    @other.function
+    def audit(record: Any) -> None: ...
+
+    app = faaslib.Registry()
+    app.include(other, prefix="billing-")
+    spec = app.get("billing-charge")
+    assert spec.on_success == "billing-audit"  # still reaches its neighbour
+    assert spec.on_failure == "elsewhere"  # not one of other's functions: kept as it is
+    assert spec.dead_letter == sink.append
+    assert other.get("charge").on_success == "audit"  # the included registry is unchanged
