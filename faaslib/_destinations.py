@@ -54,17 +54,56 @@ def check_destination(field: str, value: object) -> None:
     )
 
 
-def _send_of(target: object) -> Callable[[Any], Any] | None:
+def _send_of(target: object) -> Callable[..., Any] | None:
     send = getattr(target, "send", None)
     return send if callable(send) else None
 
 
-async def deliver(target: object, message: Any) -> None:
-    """Hand ``message`` to an in-process target (a ``send`` method, or the callable itself)."""
+async def deliver(
+    target: object, message: Any, attributes: dict[str, dict[str, str]] | None = None
+) -> None:
+    """Hand ``message`` to an in-process target (a ``send`` method, or the callable itself).
+
+    ``attributes`` (message attributes in SQS's shape) go along only to a target whose
+    ``send`` takes an ``attributes`` keyword.
+    """
     send = _send_of(target)
-    outcome = send(message) if send is not None else target(message)  # type: ignore[operator]
+    if send is None:
+        outcome = target(message)  # type: ignore[operator]
+    elif attributes is not None and _takes_attributes(send):
+        outcome = send(message, attributes=attributes)
+    else:
+        outcome = send(message)
     if inspect.isawaitable(outcome):
         await outcome
+
+
+def _takes_attributes(send: Callable[..., Any]) -> bool:
+    try:
+        parameters = inspect.signature(send).parameters
+    except (TypeError, ValueError):  # no signature to read (some builtins)
+        return False
+    return "attributes" in parameters or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()
+    )
+
+
+def dead_letter_attributes(
+    request_id: str, response: InvocationResult | None
+) -> dict[str, dict[str, str]]:
+    """The message attributes Lambda sends with a dead letter: ``RequestID``, and for an event
+    that ran, ``ErrorCode`` (the invocation's status code) and ``ErrorMessage`` (its first KB).
+    """
+    attributes = {"RequestID": {"DataType": "String", "StringValue": request_id}}
+    if response is not None:
+        document = pydantic_core.from_json(response.payload) if response.payload else None
+        message = document.get("errorMessage") if isinstance(document, dict) else None
+        attributes["ErrorCode"] = {"DataType": "Number", "StringValue": str(response.status_code)}
+        attributes["ErrorMessage"] = {
+            "DataType": "String",
+            "StringValue": str(message)[:1024] if message is not None else "",
+        }
+    return attributes
 
 
 def timestamp(seconds: float) -> str:

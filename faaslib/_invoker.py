@@ -23,7 +23,7 @@ from ._clock import Clock, SystemClock, VirtualClock
 from ._context import parse_client_context
 from ._conversion import payload_bytes
 from ._deadline import deadline_runner
-from ._destinations import Condition, deliver, invocation_record
+from ._destinations import Condition, dead_letter_attributes, deliver, invocation_record
 from ._errors import (
     FaaslibError,
     InvalidParameterValueException,
@@ -664,7 +664,11 @@ class Invoker:
 
     async def _send_dead_letter(self, queued: QueuedEvent, target: object) -> None:
         try:
-            await self._deliver(target, pydantic_core.from_json(queued.data))
+            await self._deliver(
+                target,
+                pydantic_core.from_json(queued.data),
+                dead_letter_attributes(queued.request_id, queued.response),
+            )
         except Exception as exc:  # noqa: BLE001 - a failed delivery is counted and logged
             self._dead_letter_errors += 1
             logger.error(
@@ -677,9 +681,14 @@ class Invoker:
                 exc,
             )
 
-    async def _deliver(self, destination: object, message: Any) -> None:
+    async def _deliver(
+        self,
+        destination: object,
+        message: Any,
+        attributes: dict[str, dict[str, str]] | None = None,
+    ) -> None:
         if not isinstance(destination, str):
-            await deliver(destination, message)
+            await deliver(destination, message, attributes)
             return
         # A function destination: an Event invocation, accepted even when the queue is full.
         fn, invoked_arn = self._resolve(destination, None)

@@ -913,6 +913,60 @@ async def test_dead_letter_receives_the_original_event_after_the_last_retry() ->
     assert stats.destination_deliveries == 0  # a dead letter is not a destination record
 
 
+class DeadLetterQueue:
+    """A target whose ``send`` takes message attributes, as an SQS queue's would."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[Any, dict[str, dict[str, str]]]] = []
+
+    async def send(self, body: Any, *, attributes: dict[str, dict[str, str]]) -> None:
+        self.messages.append((body, attributes))
+
+
+async def test_dead_letter_message_attributes_reach_a_target_that_takes_them() -> None:
+    clock = faaslib.VirtualClock(START)
+    dlq = DeadLetterQueue()
+    registry = faaslib.Registry()
+
+    @registry.function(max_retry_attempts=0, dead_letter=dlq)
+    async def fails(job: Job) -> None:
+        raise ValueError("x" * 2000)
+
+    @registry.function(max_event_age=60, dead_letter=dlq)
+    async def never_runs(job: Job) -> None:
+        raise AssertionError("expired before it ran")
+
+    async with faaslib.Invoker(registry, clock=clock, concurrency_limit=1) as invoker:
+        failed = await invoker.invoke("fails", Job(job_id=1), "Event")
+        await invoker.drain()
+        # An event too old before any attempt: no response, so only its request id.
+        gate = anyio.Event()
+
+        @registry.function
+        async def hold(event: Any) -> None:
+            await gate.wait()
+
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(invoker.invoke, "hold")
+            await anyio.wait_all_tasks_blocked()
+            expired = await invoker.invoke("never_runs", Job(job_id=2), "Event")
+            await anyio.wait_all_tasks_blocked()
+            clock.advance(60)
+            gate.set()
+        await invoker.drain()
+    (body, attributes), (expired_body, expired_attributes) = dlq.messages
+    assert body == {"job_id": 1}
+    assert attributes == {
+        "RequestID": {"DataType": "String", "StringValue": failed.request_id},
+        "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+        "ErrorMessage": {"DataType": "String", "StringValue": "x" * 1024},
+    }
+    assert expired_body == {"job_id": 2}
+    assert expired_attributes == {
+        "RequestID": {"DataType": "String", "StringValue": expired.request_id}
+    }
+
+
 async def test_dead_letter_and_on_failure_both_receive(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
