@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from anyio.from_thread import BlockingPortal, start_blocking_portal
 
-from ._errors import InvokerClosed
+from ._clock import VirtualClock
+from ._errors import InvalidParameterValueException, InvokerClosed
 from ._invoker import Invoker
 
 if TYPE_CHECKING:
@@ -115,10 +116,20 @@ class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
 
     def pending(self) -> list[PendingEvent]:
         """List the unfinished Event invocations; see :meth:`Invoker.pending`."""
-        return self._require_portal().call(self._pending)
+        return self._require_portal().call(self._invoker.pending)
 
-    async def _pending(self) -> list[PendingEvent]:
-        return self._invoker.pending()
+    def advance(self, seconds: float) -> None:
+        """Move the invoker's :class:`~faaslib.VirtualClock` forward, on the loop's thread.
+
+        :raises ~faaslib.InvalidParameterValueException: the invoker's clock is not virtual
+        :raises ValueError: ``seconds`` is negative or not finite
+        """
+        clock = self._invoker.clock
+        if not isinstance(clock, VirtualClock):
+            raise InvalidParameterValueException(
+                f"advance() moves a VirtualClock; this invoker's clock is {clock!r}"
+            )
+        self._require_portal().call(clock.advance, seconds)
 
     def statistics(self) -> InvokerStatistics:
         """Return a snapshot of the invoker's counters."""

@@ -88,7 +88,8 @@ class VirtualClock:
     def advance(self, seconds: float) -> None:
         """Move the clock forward and wake everything waiting for a time now reached.
 
-        Call it from the event loop's thread (a test body, a fixture).
+        Call it from the event loop's thread (a test body, a fixture); from synchronous code
+        use :meth:`BlockingInvoker.advance <faaslib.BlockingInvoker.advance>`.
 
         :raises ValueError: ``seconds`` is negative or not finite
         """

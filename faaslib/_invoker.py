@@ -731,6 +731,11 @@ class Invoker:
 
     # -- introspection -----------------------------------------------------------------------
 
+    @property
+    def clock(self) -> Clock:
+        """The clock of retry delays and event ages."""
+        return self._clock
+
     def pending(self) -> list[PendingEvent]:
         """Every accepted Event invocation not finished: running, queued, then delayed."""
         return [

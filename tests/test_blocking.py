@@ -305,3 +305,37 @@ def test_invoke_error_in_block_propagates_unchanged(backend: Backend) -> None:
         faaslib.BlockingInvoker(make_registry([]), backend=backend) as invoker,
     ):
         invoker.invoke("missing")
+
+
+@BACKENDS
+def test_retries_on_a_virtual_clock_advanced_from_sync_code(backend: Backend) -> None:
+    attempts: list[float] = []
+    failures: list[dict[str, Any]] = []
+    clock = faaslib.VirtualClock(1_700_000_000)
+    registry = faaslib.Registry()
+
+    @registry.function(max_retry_attempts=1, on_failure=failures.append)
+    async def flaky(event: Any) -> None:
+        attempts.append(clock.time())
+        raise ValueError("no")
+
+    invoker = faaslib.Invoker(registry, clock=clock)
+    with faaslib.BlockingInvoker(invoker, backend=backend) as blocking:
+        blocking.invoke("flaky", {}, "Event")
+        blocking.drain()
+        [pending] = blocking.pending()
+        assert (pending.state, pending.next_attempt_at) == ("delayed", 1_700_000_060)
+        blocking.advance(60)
+        blocking.drain()
+        assert blocking.pending() == []
+    assert attempts == [1_700_000_000, 1_700_000_060]
+    assert failures[0]["requestContext"]["condition"] == "RetriesExhausted"
+
+
+@BACKENDS
+def test_advance_needs_a_virtual_clock(backend: Backend) -> None:
+    with (
+        faaslib.BlockingInvoker(faaslib.Registry(), backend=backend) as blocking,
+        pytest.raises(faaslib.InvalidParameterValueException, match="VirtualClock"),
+    ):
+        blocking.advance(1)
