@@ -309,9 +309,8 @@ class Invoker:
         """
         if self._state is not _State.OPEN:
             raise self._closed_error()
-        if self._generation != self._registry._generation:  # a function was updated
-            self._generation = self._registry._generation
-            self._targets.clear()
+        if self._generation != self._registry._generation:
+            self._refresh()
         target = self._targets.get(function_name) if qualifier is None else None
         fn, invoked_arn = target or self._resolve(function_name, qualifier)
         if log_type != "None" and log_type != "Tail":
@@ -364,6 +363,15 @@ class Invoker:
             "expected 'RequestResponse', 'Event' or 'DryRun'",
             function_name=fn.name,
         )
+
+    def _refresh(self) -> None:
+        """Take the registry's updates: each function runs its new handler and configuration."""
+        self._generation = self._registry._generation
+        self._targets.clear()
+        for name, fn in self._runtimes.items():
+            spec = self._registry._specs.get(name)
+            if spec is not None and spec is not fn.spec:
+                fn.load(spec)
 
     def _free_slot(self) -> None:
         self._running -= 1
@@ -525,9 +533,8 @@ class Invoker:
 
     async def _run_event(self, queued: QueuedEvent) -> None:
         fn = queued.fn
-        spec = self._registry._specs.get(fn.name)
-        if spec is not None and spec is not fn.spec:  # updated since it was queued
-            fn.load(spec)
+        if self._generation != self._registry._generation:  # updated since it was queued
+            self._refresh()
         age = self._clock.time() - queued.received_at
         if age >= fn.spec.max_event_age:
             await self._give_up(queued, "EventAgeExceeded")
