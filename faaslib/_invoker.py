@@ -461,15 +461,14 @@ class Invoker:
             await self._queue.wait_for_room()  # back-pressure: nothing accepted is dropped
             if self._state is not _State.OPEN:
                 raise self._closed_error()
+        return InvocationResult(202, b"", await self._accept(fn, invoked_arn, data, event))
+
+    async def _accept(self, fn: FunctionRuntime, invoked_arn: str, data: bytes, event: Any) -> str:
+        """Accept an Event invocation: journal it (when there is a journal), queue it, and
+        return its request id."""
         if self._queue.queued >= _KEEP_DECODED:
             event = None  # a long queue holds bytes only: the worker decodes them again
         queued = QueuedEvent(fn, invoked_arn, data, event, new_request_id(), self._clock.time())
-        await self._accept(queued)
-        self._events_received += 1
-        return InvocationResult(202, b"", queued.request_id)
-
-    async def _accept(self, queued: QueuedEvent) -> None:
-        """Count ``queued`` as pending, journal it (when there is a journal), queue it."""
         self._pending += 1
         if self._journal is not None:
             try:
@@ -490,6 +489,8 @@ class Invoker:
                 self._maybe_idle()
                 raise
         self._queue.put(queued)
+        self._events_received += 1
+        return queued.request_id
 
     def _replay(self, entries: list[JournalEntry]) -> None:
         """Queue the events a previous invoker left unfinished in the journal."""
@@ -701,11 +702,7 @@ class Invoker:
         fn, invoked_arn = self._resolve(destination, None)
         data = payload_bytes(message, fn.name)
         self._check_size(fn, data, self._max_async, sync=False)
-        event = fn.decode(data)
-        await self._accept(
-            QueuedEvent(fn, invoked_arn, data, event, new_request_id(), self._clock.time())
-        )
-        self._events_received += 1
+        await self._accept(fn, invoked_arn, data, fn.decode(data))
 
     def _settled(self) -> bool:
         if not self._pending:
