@@ -1530,3 +1530,22 @@ async def test_a_long_queue_holds_payloads_and_decodes_them_when_run() -> None:
         stats = invoker.statistics()
     assert seen == [(Job, i) for i in range(1500)]
     assert (stats.events_succeeded, stats.errors) == (1500, 0)
+
+
+async def test_update_applies_to_request_response_and_keeps_the_counters() -> None:
+    registry = faaslib.Registry()
+
+    @registry.function(timeout=5)
+    async def version(event: Any, context: faaslib.Context) -> str:
+        return f"one, {context.memory_limit_in_mb} MB"
+
+    async def two(event: Any, context: faaslib.Context) -> str:
+        return f"two, {context.memory_limit_in_mb} MB"
+
+    async with faaslib.Invoker(registry) as invoker:
+        assert (await invoker.invoke("version")).json() == "one, 128 MB"
+        registry.update("version", handler=two, memory_size=512)
+        assert (await invoker.invoke("version")).json() == "two, 512 MB"
+        by_arn = await invoker.invoke(arn("version"))
+        assert by_arn.json() == "two, 512 MB"
+        assert invoker.statistics().invocations == 3
