@@ -120,7 +120,10 @@ def _client_context(data: bytes) -> ClientContext:
 class Context:
     """The context object of one invocation, with the members of Lambda's Python runtime.
 
-    ``memory_limit_in_mb`` is a ``str``, as the real runtime gives it.
+    ``memory_limit_in_mb`` is a ``str``, as the real runtime gives it. ``init_result`` is
+    faaslib's own: what the function's ``init`` hook returned in the execution environment that
+    runs this invocation (``None`` without a hook), the counterpart of module-level set-up in
+    Lambda.
     """
 
     __slots__ = (
@@ -128,6 +131,7 @@ class Context:
         "_deadline",
         "_function",
         "aws_request_id",
+        "init_result",
         "invoked_function_arn",
     )
 
@@ -138,8 +142,10 @@ class Context:
         invoked_function_arn: str,
         deadline: float,
         client_context: bytes | None = None,
+        init_result: Any = None,
     ) -> None:
         self._function = function
+        self.init_result = init_result
         self.aws_request_id = aws_request_id
         self.invoked_function_arn = invoked_function_arn
         self._deadline = deadline

@@ -104,6 +104,7 @@ async def execute(
     client_context: bytes | None,
     limiter: CapacityLimiter,
     run_async: DeadlineRunner,
+    init_result: Any = None,
 ) -> InvocationResult:
     """Run the handler once and return the 200 result (with a function error if it failed).
 
@@ -114,7 +115,10 @@ async def execute(
     fn.invocations += 1
     args: tuple[Any, ...]
     if fn.pass_context:
-        args = (event, Context(fn, request_id, invoked_arn, start + fn.timeout, client_context))
+        args = (
+            event,
+            Context(fn, request_id, invoked_arn, start + fn.timeout, client_context, init_result),
+        )
     else:
         args = (event,)
     try:
@@ -170,6 +174,7 @@ async def execute_with_tail(
     client_context: bytes | None,
     limiter: CapacityLimiter,
     run_async: DeadlineRunner,
+    init_result: Any = None,
 ) -> InvocationResult:
     """:func:`execute`, capturing the invocation's log for ``log_type="Tail"``."""
     _logs.tee_streams()
@@ -179,7 +184,7 @@ async def execute_with_tail(
     start = time.perf_counter()
     try:
         result = await execute(
-            fn, event, request_id, invoked_arn, client_context, limiter, run_async
+            fn, event, request_id, invoked_arn, client_context, limiter, run_async, init_result
         )
     finally:
         _logs.current_buffer.reset(token)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ._errors import (
     InvalidParameterValueException,
@@ -60,6 +60,10 @@ class Registry:
         on_success: Destination | None = None,
         on_failure: Destination | None = None,
         dead_letter: Destination | None = None,
+        init: Callable[[], Any] | None = None,
+        isolation: Literal["thread", "process"] = "thread",
+        reserved_concurrency: int | None = None,
+        provisioned_concurrency: int = 0,
     ) -> Callable[[F], F]: ...
 
     def function(
@@ -76,6 +80,10 @@ class Registry:
         on_success: Destination | None = None,
         on_failure: Destination | None = None,
         dead_letter: Destination | None = None,
+        init: Callable[[], Any] | None = None,
+        isolation: Literal["thread", "process"] = "thread",
+        reserved_concurrency: int | None = None,
+        provisioned_concurrency: int = 0,
     ) -> F | Callable[[F], F]:
         """Register a ``def`` or ``async def`` handler; usable bare or with arguments.
 
@@ -90,6 +98,14 @@ class Registry:
         :param on_failure: destination of the record of an Event invocation that failed every
             attempt or grew too old
         :param dead_letter: where the original event of such a failed invocation goes
+        :param init: run once in each new execution environment (sync or async, no
+            arguments); the handler reaches its result as ``context.init_result``
+        :param isolation: ``"thread"`` (async handlers on the loop, sync ones in a worker
+            thread) or ``"process"`` (each environment a worker process of its own; the handler
+            and ``init`` must be importable module-level functions)
+        :param reserved_concurrency: concurrent runs reserved for the function, and its cap; 0
+            disables it (Lambda's ``ReservedConcurrentExecutions``)
+        :param provisioned_concurrency: environments initialised when an invoker opens
         :return: the handler itself, unchanged
         :raises ~faaslib.ValidationException: a setting is out of range, or the handler's
             signature cannot take an event
@@ -109,6 +125,10 @@ class Registry:
                     on_success=on_success,
                     on_failure=on_failure,
                     dead_letter=dead_letter,
+                    init=init,
+                    isolation=isolation,
+                    reserved_concurrency=reserved_concurrency,
+                    provisioned_concurrency=provisioned_concurrency,
                 )
             )
             return fn

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from ._conversion import EventDecoder, ResultEncoder, event_decoder, result_encoder
 from ._destinations import Destination, check_destination
@@ -68,6 +68,13 @@ class FunctionSpec:
     receives the original event of a failed one. A destination is a registered function's
     name or ARN, an object with a ``send(record)`` method, or a callable.
 
+    Execution environments: ``init`` (sync or async, no arguments) runs once in each new
+    environment (a cold start) and its result reaches the handler as
+    ``context.init_result``; ``isolation="process"`` runs each environment in a worker process
+    of its own; ``reserved_concurrency`` caps (and reserves) the function's concurrent runs, 0
+    disabling it; ``provisioned_concurrency`` environments are initialised when an invoker
+    opens.
+
     :raises ~faaslib.ValidationException: a setting is outside Lambda's range (the message
         names the field), or the handler's signature cannot serve as a handler
     """
@@ -82,6 +89,10 @@ class FunctionSpec:
     on_success: Destination | None = None
     on_failure: Destination | None = None
     dead_letter: Destination | None = None
+    init: Callable[[], Any] | None = None
+    isolation: Literal["thread", "process"] = "thread"
+    reserved_concurrency: int | None = None
+    provisioned_concurrency: int = 0
     shape: HandlerShape = field(init=False, repr=False, compare=False)
     decode_event: EventDecoder = field(init=False, repr=False, compare=False)
     encode_result: ResultEncoder = field(init=False, repr=False, compare=False)
@@ -95,6 +106,15 @@ class FunctionSpec:
         check_destination("destinationConfig.onSuccess.destination", self.on_success)
         check_destination("destinationConfig.onFailure.destination", self.on_failure)
         check_destination("deadLetterConfig.targetArn", self.dead_letter)
+        if self.init is not None and not callable(self.init):
+            raise ValidationException("init", self.init, "Member must be a callable or None")
+        if self.isolation not in ("thread", "process"):
+            raise ValidationException(
+                "isolation", self.isolation, "Member must satisfy enum value set: [thread, process]"
+            )
+        if self.reserved_concurrency is not None:
+            _check_whole("reservedConcurrentExecutions", self.reserved_concurrency, 0, 10**9)
+        _check_whole("provisionedConcurrentExecutions", self.provisioned_concurrency, 0, 10**9)
         if not isinstance(self.description, str) or len(self.description) > MAX_DESCRIPTION:
             raise ValidationException(
                 "description",
