@@ -75,8 +75,11 @@ class EventQueue:
         self._clock = clock
         self.bound = bound
         self._ready: deque[QueuedEvent] = deque()
-        #: Events parked while throttled (read by the invoker's slot accounting).
+        #: Events parked while throttled by the invoker's unreserved pool (functions with
+        #: reserved concurrency park theirs on their own deque).
         self.throttled: deque[QueuedEvent] = deque()
+        self._parked = 0
+        self._parked_lists: dict[int, deque[QueuedEvent]] = {id(self.throttled): self.throttled}
         self._delayed: list[tuple[float, int, QueuedEvent]] = []
         self._sequence = itertools.count()
         self._idle_workers: deque[anyio.Event] = deque()
@@ -91,7 +94,7 @@ class EventQueue:
     @property
     def queued(self) -> int:
         """Events waiting to run (ready or throttled)."""
-        return len(self._ready) + len(self.throttled)
+        return len(self._ready) + self._parked
 
     @property
     def delayed(self) -> int:
@@ -99,7 +102,7 @@ class EventQueue:
         return len(self._delayed)
 
     def full(self) -> bool:
-        return len(self._ready) + len(self.throttled) >= self.bound
+        return len(self._ready) + self._parked >= self.bound
 
     async def wait_for_room(self) -> None:
         """Wait until :meth:`full` is false or the queue is closed (returns at once if so)."""
@@ -136,20 +139,23 @@ class EventQueue:
                     self._idle_workers.popleft().set()  # pass the wake-up on
                 raise
         event = self._ready.popleft()
-        if self._room is not None and len(self._ready) + len(self.throttled) < self.bound:
+        if self._room is not None and len(self._ready) + self._parked < self.bound:
             self._room.set()
             self._room = None
         return event
 
-    def park(self, event: QueuedEvent) -> None:
-        """Keep a throttled event aside until :meth:`release` (a concurrency slot freed)."""
+    def park(self, event: QueuedEvent, parked: deque[QueuedEvent]) -> None:
+        """Keep a throttled event aside on ``parked`` until :meth:`release` of it."""
         event.state = "queued"
-        self.throttled.append(event)
+        parked.append(event)
+        self._parked += 1
+        self._parked_lists[id(parked)] = parked
 
-    def release(self) -> None:
-        """Put the longest-throttled event back at the front of the queue, if there is one."""
-        if self.throttled:
-            self._ready.appendleft(self.throttled.popleft())
+    def release(self, parked: deque[QueuedEvent]) -> None:
+        """Put the longest-parked event of ``parked`` back at the front of the queue."""
+        if parked:
+            self._parked -= 1
+            self._ready.appendleft(parked.popleft())
             if self._idle_workers:
                 self._idle_workers.popleft().set()
 
@@ -193,6 +199,7 @@ class EventQueue:
     def waiting(self) -> Iterator[QueuedEvent]:
         """Every event not running: ready, throttled, then delayed by due time."""
         yield from self._ready
-        yield from self.throttled
+        for parked in self._parked_lists.values():
+            yield from parked
         for _, _, event in sorted(self._delayed, key=lambda item: item[:2]):
             yield event

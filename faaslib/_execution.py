@@ -6,6 +6,7 @@ import datetime
 import math
 import time
 import uuid
+from array import array
 from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +22,8 @@ from ._deadline import DeadlineExceeded, DeadlineRunner
 from ._result import InvocationResult
 
 if TYPE_CHECKING:
+    from ._concurrency import Concurrency
+    from ._environments import EnvironmentPool
     from ._spec import FunctionSpec
 
 __all__ = ["FunctionRuntime", "execute", "new_request_id"]
@@ -41,7 +44,12 @@ class FunctionRuntime:
 
     __slots__ = (
         "arn",
+        "billed_mb_ms",
+        "billed_ms",
+        "cold_starts",
+        "concurrency",
         "decode",
+        "durations",
         "encode",
         "errors",
         "handler",
@@ -53,15 +61,25 @@ class FunctionRuntime:
         "memory_limit_in_mb",
         "name",
         "pass_context",
+        "pool",
         "spec",
         "timeout",
         "timeouts",
         "version",
     )
 
-    def __init__(self, spec: FunctionSpec, *, region: str, account: str, max_response: int):
+    def __init__(
+        self,
+        spec: FunctionSpec,
+        *,
+        region: str,
+        account: str,
+        max_response: int,
+        version: str = LATEST,
+        concurrency: Concurrency,
+    ):
         self.name = spec.name
-        self.version = LATEST
+        self.version = version
         self.load(spec)
         self.max_response = max_response
         self.arn = function_arn(region, account, spec.name)
@@ -71,6 +89,15 @@ class FunctionRuntime:
         self.invocations = 0
         self.errors = 0
         self.timeouts = 0
+        self.cold_starts = 0
+        #: Duration of each invocation, in ms, and the billed milliseconds in all.
+        self.durations = array("d")
+        self.billed_ms = 0
+        self.billed_mb_ms = 0  # billed ms times the memory size then, for GB-seconds
+        #: The execution environments (an EnvironmentPool), made by the first invocation.
+        self.pool: EnvironmentPool | None = None
+        #: The function's concurrency account, shared by its versions (see the invoker).
+        self.concurrency = concurrency
 
     def load(self, spec: FunctionSpec) -> None:
         """Take the handler and configuration of ``spec`` (same name), keeping the counters."""
@@ -157,8 +184,39 @@ def _timed_out(request_id: str, fn: FunctionRuntime) -> InvocationResult:
     return _failed(errors.timeout_error(request_id, fn.timeout), request_id, fn)
 
 
-def _max_memory_mb() -> int:
-    # The peak of the process, which thread-isolated environments share (KiB on Linux).
+def report_line(
+    request_id: str,
+    duration_ms: float,
+    memory_size: str,
+    max_memory_used: int,
+    init_ms: float | None = None,
+    status: str | None = None,
+    error_type: str | None = None,
+) -> str:
+    """Lambda's ``REPORT`` line (no newline): tab-separated fields, durations with two
+    decimals, the billed duration (init included) rounded up to the millisecond."""
+    billed = math.ceil(duration_ms + (init_ms or 0.0))
+    line = (
+        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
+        f"Billed Duration: {billed} ms\tMemory Size: {memory_size} MB\t"
+        f"Max Memory Used: {max_memory_used} MB"
+    )
+    if init_ms is not None:
+        line += f"\tInit Duration: {init_ms:.2f} ms"
+    if status is not None:
+        line += f"\tStatus: {status}"
+    if error_type is not None:
+        line += f"\tError Type: {error_type}"
+    return line
+
+
+def timed_out(result: InvocationResult) -> bool:
+    """Whether a result is Lambda's timeout error."""
+    return result.function_error is not None and b'"errorType":"Sandbox.Timedout"' in result.payload
+
+
+def max_memory_mb() -> int:
+    """Peak RSS of this process in MB, which thread-isolated environments share."""
     try:
         import resource
     except ImportError:  # not on Windows
@@ -175,8 +233,10 @@ async def execute_with_tail(
     limiter: CapacityLimiter,
     run_async: DeadlineRunner,
     init_result: Any = None,
+    init_ms: float | None = None,
 ) -> InvocationResult:
-    """:func:`execute`, capturing the invocation's log for ``log_type="Tail"``."""
+    """:func:`execute`, capturing the invocation's log for ``log_type="Tail"``; ``init_ms``
+    is the environment's Init Duration on a cold start."""
     _logs.tee_streams()
     buffer = _logs.LogBuffer(request_id)
     buffer.write(f"START RequestId: {request_id} Version: {fn.version}\n")
@@ -189,18 +249,18 @@ async def execute_with_tail(
     finally:
         _logs.current_buffer.reset(token)
     duration = (time.perf_counter() - start) * 1000
-    status = ""
     buffer.end_line()
     if result.function_error is not None:
         buffer.write(errors.log_lines(result.payload))
-        if b'"Sandbox.Timedout"' in result.payload:
-            status = "\tStatus: timeout"
-    buffer.write(
-        f"END RequestId: {request_id}\n"
-        f"REPORT RequestId: {request_id}\tDuration: {duration:.2f} ms\t"
-        f"Billed Duration: {math.ceil(duration)} ms\tMemory Size: {fn.memory_limit_in_mb} MB\t"
-        f"Max Memory Used: {_max_memory_mb()} MB{status}\n"
+    report = report_line(
+        request_id,
+        duration,
+        fn.memory_limit_in_mb,
+        max_memory_mb(),
+        init_ms,
+        "timeout" if timed_out(result) else None,
     )
+    buffer.write(f"END RequestId: {request_id}\n{report}\n")
     return InvocationResult(
         result.status_code,
         result.payload,

@@ -6,9 +6,10 @@ import enum
 import logging
 import math
 import os
+import random
 import sys
 from collections.abc import Sequence
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 import anyio
@@ -20,10 +21,12 @@ from anyio.lowlevel import checkpoint
 from . import _function_errors, _logs
 from ._arn import QUALIFIER, function_arn, parse_function_ref
 from ._clock import Clock, SystemClock, VirtualClock
+from ._concurrency import Concurrency
 from ._context import parse_client_context
 from ._conversion import payload_bytes
 from ._deadline import deadline_runner
 from ._destinations import Condition, dead_letter_attributes, deliver, invocation_record
+from ._environments import Environment, Runner
 from ._errors import (
     FaaslibError,
     InvalidParameterValueException,
@@ -34,11 +37,13 @@ from ._errors import (
     ValidationException,
 )
 from ._event_queue import EventQueue, QueuedEvent
-from ._execution import LATEST, FunctionRuntime, execute, execute_with_tail, new_request_id
+from ._execution import FunctionRuntime, new_request_id
 from ._journal import Journal, JournalEntry
+from ._metrics import FunctionMetrics, Metrics, PriceTable
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
 from ._stats import InvokerStatistics, PendingEvent
+from ._versions import LATEST
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -56,6 +61,12 @@ MAX_RESPONSE_PAYLOAD = 6_291_556
 
 #: Lambda's waits before the second and the third attempt of a failed Event invocation.
 RETRY_DELAYS = (60.0, 120.0)
+#: Lambda keeps the account's unreserved concurrency at 100 at least.
+UNRESERVED_MINIMUM = 100
+
+#: A resolved function reference: the runtime, the ARN as invoked, and an alias's second
+#: version with its weight (``None`` and 0.0 without routing).
+_Target = tuple[FunctionRuntime, str, "FunctionRuntime | None", float]
 _CHECKPOINT_EVERY = 64
 #: Queued events beyond this many keep their payload as bytes, not decoded: a decoded event is
 #: many objects, and the garbage collector's passes over 100,000 of them cost more than
@@ -67,6 +78,13 @@ class _State(enum.Enum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
+
+
+def _percentile(ordered: list[float], q: float) -> float:
+    """Nearest-rank percentile of sorted values (0.0 for none)."""
+    if not ordered:
+        return 0.0
+    return ordered[max(math.ceil(q * len(ordered)) - 1, 0)]
 
 
 def _positive(name: str, value: object) -> int:
@@ -130,7 +148,14 @@ class Invoker:
         (stop at once)
     :param journal: path of an SQLite file keeping accepted events until they are finished;
         events left unfinished there (a crash, a cancel) run when an invoker opens it again
-    :raises ~faaslib.InvalidParameterValueException: an option is out of range
+    :param idle_timeout: seconds (on ``clock``) after which an unused execution environment
+        is retired; provisioned ones stay
+    :param unreserved_minimum: concurrency that reserved concurrency may not take from the
+        functions without a reservation (Lambda's 100, at most ``concurrency_limit``)
+    :param seed: seed of the random choice between an alias's two versions
+    :param prices: Lambda's prices, for the cost estimate of :meth:`metrics`
+    :raises ~faaslib.InvalidParameterValueException: an option is out of range, or the
+        reserved concurrency of the functions leaves less than ``unreserved_minimum``
     """
 
     def __init__(
@@ -150,6 +175,10 @@ class Invoker:
         retry_delays: Sequence[float] = RETRY_DELAYS,
         on_exit: Literal["drain", "cancel"] = "drain",
         journal: str | os.PathLike[str] | None = None,
+        idle_timeout: float = 600.0,
+        unreserved_minimum: int = UNRESERVED_MINIMUM,
+        seed: int | None = None,
+        prices: PriceTable | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidParameterValueException(
@@ -171,9 +200,28 @@ class Invoker:
         self._queue = EventQueue(self._clock, _positive("event_queue_size", event_queue_size))
         self._throttled = self._queue.throttled
         self._journal = None if journal is None else Journal(journal)
+        if isinstance(idle_timeout, bool) or not (
+            isinstance(idle_timeout, (int, float)) and 0 < idle_timeout < math.inf
+        ):
+            raise InvalidParameterValueException(
+                f"idle_timeout must be a positive number of seconds, got {idle_timeout!r}"
+            )
+        self._idle_timeout = float(idle_timeout)
+        if isinstance(unreserved_minimum, bool) or not (
+            isinstance(unreserved_minimum, int) and unreserved_minimum >= 0
+        ):
+            raise InvalidParameterValueException(
+                f"unreserved_minimum must be a whole number >= 0, got {unreserved_minimum!r}"
+            )
+        self._unreserved_minimum = min(unreserved_minimum, self._limit)
+        self._random = random.Random(seed).random
+        self._prices = PriceTable() if prices is None else prices
         self._state = _State.NEW
-        self._runtimes: dict[str, FunctionRuntime] = {}
-        self._targets: dict[str, tuple[FunctionRuntime, str]] = {}
+        self._runtimes: dict[tuple[str, str], FunctionRuntime] = {}
+        self._concurrency: dict[str, Concurrency] = {}
+        self._unreserved_limit = self._limit
+        self._unreserved_running = 0
+        self._targets: dict[str, _Target] = {}
         self._capturing_logs = False
         self._running = 0
         self._throttles = 0
@@ -196,19 +244,40 @@ class Invoker:
         if self._state is not _State.NEW:
             raise InvokerClosed("An Invoker can be opened only once; create a new one")
         self._state = _State.CLOSED  # until opened: a failed open leaves nothing usable
+        self._refresh()  # checks the reserved concurrency against the limit
         replay = [] if self._journal is None else await self._journal.open()
         # Concurrency is counted by the invoker itself; the limiter only lifts anyio's default
         # cap of 40 worker threads. It is unbounded because a timed-out sync handler's thread
         # is abandoned, not stopped, and on trio keeps its token until it really ends.
         self._limiter = CapacityLimiter(math.inf)
         self._run_async = deadline_runner()
+        self._runner = Runner(
+            clock=self._clock,
+            idle_timeout=self._idle_timeout,
+            limiter=self._limiter,
+            run_async=self._run_async,
+            region=self._region,
+            account=self._account,
+            max_response=self._max_response,
+            retire=self._retire,
+        )
         self._task_group: TaskGroup = anyio.create_task_group()
         await self._task_group.__aenter__()
-        if self._journal is not None:
-            self._task_group.start_soon(self._journal.run)
-        self._task_group.start_soon(self._queue.run_timer)
-        for _ in range(self._workers):
-            self._task_group.start_soon(self._event_worker)
+        try:
+            if self._journal is not None:
+                self._task_group.start_soon(self._journal.run)
+            self._task_group.start_soon(self._queue.run_timer)
+            self._task_group.start_soon(self._reap_idle)
+            for _ in range(self._workers):
+                self._task_group.start_soon(self._event_worker)
+            await self._provision()
+        except BaseException:
+            self._task_group.cancel_scope.cancel()
+            await self._task_group.__aexit__(None, None, None)
+            await self._runner.close()
+            if self._journal is not None:
+                await self._journal.close()
+            raise
         self._state = _State.OPEN
         self._replay(replay)
         return self
@@ -238,8 +307,11 @@ class Invoker:
             try:
                 await self._task_group.__aexit__(None, None, None)
             finally:
-                if self._journal is not None:
-                    await self._journal.close()
+                try:
+                    await self._runner.close()
+                finally:
+                    if self._journal is not None:
+                        await self._journal.close()
         return None
 
     def _close(self, *, cancel: bool) -> None:
@@ -312,7 +384,9 @@ class Invoker:
         if self._generation != self._registry._generation:
             self._refresh()
         target = self._targets.get(function_name) if qualifier is None else None
-        fn, invoked_arn = target or self._resolve(function_name, qualifier)
+        fn, invoked_arn, alternative, weight = target or self._resolve(function_name, qualifier)
+        if alternative is not None and self._random() < weight:
+            fn = alternative  # the alias's second version
         if log_type != "None" and log_type != "Tail":
             raise InvalidParameterValueException(
                 f"Unsupported log type {log_type!r}: expected 'None' or 'Tail'",
@@ -325,33 +399,24 @@ class Invoker:
                 self._check_size(fn, data, self._max_sync, sync=True)
             event = fn.decode(data)
             request_id = new_request_id()
-            if self._running >= self._limit:
+            concurrency = fn.concurrency
+            throttled = self._take_slot(concurrency)
+            if throttled is not None:
                 self._throttles += 1
+                concurrency.throttles += 1
                 raise TooManyRequestsException(
-                    "Rate Exceeded.",
-                    function_name=fn.name,
-                    reason="ConcurrentInvocationLimitExceeded",
+                    "Rate Exceeded.", function_name=fn.name, reason=throttled
                 )
-            self._running += 1
             try:
-                if log_type == "None":
-                    return await execute(
-                        fn,
-                        event,
-                        request_id,
-                        invoked_arn,
-                        context_data,
-                        self._limiter,
-                        self._run_async,
-                    )
-                if not self._capturing_logs:
+                tail = log_type == "Tail"
+                if tail and not self._capturing_logs:
                     _logs.install()
                     self._capturing_logs = True
-                return await execute_with_tail(
-                    fn, event, request_id, invoked_arn, context_data, self._limiter, self._run_async
+                return await self._runner.run(
+                    fn, event, data, request_id, invoked_arn, context_data, tail
                 )
             finally:
-                self._free_slot()
+                self._free_slot(concurrency)
         if invocation_type == "Event":
             return await self._enqueue(fn, invoked_arn, data)
         if invocation_type == "DryRun":
@@ -365,18 +430,51 @@ class Invoker:
         )
 
     def _refresh(self) -> None:
-        """Take the registry's updates: each function runs its new handler and configuration."""
+        """Take the registry's updates: ``$LATEST`` of each function runs its new handler and
+        configuration, and reserved concurrency is counted again.
+
+        :raises ~faaslib.InvalidParameterValueException: the functions' reserved concurrency
+            leaves less than ``unreserved_minimum`` to the others
+        """
+        specs = self._registry._specs
+        reserved = sum(spec.reserved_concurrency or 0 for spec in specs.values())
+        if reserved > self._limit - self._unreserved_minimum:
+            raise InvalidParameterValueException(
+                "Specified ReservedConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of "
+                f"[{self._unreserved_minimum}]."
+            )
+        self._unreserved_limit = self._limit - reserved
         self._generation = self._registry._generation
         self._targets.clear()
-        for name, fn in self._runtimes.items():
-            spec = self._registry._specs.get(name)
-            if spec is not None and spec is not fn.spec:
-                fn.load(spec)
+        for name, concurrency in self._concurrency.items():
+            concurrency.reserved = specs[name].reserved_concurrency
+        for (name, version), fn in self._runtimes.items():
+            if version == LATEST and specs[name] is not fn.spec:
+                fn.load(specs[name])
 
-    def _free_slot(self) -> None:
+    def _take_slot(self, concurrency: Concurrency) -> str | None:
+        """Count one more run of a function, or return Lambda's reason for throttling it."""
+        if concurrency.reserved is None:
+            if self._unreserved_running >= self._unreserved_limit:
+                return "ConcurrentInvocationLimitExceeded"
+            self._unreserved_running += 1
+        elif concurrency.running >= concurrency.reserved:
+            return "ReservedFunctionConcurrentInvocationLimitExceeded"
+        self._running += 1
+        concurrency.running += 1
+        concurrency.peak = max(concurrency.peak, concurrency.running)
+        return None
+
+    def _free_slot(self, concurrency: Concurrency) -> None:
         self._running -= 1
-        if self._throttled:  # a throttled event may take the slot
-            self._queue.release()
+        concurrency.running -= 1
+        if concurrency.reserved is None:
+            self._unreserved_running -= 1
+            if self._throttled:  # a throttled event may take the slot
+                self._queue.release(self._throttled)
+        elif concurrency.parked:
+            self._queue.release(concurrency.parked)
 
     def _check_size(self, fn: FunctionRuntime, data: bytes, limit: int, *, sync: bool) -> None:
         size = len(data)
@@ -391,7 +489,7 @@ class Invoker:
             )
         raise RequestTooLargeException(message, function_name=fn.name, size=size, limit=limit)
 
-    def _resolve(self, ref: str, qualifier: str | None) -> tuple[FunctionRuntime, str]:
+    def _resolve(self, ref: str, qualifier: str | None) -> _Target:
         parsed = parse_function_ref(ref) if isinstance(ref, str) else None
         if parsed is None:
             raise ValidationException(
@@ -418,30 +516,59 @@ class Invoker:
                     function_name=name,
                 )
             version = qualifier
+        arn = function_arn(region or self._region, account or self._account, name, version)
         if (
             (region is not None and region != self._region)
             or (account is not None and account != self._account)
             or name not in self._registry
-            or version not in (None, LATEST)
         ):
-            arn = function_arn(region or self._region, account or self._account, name, version)
             raise ResourceNotFoundException(f"Function not found: {arn}", function_name=name)
-        spec = self._registry.get(name)
-        fn = self._runtimes.get(name)
-        if fn is not None:
-            if fn.spec is not spec:
-                fn.load(spec)
-        else:
-            fn = self._runtimes[name] = FunctionRuntime(
+        alternative, weight = None, 0.0
+        try:
+            if version is None or version == LATEST or version.isdigit():
+                fn = self._runtime(name, version or LATEST)
+            else:  # an alias
+                alias = self._registry.get_alias(name, version)
+                fn = self._runtime(name, alias.function_version)
+                for extra, share in alias.routing.items():
+                    alternative, weight = self._runtime(name, extra), share
+        except ResourceNotFoundException:
+            raise ResourceNotFoundException(
+                f"Function not found: {arn}", function_name=name
+            ) from None
+        target = (fn, arn, alternative, weight)
+        if qualifier is None:
+            self._targets[ref] = target
+        return target
+
+    def _pick(self, target: _Target) -> tuple[FunctionRuntime, str]:
+        """The version to run (an alias may route a share to its second one), and the ARN."""
+        fn, invoked_arn, alternative, weight = target
+        if alternative is not None and self._random() < weight:
+            fn = alternative
+        return fn, invoked_arn
+
+    def _runtime(self, name: str, version: str) -> FunctionRuntime:
+        """The runtime of a version of a function, made on first use.
+
+        :raises ~faaslib.ResourceNotFoundException: no such function or version
+        """
+        fn = self._runtimes.get((name, version))
+        if fn is None:
+            spec = self._registry.get_version(name, version)
+            concurrency = self._concurrency.get(name)
+            if concurrency is None:
+                reserved = self._registry.get(name).reserved_concurrency
+                concurrency = self._concurrency[name] = Concurrency(reserved)
+            fn = self._runtimes[name, version] = FunctionRuntime(
                 spec,
                 region=self._region,
                 account=self._account,
                 max_response=self._max_response,
+                version=version,
+                concurrency=concurrency,
             )
-        target = (fn, function_arn(self._region, self._account, name, version))
-        if qualifier is None:
-            self._targets[ref] = target
-        return target
+        return fn
 
     # -- Event invocations -------------------------------------------------------------------
 
@@ -496,7 +623,7 @@ class Invoker:
         """Queue the events a previous invoker left unfinished in the journal."""
         for entry in entries:
             try:
-                fn, _ = self._resolve(entry.function, None)
+                fn, _ = self._pick(self._resolve(entry.invoked_arn, None))
             except FaaslibError as exc:
                 logger.error(
                     "Event invocation %s in the journal is kept, not run: %s",
@@ -540,11 +667,16 @@ class Invoker:
         if age >= fn.spec.max_event_age:
             await self._give_up(queued, "EventAgeExceeded")
             return
-        if queued.attempts > fn.spec.max_retry_attempts:  # retries lowered since it failed
+        concurrency = fn.concurrency
+        if queued.attempts > fn.spec.max_retry_attempts or concurrency.reserved == 0:
+            # Retries lowered since it failed, or the function is disabled: Lambda sends the
+            # event on without (another) attempt.
             await self._give_up(queued, "RetriesExhausted")
             return
-        if self._running >= self._limit:  # throttled: back to the queue, not an attempt
-            self._queue.park(queued)
+        if self._take_slot(concurrency) is not None:  # back to the queue, not an attempt
+            concurrency.throttles += 1
+            parked = self._throttled if concurrency.reserved is None else concurrency.parked
+            self._queue.park(queued, parked)
             return
         self._event_age_max = max(self._event_age_max, age)
         event = queued.event
@@ -552,7 +684,6 @@ class Invoker:
         queued.attempts += 1
         queued.state = "running"
         self._running_events.add(queued)
-        self._running += 1
         try:
             try:
                 if event is None:  # a retry, a replay, or an event of a long queue
@@ -560,18 +691,12 @@ class Invoker:
             except FaaslibError as exc:  # the function's event type changed since
                 result = self._undecodable(queued, exc)
             else:
-                result = await execute(
-                    fn,
-                    event,
-                    queued.request_id,
-                    queued.invoked_arn,
-                    None,
-                    self._limiter,
-                    self._run_async,
+                result = await self._runner.run(
+                    fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False
                 )
         finally:
             self._running_events.discard(queued)
-            self._free_slot()
+            self._free_slot(concurrency)
         queued.response = result
         if result.function_error is None:
             self._events_succeeded += 1
@@ -699,7 +824,7 @@ class Invoker:
             await deliver(destination, message, attributes)
             return
         # A function destination: an Event invocation, accepted even when the queue is full.
-        fn, invoked_arn = self._resolve(destination, None)
+        fn, invoked_arn = self._pick(self._resolve(destination, None))
         data = payload_bytes(message, fn.name)
         self._check_size(fn, data, self._max_async, sync=False)
         await self._accept(fn, invoked_arn, data, fn.decode(data))
@@ -718,6 +843,32 @@ class Invoker:
         if self._idle is not None and self._settled():
             self._idle.set()
             self._idle = None
+
+    # -- execution environments --------------------------------------------------------------
+
+    async def _provision(self) -> None:
+        """Start the provisioned environments of functions (``$LATEST``) and aliases."""
+        for spec in self._registry:
+            if spec.provisioned_concurrency:
+                fn = self._runtime(spec.name, LATEST)
+                await self._runner.provision(fn, spec.provisioned_concurrency)
+        for name, aliases in self._registry._aliases.items():
+            for alias in aliases.values():
+                if alias.provisioned_concurrency:
+                    fn = self._runtime(name, alias.function_version)
+                    await self._runner.provision(fn, alias.provisioned_concurrency)
+
+    def _retire(self, environment: Environment) -> None:
+        """Let go of a retired environment (a process is closed in the background)."""
+        if environment.process is not None and self._state is not _State.CLOSED:
+            self._task_group.start_soon(environment.process.close)
+
+    async def _reap_idle(self) -> None:
+        """Retire idle environments as the clock passes their idle timeout."""
+        while True:
+            await self._clock.sleep_until(self._clock.time() + self._idle_timeout / 2)
+            for environment in self._runner.expired():
+                self._retire(environment)
 
     async def drain(self) -> None:
         """Wait until every accepted Event invocation has finished.
@@ -753,6 +904,45 @@ class Invoker:
             )
             for queued in (*self._running_events, *self._queue.waiting())
         ]
+
+    def metrics(self) -> Metrics:
+        """Per-function metrics (counts, durations, concurrency, cold starts) and the cost of
+        what ran, at the invoker's :class:`~faaslib.PriceTable`."""
+        by_name: dict[str, list[FunctionRuntime]] = {}
+        for (name, _), fn in self._runtimes.items():
+            by_name.setdefault(name, []).append(fn)
+        functions: dict[str, FunctionMetrics] = {}
+        for name, runtimes in by_name.items():
+            durations = sorted(d for fn in runtimes for d in fn.durations)
+            invocations = sum(fn.invocations for fn in runtimes)
+            gb_seconds = sum(fn.billed_mb_ms for fn in runtimes) / 1024 / 1000
+            concurrency = self._concurrency[name]
+            functions[name] = FunctionMetrics(
+                invocations=invocations,
+                errors=sum(fn.errors for fn in runtimes),
+                timeouts=sum(fn.timeouts for fn in runtimes),
+                throttles=concurrency.throttles,
+                concurrent_executions=concurrency.running,
+                max_concurrent_executions=concurrency.peak,
+                cold_starts=sum(fn.cold_starts for fn in runtimes),
+                environments=sum(fn.pool.size for fn in runtimes if fn.pool is not None),
+                duration_p50=_percentile(durations, 0.50),
+                duration_p99=_percentile(durations, 0.99),
+                duration_max=durations[-1] if durations else 0.0,
+                billed_duration=sum(fn.billed_ms for fn in runtimes),
+                gb_seconds=gb_seconds,
+                cost=self._prices.cost(invocations, gb_seconds),
+            )
+        values = functions.values()
+        return Metrics(
+            functions=MappingProxyType(functions),
+            invocations=sum(m.invocations for m in values),
+            errors=sum(m.errors for m in values),
+            throttles=sum(m.throttles for m in values),
+            concurrent_executions=self._running,
+            cold_starts=sum(m.cold_starts for m in values),
+            cost=sum(m.cost for m in values),
+        )
 
     def statistics(self) -> InvokerStatistics:
         """Return a snapshot of the invoker's counters."""

@@ -12,6 +12,7 @@ from ._errors import (
     ResourceNotFoundException,
 )
 from ._spec import MAX_EVENT_AGE, MAX_RETRY_ATTEMPTS, FunctionSpec
+from ._versions import LATEST, Alias
 
 if TYPE_CHECKING:
     from ._destinations import Destination
@@ -39,7 +40,9 @@ class Registry:
     """
 
     def __init__(self) -> None:
-        self._specs: dict[str, FunctionSpec] = {}
+        self._specs: dict[str, FunctionSpec] = {}  # $LATEST of each function
+        self._versions: dict[str, list[FunctionSpec]] = {}  # published: "1" is [0]
+        self._aliases: dict[str, dict[str, Alias]] = {}
         #: Bumped by every change of an existing function, so invokers drop what they cached.
         self._generation = 0
 
@@ -178,6 +181,126 @@ class Registry:
         self._generation += 1
         return updated
 
+    # -- versions and aliases ------------------------------------------------------------------
+
+    def publish_version(self, name: str, /, description: str = "") -> str:
+        """Freeze the function's ``$LATEST`` handler and configuration as a new version.
+
+        Versions are numbered "1", "2", ...; publishing with nothing changed since the last
+        version returns that version, as Lambda does. ``provisioned_concurrency`` is not part
+        of a version (give it to an alias).
+
+        :return: the version number, as a string
+        :raises ~faaslib.ResourceNotFoundException: no such function
+        """
+        spec = self.get(name)
+        published = self._versions.setdefault(name, [])
+        frozen = dataclasses.replace(
+            spec, description=description or spec.description, provisioned_concurrency=0
+        )
+        if published and published[-1] == dataclasses.replace(
+            frozen, description=published[-1].description
+        ):
+            return str(len(published))
+        published.append(frozen)
+        self._generation += 1
+        return str(len(published))
+
+    def versions(self, name: str, /) -> list[str]:
+        """``$LATEST`` and the published versions of a function, oldest first.
+
+        :raises ~faaslib.ResourceNotFoundException: no such function
+        """
+        self.get(name)
+        return [LATEST, *(str(n) for n in range(1, len(self._versions.get(name, ())) + 1))]
+
+    def get_version(self, name: str, version: str, /) -> FunctionSpec:
+        """The spec of ``$LATEST`` or of a published version.
+
+        :raises ~faaslib.ResourceNotFoundException: no such function or version
+        """
+        if version == LATEST:
+            return self.get(name)
+        published = self._versions.get(name, [])
+        if version.isdigit() and 1 <= int(version) <= len(published) and version[0] != "0":
+            return published[int(version) - 1]
+        raise ResourceNotFoundException(f"Function not found: {name}:{version}", function_name=name)
+
+    def create_alias(
+        self,
+        name: str,
+        alias: str,
+        /,
+        function_version: str,
+        *,
+        routing: dict[str, float] | None = None,
+        description: str = "",
+        provisioned_concurrency: int = 0,
+    ) -> Alias:
+        """Point a new alias at a version (optionally routing a share to a second one)::
+
+            registry.create_alias("checkout", "live", "2", routing={"3": 0.1})
+
+        :raises ~faaslib.ResourceNotFoundException: no such function or version
+        :raises ~faaslib.ResourceConflictException: the alias exists already
+        :raises ~faaslib.ValidationException: a malformed name, version or weight
+        :raises ~faaslib.InvalidParameterValueException: routing to more than one version, to
+            the alias's own version, or from ``$LATEST``
+        """
+        self.get(name)
+        if alias in self._aliases.get(name, {}):
+            raise ResourceConflictException(
+                f"Alias already exists: {name}:{alias}", function_name=name
+            )
+        return self._put_alias(
+            name,
+            Alias(alias, function_version, routing or {}, description, provisioned_concurrency),
+        )
+
+    def update_alias(self, name: str, alias: str, /, **changes: Any) -> Alias:
+        """Change an alias: ``function_version``, ``routing``, ``description`` or
+        ``provisioned_concurrency``; the others keep their values.
+
+        :raises ~faaslib.ResourceNotFoundException: no such function, alias or version
+        """
+        current = self.get_alias(name, alias)
+        if "name" in changes:
+            raise InvalidParameterValueException(
+                "An alias cannot be renamed; create a new one", function_name=name
+            )
+        return self._put_alias(name, dataclasses.replace(current, **changes))
+
+    def delete_alias(self, name: str, alias: str, /) -> None:
+        """Remove an alias.
+
+        :raises ~faaslib.ResourceNotFoundException: no such function or alias
+        """
+        self.get_alias(name, alias)
+        del self._aliases[name][alias]
+        self._generation += 1
+
+    def get_alias(self, name: str, alias: str, /) -> Alias:
+        """:raises ~faaslib.ResourceNotFoundException: no such function or alias"""
+        self.get(name)
+        try:
+            return self._aliases[name][alias]
+        except KeyError:
+            raise ResourceNotFoundException(
+                f"Alias not found: {name}:{alias}", function_name=name
+            ) from None
+
+    def aliases(self, name: str, /) -> list[Alias]:
+        """The aliases of a function, by name."""
+        self.get(name)
+        return sorted(self._aliases.get(name, {}).values(), key=lambda a: a.name)
+
+    def _put_alias(self, name: str, alias: Alias) -> Alias:
+        for version in (alias.function_version, *alias.routing):
+            self.get_version(name, version)  # each must exist
+        self._aliases.setdefault(name, {})[alias.name] = alias
+        self._generation += 1
+        return alias
+
     def include(self, other: Registry, *, prefix: str = "") -> None:
         """Add every function of ``other``, each name prefixed with ``prefix``.
 
@@ -192,19 +315,23 @@ class Registry:
                 return prefix + destination
             return destination
 
-        renamed = [
-            dataclasses.replace(
+        def rename(spec: FunctionSpec) -> FunctionSpec:
+            return dataclasses.replace(
                 spec,
                 name=prefix + spec.name,
                 on_success=follow(spec.on_success),
                 on_failure=follow(spec.on_failure),
                 dead_letter=follow(spec.dead_letter),
             )
-            for spec in other
-        ]
+
+        renamed = [rename(spec) for spec in other]
         for spec in renamed:  # all or nothing: check every name before adding any
             self._check_free(spec.name)
         self._specs.update((spec.name, spec) for spec in renamed)
+        for name, published in other._versions.items():
+            self._versions[prefix + name] = [rename(spec) for spec in published]
+        for name, aliases in other._aliases.items():
+            self._aliases[prefix + name] = dict(aliases)
 
     def get(self, name: str) -> FunctionSpec:
         """Return the spec registered under ``name``.

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = ["InvocationResult", "InvocationType", "LogType"]
 
@@ -31,9 +30,11 @@ class LogType(str, Enum):
         return self.value
 
 
-@dataclass(frozen=True, slots=True)
-class InvocationResult:
+class InvocationResult(NamedTuple):
     """What ``Invoke`` answers: 200 with the payload, 202 for Event, 204 for DryRun.
+
+    An immutable record (a named tuple: made on every invocation, it costs a third of a frozen
+    dataclass).
 
     :ivar status_code: 200 (RequestResponse), 202 (Event) or 204 (DryRun)
     :ivar payload: JSON bytes of the handler's result, or of Lambda's error document when

@@ -25,7 +25,8 @@ logger = logging.getLogger("tests.handler")
 REPORT = re.compile(
     r"REPORT RequestId: (?P<id>[0-9a-f-]{36})\tDuration: (?P<duration>\d+\.\d{2}) ms\t"
     r"Billed Duration: (?P<billed>\d+) ms\tMemory Size: (?P<memory>\d+) MB\t"
-    r"Max Memory Used: (?P<used>\d+) MB(?P<status>\tStatus: timeout)?\n"
+    r"Max Memory Used: (?P<used>\d+) MB(?P<init>\tInit Duration: \d+\.\d{2} ms)?"
+    r"(?P<status>\tStatus: timeout)?\n"
 )
 ISO_TIME = r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z"
 

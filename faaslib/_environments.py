@@ -1,0 +1,376 @@
+"""Execution environments: a function version initialised once (a cold start), then reused."""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable
+from time import perf_counter
+from typing import TYPE_CHECKING, Any
+
+import anyio
+from anyio import CancelScope, CapacityLimiter
+
+from . import _function_errors as errors
+from ._execution import (
+    execute,
+    execute_with_tail,
+    max_memory_mb,
+    report_line,
+    timed_out,
+)
+from ._handler import is_async_callable
+from ._result import InvocationResult
+
+if TYPE_CHECKING:
+    from ._clock import Clock
+    from ._deadline import DeadlineRunner
+    from ._execution import FunctionRuntime
+    from ._process import ProcessEnvironment
+
+__all__ = ["INIT_TIMEOUT", "Environment", "EnvironmentPool", "InitFailed", "Runner"]
+
+logger = logging.getLogger("faaslib")
+_logger_enabled = logger.isEnabledFor
+_ceil = math.ceil
+
+#: Lambda's cap on the init phase, in seconds.
+INIT_TIMEOUT = 10.0
+
+
+class InitFailed(Exception):
+    """The init step of a new environment failed; ``document(request_id)`` is Lambda's error
+    document for the invocation that needed the environment."""
+
+    def __init__(self, document: Callable[[str], bytes], duration: float) -> None:
+        super().__init__(document("-").decode(errors="replace"))
+        self.document = document
+        self.duration = duration
+
+
+class Environment:
+    """One execution environment: what its init step returned, and its process if isolated."""
+
+    __slots__ = ("fresh", "init_duration", "init_result", "last_used", "process", "provisioned")
+
+    def __init__(
+        self,
+        init_result: Any,
+        init_duration: float,
+        *,
+        provisioned: bool = False,
+        process: ProcessEnvironment | None = None,
+    ) -> None:
+        self.init_result = init_result
+        self.init_duration = init_duration
+        self.provisioned = provisioned
+        self.process = process
+        self.last_used = 0.0
+        #: Not used yet: its first invocation reports the Init Duration (unless provisioned).
+        self.fresh = not provisioned
+
+
+class EnvironmentPool:
+    """The environments of one function version: the free ones, most recently used last."""
+
+    __slots__ = ("busy", "cold_starts", "free", "retired")
+
+    def __init__(self) -> None:
+        self.free: list[Environment] = []
+        self.busy = 0
+        self.cold_starts = 0
+        self.retired = 0
+
+    def take(self) -> Environment | None:
+        """The most recently used free environment (the warmest), or ``None``."""
+        if self.free:
+            self.busy += 1
+            return self.free.pop()
+        return None
+
+    def give_back(self, environment: Environment, now: float) -> None:
+        environment.last_used = now
+        self.free.append(environment)
+        self.busy -= 1
+
+    def discard(self) -> None:
+        """Forget a busy environment that must not be reused (it timed out or crashed)."""
+        self.busy -= 1
+        self.retired += 1
+
+    def expire(self, now: float, idle_timeout: float) -> list[Environment]:
+        """Remove and return the free environments idle longer than ``idle_timeout``.
+
+        Provisioned environments never expire.
+        """
+        keep = [e for e in self.free if e.provisioned or now - e.last_used <= idle_timeout]
+        if len(keep) == len(self.free):
+            return []
+        gone = [e for e in self.free if not (e.provisioned or now - e.last_used <= idle_timeout)]
+        self.free[:] = keep
+        self.retired += len(gone)
+        return gone
+
+    @property
+    def size(self) -> int:
+        return self.busy + len(self.free)
+
+
+async def _run_init(fn: FunctionRuntime, limiter: CapacityLimiter) -> Any:
+    init = fn.spec.init
+    if init is None:
+        return None
+    with CancelScope(deadline=anyio.current_time() + INIT_TIMEOUT):
+        if is_async_callable(init):
+            outcome: Awaitable[Any] = init()
+            return await outcome
+        return await anyio.to_thread.run_sync(init, abandon_on_cancel=True, limiter=limiter)
+    raise TimeoutError
+
+
+class Runner:
+    """Runs invocations in execution environments.
+
+    It takes a warm environment of the function version, or starts a new one (a cold start:
+    the init step, in a worker process with ``isolation="process"``), runs the handler there,
+    records duration and billing on the function, and writes Lambda's ``START``, ``END`` and
+    ``REPORT`` lines through the ``faaslib`` logger at INFO level.
+    """
+
+    def __init__(
+        self,
+        *,
+        clock: Clock,
+        idle_timeout: float,
+        limiter: CapacityLimiter,
+        run_async: DeadlineRunner,
+        region: str,
+        account: str,
+        max_response: int,
+        retire: Callable[[Environment], None],
+    ) -> None:
+        self._clock = clock
+        self._retire = retire
+        self.idle_timeout = idle_timeout
+        self._limiter = limiter
+        self._run_async = run_async
+        self._region = region
+        self._account = account
+        self._max_response = max_response
+        self.pools: list[tuple[FunctionRuntime, EnvironmentPool]] = []
+
+    async def start(self, fn: FunctionRuntime, *, provisioned: bool = False) -> Environment:
+        """Start a new environment of ``fn``: run its init step.
+
+        :raises InitFailed: the init step raised or ran past :data:`INIT_TIMEOUT`
+        """
+        if fn.spec.isolation == "process":
+            from ._process import InitFailed as ProcessInitFailed
+            from ._process import ProcessEnvironment
+
+            try:
+                process, duration = await ProcessEnvironment.start(
+                    fn.spec,
+                    version=fn.version,
+                    region=self._region,
+                    account=self._account,
+                    max_response=self._max_response,
+                    log_stream_name=fn.log_stream_name,
+                )
+            except ProcessInitFailed as exc:
+                document = exc.document
+                raise InitFailed(lambda _: document, exc.duration) from None
+            return Environment(None, duration, provisioned=provisioned, process=process)
+        start = time.perf_counter()
+        try:
+            result = await _run_init(fn, self._limiter)
+        except TimeoutError:
+            duration = time.perf_counter() - start
+            raise InitFailed(
+                lambda request_id: errors.timeout_error(request_id, INIT_TIMEOUT), duration
+            ) from None
+        except Exception as exc:  # noqa: BLE001 - the init error is the invocation's result
+            duration = time.perf_counter() - start
+            error = exc
+            raise InitFailed(
+                lambda request_id: errors.handler_error(error, request_id), duration
+            ) from None
+        return Environment(result, time.perf_counter() - start, provisioned=provisioned)
+
+    def pool(self, fn: FunctionRuntime) -> EnvironmentPool:
+        pool = fn.pool
+        if pool is None:
+            pool = fn.pool = EnvironmentPool()
+            self.pools.append((fn, pool))
+        return pool
+
+    async def provision(self, fn: FunctionRuntime, count: int) -> None:
+        """Start ``count`` provisioned environments of ``fn`` (they are never retired)."""
+        pool = self.pool(fn)
+        for _ in range(count):
+            try:
+                environment = await self.start(fn, provisioned=True)
+            except InitFailed as exc:
+                logger.error(
+                    "Provisioned concurrency of function %s:%s failed: %s",
+                    fn.name,
+                    fn.version,
+                    exc,
+                )
+                return
+            environment.last_used = self._clock.time()
+            pool.free.append(environment)
+
+    async def run(
+        self,
+        fn: FunctionRuntime,
+        event: Any,
+        data: bytes,
+        request_id: str,
+        invoked_arn: str,
+        client_context: bytes | None,
+        tail: bool,
+    ) -> InvocationResult:
+        """Run one invocation of ``fn`` in an environment; never raises for the function's
+        own failures (init errors included: they are the result)."""
+        pool = fn.pool or self.pool(fn)
+        free = pool.free
+        now = self._clock.time()
+        if free and now - free[-1].last_used > self.idle_timeout:
+            for gone in pool.expire(now, self.idle_timeout):
+                self._retire(gone)
+        pool.busy += 1
+        if free:
+            environment = free.pop()  # the warmest
+        else:
+            pool.cold_starts += 1
+            fn.cold_starts += 1
+            try:
+                environment = await self.start(fn)
+            except InitFailed as exc:
+                pool.discard()
+                fn.errors += 1
+                return InvocationResult(
+                    200, exc.document(request_id), request_id, "Unhandled", fn.version
+                )
+            except BaseException:
+                pool.discard()
+                raise
+        init_ms = None
+        if environment.fresh:
+            environment.fresh = False
+            init_ms = environment.init_duration * 1000
+        start = perf_counter()
+        try:
+            if environment.process is not None:
+                result, reusable, status, error_type, memory = await self._run_in_process(
+                    fn, environment.process, data, request_id, invoked_arn, client_context, tail
+                )
+            elif tail:
+                result = await execute_with_tail(
+                    fn,
+                    event,
+                    request_id,
+                    invoked_arn,
+                    client_context,
+                    self._limiter,
+                    self._run_async,
+                    environment.init_result,
+                    init_ms,
+                )
+            else:
+                result = await execute(
+                    fn,
+                    event,
+                    request_id,
+                    invoked_arn,
+                    client_context,
+                    self._limiter,
+                    self._run_async,
+                    environment.init_result,
+                )
+        except BaseException:
+            pool.discard()
+            if environment.process is not None:
+                environment.process.kill()
+            raise
+        elapsed = perf_counter() - start
+        duration_ms = elapsed * 1000
+        billed = _ceil(duration_ms + init_ms) if init_ms is not None else _ceil(duration_ms)
+        fn.durations.append(duration_ms)
+        fn.billed_ms += billed
+        fn.billed_mb_ms += billed * fn.spec.memory_size
+        if environment.process is None:
+            reusable = result.function_error is None or not timed_out(result)
+            status, error_type, memory = (None if reusable else "timeout"), None, 0
+        if reusable:
+            environment.last_used = now + elapsed
+            free.append(environment)
+            pool.busy -= 1
+        else:
+            pool.discard()
+        if _logger_enabled(logging.INFO):
+            logger.info("START RequestId: %s Version: %s", request_id, fn.version)
+            logger.info("END RequestId: %s", request_id)
+            logger.info(
+                "%s",
+                report_line(
+                    request_id,
+                    duration_ms,
+                    fn.memory_limit_in_mb,
+                    memory or max_memory_mb(),
+                    init_ms,
+                    status,
+                    error_type,
+                ),
+            )
+        return result
+
+    async def _run_in_process(
+        self,
+        fn: FunctionRuntime,
+        process: ProcessEnvironment,
+        data: bytes,
+        request_id: str,
+        invoked_arn: str,
+        client_context: bytes | None,
+        tail: bool,
+    ) -> tuple[InvocationResult, bool, str | None, str | None, int]:
+        outcome = await process.invoke(
+            request_id=request_id,
+            invoked_arn=invoked_arn,
+            payload=data,
+            client_context=client_context,
+            tail=tail,
+        )
+        result = outcome.result
+        fn.invocations += 1
+        if result.function_error is not None:
+            fn.errors += 1
+            if outcome.status == "timeout":
+                fn.timeouts += 1
+        return (
+            result,
+            outcome.reusable,
+            outcome.status,
+            outcome.error_type,
+            outcome.max_memory_mb,
+        )
+
+    async def close(self) -> None:
+        """Close the worker processes of every environment left (shielded)."""
+        with CancelScope(shield=True):
+            for _, pool in self.pools:
+                for environment in pool.free:
+                    if environment.process is not None:
+                        await environment.process.close()
+                pool.free.clear()
+
+    def expired(self) -> list[Environment]:
+        """Retire the environments idle past ``idle_timeout``; return them (to close)."""
+        now = self._clock.time()
+        gone: list[Environment] = []
+        for _, pool in self.pools:
+            gone += pool.expire(now, self.idle_timeout)
+        return gone
