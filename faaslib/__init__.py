@@ -25,6 +25,9 @@ from ._errors import ResourceNotFoundException as ResourceNotFoundException
 from ._errors import TooManyRequestsException as TooManyRequestsException
 from ._errors import ValidationException as ValidationException
 from ._invoker import Invoker as Invoker
+from ._metrics import FunctionMetrics as FunctionMetrics
+from ._metrics import Metrics as Metrics
+from ._metrics import PriceTable as PriceTable
 from ._registry import Registry as Registry
 from ._result import InvocationResult as InvocationResult
 from ._result import InvocationType as InvocationType
@@ -32,10 +35,12 @@ from ._result import LogType as LogType
 from ._spec import FunctionSpec as FunctionSpec
 from ._stats import InvokerStatistics as InvokerStatistics
 from ._stats import PendingEvent as PendingEvent
+from ._versions import Alias as Alias
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Alias",
     "BlockingInvoker",
     "Client",
     "ClientContext",
@@ -45,6 +50,7 @@ __all__ = [
     "Destination",
     "DestinationTarget",
     "FaaslibError",
+    "FunctionMetrics",
     "FunctionSpec",
     "InvalidParameterValueException",
     "InvalidRequestContentException",
@@ -54,7 +60,9 @@ __all__ = [
     "InvokerClosed",
     "InvokerStatistics",
     "LogType",
+    "Metrics",
     "PendingEvent",
+    "PriceTable",
     "Registry",
     "RequestTooLargeException",
     "ResourceConflictException",
