@@ -69,10 +69,10 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one() -> Non
 
 
 async def test_readme_tour_snippets_run() -> None:
-    register, invoke, asynchronous, blocking = _python_blocks()
+    register, invoke, asynchronous, environments, blocking = _python_blocks()
     namespace: dict[str, object] = {}
     exec(register, namespace)  # noqa: S102 - the README is ours
-    for body in (invoke, asynchronous):
+    for body in (invoke, asynchronous, environments):
         exec("async def tour(registry):\n" + textwrap.indent(body, "    "), namespace)  # noqa: S102
         await namespace["tour"](namespace["registry"])  # type: ignore[operator]
     await anyio.to_thread.run_sync(exec, blocking, namespace)
