@@ -179,8 +179,7 @@ class Runner:
                     log_stream_name=fn.log_stream_name,
                 )
             except ProcessInitFailed as exc:
-                document = exc.document
-                raise InitFailed(lambda _: document, exc.duration) from None
+                raise InitFailed(exc.document_for, exc.duration) from None
             return Environment(None, duration, provisioned=provisioned, process=process)
         start = time.perf_counter()
         try:
@@ -265,7 +264,14 @@ class Runner:
         try:
             if environment.process is not None:
                 result, reusable, status, error_type, memory = await self._run_in_process(
-                    fn, environment.process, data, request_id, invoked_arn, client_context, tail
+                    fn,
+                    environment.process,
+                    data,
+                    request_id,
+                    invoked_arn,
+                    client_context,
+                    tail,
+                    init_ms,
                 )
             elif tail:
                 result = await execute_with_tail(
@@ -336,6 +342,7 @@ class Runner:
         invoked_arn: str,
         client_context: bytes | None,
         tail: bool,
+        init_ms: float | None,
     ) -> tuple[InvocationResult, bool, str | None, str | None, int]:
         outcome = await process.invoke(
             request_id=request_id,
@@ -343,6 +350,7 @@ class Runner:
             payload=data,
             client_context=client_context,
             tail=tail,
+            init_ms=init_ms,
         )
         result = outcome.result
         fn.invocations += 1

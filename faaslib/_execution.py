@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import sys
 import time
 import uuid
 from array import array
@@ -215,13 +216,38 @@ def timed_out(result: InvocationResult) -> bool:
     return result.function_error is not None and b'"errorType":"Sandbox.Timedout"' in result.payload
 
 
-def max_memory_mb() -> int:
-    """Peak RSS of this process in MB, which thread-isolated environments share."""
+def peak_rss_kb(pid: int | str = "self") -> int:
+    """A process's peak resident set (``VmHWM``, KiB), 0 where ``/proc`` cannot tell.
+
+    Not ``ru_maxrss``: a child started by fork or vfork and exec inherits its parent's peak
+    there.
+    """
     try:
-        import resource
-    except ImportError:  # not on Windows
-        return 0
-    return math.ceil(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmHWM:"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def max_memory_kb() -> int:
+    """Peak RSS of this process in KiB (thread-isolated environments share it)."""
+    kb = peak_rss_kb()
+    if kb == 0:  # no /proc: the rusage peak (KiB on Linux and BSD, bytes on macOS)
+        try:
+            import resource
+        except ImportError:  # Windows
+            return 0
+        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        kb //= 1024 if sys.platform == "darwin" else 1
+    return kb
+
+
+def max_memory_mb() -> int:
+    """Peak RSS of this process in MB, rounded up."""
+    return math.ceil(max_memory_kb() / 1024)
 
 
 async def execute_with_tail(

@@ -112,6 +112,17 @@ class FunctionSpec:
             raise ValidationException(
                 "isolation", self.isolation, "Member must satisfy enum value set: [thread, process]"
             )
+        if self.isolation == "process":
+            for field_name, fn in (("handler", self.handler), ("init", self.init)):
+                qualname = getattr(fn, "__qualname__", None)
+                if fn is not None and (not isinstance(qualname, str) or "<" in qualname):
+                    # A worker process imports it by name: no lambdas, nested functions,
+                    # partials or callable objects (checked in full when an environment starts).
+                    raise ValidationException(
+                        field_name,
+                        qualname or repr(fn),
+                        "Member must be a module-level function for isolation='process'",
+                    )
         if self.reserved_concurrency is not None:
             _check_whole("reservedConcurrentExecutions", self.reserved_concurrency, 0, 10**9)
         _check_whole("provisionedConcurrentExecutions", self.provisioned_concurrency, 0, 10**9)

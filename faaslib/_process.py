@@ -1,0 +1,538 @@
+"""Execution environments of ``isolation="process"``: each one a worker process of its own.
+
+:class:`ProcessEnvironment` spawns ``python -m faaslib._worker``, which imports the handler and
+runs ``init`` in a fresh interpreter, then serves one invocation at a time with the same
+:func:`~faaslib._execution.execute` as thread mode. The parent talks to it over the worker's
+standard input and output in length-prefixed pickle frames (both ends run this code), enforces
+the timeout by killing the worker, and turns a dead worker into Lambda's platform errors
+(``Runtime.ExitError``, ``Runtime.OutOfMemory``). Peak memory is the worker's ``VmHWM``.
+"""
+
+from __future__ import annotations
+
+import base64
+import math
+import os
+import pickle
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import anyio
+import pydantic_core
+from anyio import CancelScope
+
+from . import _function_errors as errors
+from ._errors import ValidationException
+from ._execution import peak_rss_kb, report_line, timed_out
+from ._logs import TAIL_BYTES
+from ._result import InvocationResult
+
+if TYPE_CHECKING:
+    from anyio.abc import Process
+
+    from ._spec import FunctionSpec
+
+__all__ = [
+    "InitFailed",
+    "ProcessEnvironment",
+    "ProcessOutcome",
+    "check_importable",
+    "encode_frame",
+]
+
+#: Lambda's cap on the Init phase (spawn, imports and ``init``), in seconds.
+INIT_TIMEOUT = 10.0
+#: Lambda's cap on the Shutdown phase: then the worker is killed.
+SHUTDOWN_TIMEOUT = 2.0
+#: How long after the deadline the parent kills a worker that has not answered (the worker's
+#: own timeout normally answers first, with the invocation's log).
+KILL_GRACE = 0.1
+#: How often a running invocation's peak memory is checked against the function's memory size.
+MEMORY_POLL = 0.05
+#: How long a worker that closed its pipe may take to exit before it is killed.
+EXIT_WAIT = 1.0
+
+_HEADER = 4
+_UNHANDLED = "Unhandled"
+_CONSTRAINT = "Member must be a module-level function for isolation='process'"
+_FAASLIB_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+class InitFailed(Exception):
+    """The environment's Init phase failed: ``init`` raised, the worker died, or it timed out.
+
+    :ivar document: Lambda's error document (JSON bytes), without a request (there is none
+        yet): for an exception, as :func:`~faaslib._function_errors.handler_error` makes it
+        with ``requestId`` ``""``; for a dead or timed-out worker, ``Runtime.ExitError``,
+        ``Runtime.OutOfMemory`` or ``Sandbox.Timedout`` with a message lacking Lambda's
+        ``RequestId: <id> `` prefix. :meth:`document_for` adds the request.
+    :ivar duration: seconds from spawning the worker to the failure
+    :ivar status: ``"error"`` or ``"timeout"`` (the ``Status`` of Lambda's ``INIT_REPORT``)
+    :ivar error_type: the document's ``errorType``
+    """
+
+    def __init__(
+        self, document: bytes, duration: float, *, status: str = "error", error_type: str = ""
+    ) -> None:
+        super().__init__(document.decode(errors="replace"))
+        self.document = document
+        self.duration = duration
+        self.status = status
+        self.error_type = error_type
+
+    def document_for(self, request_id: str) -> bytes:
+        """The document as the invocation that needed the environment returns it: with its
+        ``requestId``, or Lambda's ``RequestId: <id> `` before a platform error's message."""
+        document = pydantic_core.from_json(self.document)
+        if "requestId" in document:
+            document["requestId"] = request_id
+        else:
+            document["errorMessage"] = f"RequestId: {request_id} {document['errorMessage']}"
+        return pydantic_core.to_json(document)
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessOutcome:
+    """One invocation in a worker.
+
+    :ivar result: as :func:`~faaslib._execution.execute` returns it (with ``log_result`` when
+        the tail was asked for)
+    :ivar max_memory_mb: the worker's peak resident memory so far, in MB (rounded up)
+    :ivar reusable: ``False`` after a timeout, crash or out-of-memory: the worker is gone
+    :ivar status: ``None``, or ``"timeout"`` / ``"error"`` for the REPORT line's ``Status``
+    :ivar error_type: the REPORT line's ``Error Type`` (``Runtime.ExitError``,
+        ``Runtime.OutOfMemory``), else ``None``
+    """
+
+    result: InvocationResult
+    max_memory_mb: int
+    reusable: bool
+    status: str | None
+    error_type: str | None
+
+
+def encode_frame(message: object) -> bytes:
+    """A protocol frame: the pickle of ``message`` after its 4-byte big-endian length."""
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    return len(data).to_bytes(_HEADER, "big") + data
+
+
+def take_frame(buffer: bytearray) -> tuple[bool, Any]:
+    """Remove the first complete frame from ``buffer``: ``(True, message)``, or ``(False, None)``."""
+    if len(buffer) < _HEADER:
+        return False, None
+    end = _HEADER + int.from_bytes(buffer[:_HEADER], "big")
+    if len(buffer) < end:
+        return False, None
+    message = pickle.loads(buffer[_HEADER:end])
+    del buffer[:end]
+    return True, message
+
+
+def _current_backend() -> str:
+    """The anyio backend running now: the worker runs the same one."""
+    trio = sys.modules.get("trio")
+    if trio is not None:
+        try:
+            trio.lowlevel.current_trio_token()
+        except RuntimeError:
+            pass
+        else:
+            return "trio"
+    return "asyncio"
+
+
+def _resolve(obj: object, qualname: str) -> object:
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def main_source() -> tuple[str, str] | None:
+    """How a worker loads this process's ``__main__``: ``("module", name)``, ``("path", file)``.
+
+    ``None`` when it cannot (an interactive session).
+    """
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if isinstance(name, str) and name != "__main__":  # python -m package.module
+        return "module", name.removesuffix(".__main__")
+    path = getattr(main, "__file__", None)
+    return ("path", os.path.abspath(path)) if isinstance(path, str) else None
+
+
+def _reference(field: str, fn: object) -> tuple[str, str]:
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        raise ValidationException(field, qualname or repr(fn), _CONSTRAINT)
+    found = _resolve(sys.modules.get(module), qualname)
+    if (found is not fn and found != fn) or (module == "__main__" and main_source() is None):
+        raise ValidationException(field, qualname, _CONSTRAINT)
+    return module, qualname
+
+
+def check_importable(spec: FunctionSpec) -> None:
+    """Check that a worker process can import the spec's handler and ``init``.
+
+    :raises ~faaslib.ValidationException: one is not reachable as ``module.qualname`` (a
+        nested function, lambda, ``functools.partial`` or callable object)
+    """
+    _reference("handler", spec.handler)
+    if spec.init is not None:
+        _reference("init", spec.init)
+
+
+def exit_reason(returncode: int) -> str:
+    """Lambda's (Go's) wording for how a process ended: ``exit status 3``, ``signal: killed``."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.strsignal(-returncode)
+    except ValueError:
+        name = None
+    return f"signal: {name.lower() if name else -returncode}"
+
+
+def _platform_error(error_type: str, message: str) -> bytes:
+    return pydantic_core.to_json({"errorType": error_type, "errorMessage": message})
+
+
+def _exit_document(error_type: str, reason: str, request_id: str | None) -> bytes:
+    prefix = "" if request_id is None else f"RequestId: {request_id} "
+    return _platform_error(error_type, f"{prefix}Error: Runtime exited with error: {reason}")
+
+
+def _exit_log(document: bytes, error_type: str) -> str:
+    """How Lambda logs a runtime that exited: the message, then the error type."""
+    return f"{pydantic_core.from_json(document)['errorMessage']}\n{error_type}\n"
+
+
+def _worker_env() -> dict[str, str]:
+    """This process's environment, with faaslib importable before the worker has the setup."""
+    env = dict(os.environ)
+    paths = env.get("PYTHONPATH")
+    env["PYTHONPATH"] = _FAASLIB_ROOT + (os.pathsep + paths if paths else "")
+    return env
+
+
+class ProcessEnvironment:
+    """An execution environment in a worker process, kept while warm.
+
+    Serves one invocation at a time. Make one with :meth:`start`; end it with :meth:`close`
+    (or :meth:`kill`, then :meth:`close` to reap the process).
+    """
+
+    def __init__(self, process: Process, spec: FunctionSpec, version: str) -> None:
+        self._process = process
+        self._stdin = process.stdin
+        self._stdout = process.stdout
+        self._buffer = bytearray()
+        self._timeout = spec.timeout
+        self._memory_size = spec.memory_size
+        self._version = version
+        self._peak_kb = 0
+        self._busy = False
+        self._killed = False
+        self._closed = False
+        self._reaped = False
+        self.pid = process.pid
+
+    @property
+    def alive(self) -> bool:
+        """Whether the worker is running and can serve (not killed, closed or exited)."""
+        return not self._killed and not self._closed and self._process.returncode is None
+
+    @classmethod
+    async def start(
+        cls,
+        spec: FunctionSpec,
+        *,
+        version: str,
+        region: str,
+        account: str,
+        max_response: int,
+        log_stream_name: str,
+        init_timeout: float = INIT_TIMEOUT,
+    ) -> tuple[ProcessEnvironment, float]:
+        """Spawn a worker, import the handler there and run ``init``: a cold start.
+
+        Returns the environment and the Init duration in seconds (spawning the interpreter,
+        its imports and ``init``, as Lambda's ``Init Duration`` counts the runtime's start).
+
+        :raises InitFailed: ``init`` raised, the worker died, its memory went over the
+            function's memory size, or all this took over ``init_timeout`` seconds (Lambda's
+            10 s); no process is left behind
+        :raises ~faaslib.ValidationException: the handler or ``init`` is not importable
+        """
+        setup = {
+            "backend": _current_backend(),
+            "sys_path": list(sys.path),
+            "argv": list(sys.argv),
+            "pythonpath": os.environ.get("PYTHONPATH"),  # the worker's own, once it runs
+            "main": main_source(),
+            "handler": _reference("handler", spec.handler),
+            "init": None if spec.init is None else _reference("init", spec.init),
+            "name": spec.name,
+            "timeout": spec.timeout,
+            "memory_size": spec.memory_size,
+            "version": version,
+            "region": region,
+            "account": account,
+            "max_response": max_response,
+            "log_stream_name": log_stream_name,
+        }
+        began = time.perf_counter()
+        process = await anyio.open_process(
+            [sys.executable, "-m", "faaslib._worker"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=None,
+            env=_worker_env(),
+        )
+        env = cls(process, spec, version)
+        try:
+            reply = await env._exchange(setup, time.monotonic() + init_timeout)
+            if isinstance(reply, tuple) and reply[0] == "ready":
+                env._peak_kb = reply[1]
+                if env.max_memory_mb <= env._memory_size:
+                    return env, time.perf_counter() - began
+                reply = "memory"
+            raise await env._init_failed(reply, began, init_timeout)
+        except BaseException:
+            await env._discard()
+            raise
+
+    async def _init_failed(self, reply: Any, began: float, init_timeout: float) -> InitFailed:
+        """The error of an Init phase that did not end with the worker ready."""
+        status = "error"
+        if reply == "timeout":
+            status, error_type = "timeout", "Sandbox.Timedout"
+            message = f"Error: Task timed out after {init_timeout:.2f} seconds"
+            document = _platform_error(error_type, message)
+        elif reply == "exit":
+            error_type = "Runtime.ExitError"
+            document = _exit_document(error_type, exit_reason(await self._exit_code()), None)
+        elif reply == "memory":
+            error_type = "Runtime.OutOfMemory"
+            document = _exit_document(error_type, "signal: killed", None)
+        else:  # ("init_error", document): init or the imports raised
+            document = reply[1]
+            error_type = pydantic_core.from_json(document).get("errorType", "")
+        duration = time.perf_counter() - began
+        return InitFailed(document, duration, status=status, error_type=error_type)
+
+    @property
+    def max_memory_mb(self) -> int:
+        """The worker's peak resident memory so far, in MB (rounded up)."""
+        return math.ceil(self._peak_kb / 1024)
+
+    async def invoke(
+        self,
+        *,
+        request_id: str,
+        invoked_arn: str,
+        payload: bytes,
+        client_context: bytes | None,
+        tail: bool,
+        init_ms: float | None = None,
+    ) -> ProcessOutcome:
+        """Run one invocation in the worker, which decodes ``payload`` as thread mode does.
+
+        At the deadline (plus :data:`KILL_GRACE`) the worker is killed and the result is
+        ``Sandbox.Timedout``; a worker that dies gives ``Runtime.ExitError``, one whose peak
+        memory goes over the memory size ``Runtime.OutOfMemory``. After a timeout (even one
+        the worker answered itself: a sync handler's thread would run on) or either error the
+        worker is gone (killed and reaped). Cancelling the caller kills the worker.
+        ``init_ms`` is the Init Duration for the REPORT line of the tail (a cold start).
+
+        :raises ~faaslib.InvalidRequestContentException: the payload does not fit the
+            handler's event type (nothing ran; the environment stays usable)
+        :raises RuntimeError: the environment is gone, or busy with another invocation
+        """
+        if not self.alive or self._busy:
+            state = "busy" if self.alive else "gone"
+            raise RuntimeError(f"process environment {self.pid} is {state}")
+        self._busy = True
+        began = time.perf_counter()
+        try:
+            reply = await self._exchange(
+                ("invoke", request_id, invoked_arn, payload, client_context, tail, init_ms),
+                time.monotonic() + self._timeout + KILL_GRACE,
+            )
+            if isinstance(reply, str):
+                outcome = await self._lost(reply, request_id, began, tail, init_ms)
+            elif reply[0] == "result":
+                result = InvocationResult(*reply[1:7])
+                outcome = self._answered(result, reply[7], began, tail, init_ms)
+            else:  # "raise": decoding the payload failed
+                self._peak_kb = reply[2]
+                outcome = None
+            if outcome is not None and not outcome.reusable:
+                await self._discard()
+        except BaseException:
+            await self._discard()
+            raise
+        finally:
+            self._busy = False
+        if outcome is None:
+            raise reply[1]
+        return outcome
+
+    async def _lost(
+        self, cause: str, request_id: str, began: float, tail: bool, init_ms: float | None
+    ) -> ProcessOutcome:
+        """The outcome of an invocation whose worker died (``exit``) or was killed at the
+        deadline (``timeout``) or over its memory size (``memory``)."""
+        if cause == "exit":
+            reason = exit_reason(await self._exit_code())
+        else:
+            self._peak_kb = max(self._peak_kb, peak_rss_kb(self.pid))
+            self.kill()
+            reason = "signal: killed"
+        duration = (time.perf_counter() - began) * 1000
+        error_type: str | None
+        if cause == "timeout":
+            document = errors.timeout_error(request_id, self._timeout)
+            lines = errors.log_lines(document)
+            status, error_type = "timeout", None
+        else:
+            error_type = "Runtime.ExitError" if cause == "exit" else "Runtime.OutOfMemory"
+            document = _exit_document(error_type, reason, request_id)
+            lines = _exit_log(document, error_type)
+            status = "error"
+        log = None
+        if tail:
+            head = f"START RequestId: {request_id} Version: {self._version}\n"
+            log = self._report(head + lines, request_id, duration, init_ms, status, error_type)
+        result = InvocationResult(200, document, request_id, _UNHANDLED, self._version, log)
+        return ProcessOutcome(result, self.max_memory_mb, False, status, error_type)
+
+    def _answered(
+        self,
+        result: InvocationResult,
+        peak_kb: int,
+        began: float,
+        tail: bool,
+        init_ms: float | None,
+    ) -> ProcessOutcome:
+        """The outcome of an invocation the worker answered (out of memory if over the size)."""
+        self._peak_kb = peak_kb
+        if self.max_memory_mb > self._memory_size:
+            request_id = result.request_id
+            error_type = "Runtime.OutOfMemory"
+            document = _exit_document(error_type, "signal: killed", request_id)
+            log = None
+            if tail and result.log_result is not None:  # the handler's log, then the error's
+                text = base64.b64decode(result.log_result).decode(errors="replace")
+                head = text.rpartition(f"END RequestId: {request_id}\n")[0]
+                lines = _exit_log(document, error_type)
+                duration = (time.perf_counter() - began) * 1000
+                text = head + lines
+                log = self._report(text, request_id, duration, init_ms, "error", error_type)
+            result = InvocationResult(200, document, request_id, _UNHANDLED, self._version, log)
+            return ProcessOutcome(result, self.max_memory_mb, False, "error", error_type)
+        if timed_out(result):
+            # A timed-out sync handler's thread runs on: the environment is reset.
+            return ProcessOutcome(result, self.max_memory_mb, False, "timeout", None)
+        return ProcessOutcome(result, self.max_memory_mb, True, None, None)
+
+    def _report(
+        self,
+        text: str,
+        request_id: str,
+        duration: float,
+        init_ms: float | None,
+        status: str,
+        error_type: str | None,
+    ) -> str:
+        """End a log the worker could not end, as execute_with_tail does; return its tail."""
+        report = report_line(
+            request_id,
+            duration,
+            str(self._memory_size),
+            self.max_memory_mb,
+            init_ms,
+            status,
+            error_type,
+        )
+        text += f"END RequestId: {request_id}\n{report}\n"
+        return base64.b64encode(text.encode()[-TAIL_BYTES:]).decode()
+
+    async def _exchange(self, request: object, deadline: float) -> Any:
+        """Send a request and return the reply, or why there is none: ``"exit"`` (the worker
+        died), ``"timeout"`` (``deadline`` passed), ``"memory"`` (over the memory size)."""
+        with anyio.move_on_after(max(deadline - time.monotonic(), 0)):
+            await self._send(request)
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return "timeout"
+            with anyio.move_on_after(min(MEMORY_POLL, remaining)):
+                return await self._receive()
+            if math.ceil(peak_rss_kb(self.pid) / 1024) > self._memory_size:
+                return "memory"
+
+    async def _send(self, message: object) -> None:
+        assert self._stdin is not None
+        try:
+            await self._stdin.send(encode_frame(message))
+        except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
+            pass  # the worker is gone: receiving tells
+
+    async def _receive(self) -> Any:
+        """The next message from the worker, or ``"exit"`` at the end of its output."""
+        assert self._stdout is not None
+        while True:
+            complete, message = take_frame(self._buffer)
+            if complete:
+                return message
+            try:
+                self._buffer += await self._stdout.receive()
+            except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
+                return "exit"
+
+    async def _exit_code(self) -> int:
+        """The exit status of a worker that closed its output (killed if it lingers)."""
+        with anyio.move_on_after(EXIT_WAIT):
+            return await self._process.wait()
+        self.kill()
+        return await self._process.wait()
+
+    async def _discard(self) -> None:
+        """Kill the worker and reap it, whatever the caller's cancellation."""
+        self.kill()
+        if not self._reaped:
+            self._reaped = True
+            with CancelScope(shield=True):
+                await self._process.aclose()
+
+    def kill(self) -> None:
+        """Kill the worker at once (SIGKILL); idempotent. :meth:`close` reaps it."""
+        if self._killed:
+            return
+        self._killed = True
+        if self._process.returncode is None:
+            try:
+                self._process.kill()
+            except ProcessLookupError:  # already reaped
+                pass
+
+    async def close(self) -> None:
+        """Ask the worker to exit, killing it after Lambda's 2 s shutdown cap; idempotent.
+
+        A busy worker is killed at once. Runs to the end even if the caller is cancelled.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        with CancelScope(shield=True):
+            if not self._killed and not self._busy and self._process.returncode is None:
+                await self._send(("exit",))
+                with anyio.move_on_after(SHUTDOWN_TIMEOUT):
+                    await self._process.wait()
+            await self._discard()
