@@ -45,19 +45,19 @@ async def cold_and_warm(isolation: str, colds: int, warms: int) -> tuple[float, 
     return statistics.median(cold), statistics.median(warm)
 
 
-async def cpu_throughput(concurrency: int, jobs: int, rounds: int) -> float:
-    """CPU-bound invocations per second with ``concurrency`` of them at once (process mode)."""
+async def cpu_throughput(isolation: str, concurrency: int, jobs: int, rounds: int) -> float:
+    """CPU-bound invocations per second with ``concurrency`` of them at once."""
     async with faaslib.Invoker(registry, concurrency_limit=concurrency) as invoker:
         # Start the environments first: the figure is about running, not cold starts.
         async with anyio.create_task_group() as tg:
             for _ in range(concurrency):
-                tg.start_soon(invoker.invoke, "burn_process", {"rounds": 1})
+                tg.start_soon(invoker.invoke, f"burn_{isolation}", {"rounds": 1})
         per_task = jobs // concurrency
         start = time.perf_counter()
 
         async def worker() -> None:
             for _ in range(per_task):
-                result = await invoker.invoke("burn_process", {"rounds": rounds})
+                result = await invoker.invoke(f"burn_{isolation}", {"rounds": rounds})
                 assert result.function_error is None, result.payload
 
         async with anyio.create_task_group() as tg:
@@ -76,11 +76,12 @@ def main() -> None:
     for isolation in ("thread", "process"):
         cold, warm = anyio.run(cold_and_warm, isolation, colds, warms)
         print(f"{isolation:10} {cold:14.3f} {warm:15.3f} {cold / warm:9.0f}x")
-    one = anyio.run(cpu_throughput, 1, jobs, rounds)
-    two = anyio.run(cpu_throughput, 2, jobs, rounds)
-    print(f"\nCPU-bound handler ({rounds:,} loop rounds), isolation='process':")
-    print(f"concurrency 1: {one:8.2f} invocations/s")
-    print(f"concurrency 2: {two:8.2f} invocations/s  ({two / one:.2f}x concurrency 1)")
+    print(f"\nCPU-bound sync handler ({rounds:,} loop rounds), invocations/s:")
+    print(f"{'isolation':10} {'concurrency 1':>14} {'concurrency 2':>14} {'speed-up':>9}")
+    for isolation in ("process", "thread"):
+        one = anyio.run(cpu_throughput, isolation, 1, jobs, rounds)
+        two = anyio.run(cpu_throughput, isolation, 2, jobs, rounds)
+        print(f"{isolation:10} {one:14.2f} {two:14.2f} {two / one:8.2f}x")
     print("\nmedians; cold = a new environment's first invocation, init included")
 
 
