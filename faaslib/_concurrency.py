@@ -18,11 +18,13 @@ class Concurrency:
     unreserved pool); ``parked`` keeps its Event invocations throttled by that reservation.
     """
 
-    __slots__ = ("parked", "peak", "reserved", "running", "throttles")
+    __slots__ = ("parked", "peak", "reserved", "running", "throttles", "unreserved")
 
     def __init__(self, reserved: int | None) -> None:
         self.reserved = reserved
         self.running = 0
+        #: Runs holding a slot of the invoker's unreserved pool (taken before a reservation).
+        self.unreserved = 0
         self.peak = 0
         self.throttles = 0
         self.parked: deque[QueuedEvent] = deque()

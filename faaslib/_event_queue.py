@@ -159,6 +159,14 @@ class EventQueue:
             if self._idle_workers:
                 self._idle_workers.popleft().set()
 
+    def release_all(self, parked: deque[QueuedEvent]) -> None:
+        """Put every event of ``parked`` back at the front of the queue, in their order."""
+        while parked:
+            self._parked -= 1
+            self._ready.appendleft(parked.pop())
+            if self._idle_workers:
+                self._idle_workers.popleft().set()
+
     # -- retries -------------------------------------------------------------------------------
 
     def delay(self, event: QueuedEvent, due: float) -> None:

@@ -221,6 +221,7 @@ class Invoker:
         self._concurrency: dict[str, Concurrency] = {}
         self._unreserved_limit = self._limit
         self._unreserved_running = 0
+        self._overreserved: InvalidParameterValueException | None = None
         self._targets: dict[str, _Target] = {}
         self._capturing_logs = False
         self._running = 0
@@ -245,6 +246,8 @@ class Invoker:
             raise InvokerClosed("An Invoker can be opened only once; create a new one")
         self._state = _State.CLOSED  # until opened: a failed open leaves nothing usable
         self._refresh()  # checks the reserved concurrency against the limit
+        if self._overreserved is not None:
+            raise self._overreserved
         replay = [] if self._journal is None else await self._journal.open()
         # Concurrency is counted by the invoker itself; the limiter only lifts anyio's default
         # cap of 40 worker threads. It is unbounded because a timed-out sync handler's thread
@@ -383,6 +386,8 @@ class Invoker:
             raise self._closed_error()
         if self._generation != self._registry._generation:
             self._refresh()
+        if self._overreserved is not None:
+            raise self._overreserved
         target = self._targets.get(function_name) if qualifier is None else None
         fn, invoked_arn, alternative, weight = target or self._resolve(function_name, qualifier)
         if alternative is not None and self._random() < weight:
@@ -433,22 +438,26 @@ class Invoker:
         """Take the registry's updates: ``$LATEST`` of each function runs its new handler and
         configuration, and reserved concurrency is counted again.
 
-        :raises ~faaslib.InvalidParameterValueException: the functions' reserved concurrency
-            leaves less than ``unreserved_minimum`` to the others
+        Reservations beyond what ``unreserved_minimum`` allows are remembered in
+        ``_overreserved``, which invocations raise (an event worker never does).
         """
         specs = self._registry._specs
         reserved = sum(spec.reserved_concurrency or 0 for spec in specs.values())
+        self._overreserved = None
         if reserved > self._limit - self._unreserved_minimum:
-            raise InvalidParameterValueException(
+            self._overreserved = InvalidParameterValueException(
                 "Specified ReservedConcurrentExecutions for function decreases account's "
                 f"UnreservedConcurrentExecution below its minimum value of "
                 f"[{self._unreserved_minimum}]."
             )
-        self._unreserved_limit = self._limit - reserved
+        self._unreserved_limit = max(self._limit - reserved, 0)
         self._generation = self._registry._generation
         self._targets.clear()
         for name, concurrency in self._concurrency.items():
-            concurrency.reserved = specs[name].reserved_concurrency
+            if concurrency.reserved != specs[name].reserved_concurrency:
+                concurrency.reserved = specs[name].reserved_concurrency
+                self._queue.release_all(concurrency.parked)  # to see the new reservation
+        self._queue.release_all(self._throttled)  # to see the new unreserved pool
         for (name, version), fn in self._runtimes.items():
             if version == LATEST and specs[name] is not fn.spec:
                 fn.load(specs[name])
@@ -459,6 +468,7 @@ class Invoker:
             if self._unreserved_running >= self._unreserved_limit:
                 return "ConcurrentInvocationLimitExceeded"
             self._unreserved_running += 1
+            concurrency.unreserved += 1
         elif concurrency.running >= concurrency.reserved:
             return "ReservedFunctionConcurrentInvocationLimitExceeded"
         self._running += 1
@@ -469,12 +479,13 @@ class Invoker:
     def _free_slot(self, concurrency: Concurrency) -> None:
         self._running -= 1
         concurrency.running -= 1
-        if concurrency.reserved is None:
-            self._unreserved_running -= 1
-            if self._throttled:  # a throttled event may take the slot
-                self._queue.release(self._throttled)
-        elif concurrency.parked:
+        if concurrency.parked:  # an event of the function waits for its slot
             self._queue.release(concurrency.parked)
+        if concurrency.unreserved:  # the run held a slot of the unreserved pool
+            concurrency.unreserved -= 1
+            self._unreserved_running -= 1
+            if self._throttled:  # an event waits for a slot of the pool
+                self._queue.release(self._throttled)
 
     def _check_size(self, fn: FunctionRuntime, data: bytes, limit: int, *, sync: bool) -> None:
         size = len(data)

@@ -43,7 +43,8 @@ class Registry:
         self._specs: dict[str, FunctionSpec] = {}  # $LATEST of each function
         self._versions: dict[str, list[FunctionSpec]] = {}  # published: "1" is [0]
         self._aliases: dict[str, dict[str, Alias]] = {}
-        #: Bumped by every change of an existing function, so invokers drop what they cached.
+        #: Bumped by every change (a function added or updated, a version, an alias), so
+        #: invokers look again at what they cached.
         self._generation = 0
 
     @overload
@@ -147,6 +148,7 @@ class Registry:
         """
         self._check_free(spec.name)
         self._specs[spec.name] = spec
+        self._generation += 1
 
     def _check_free(self, name: str) -> None:
         if name in self._specs:
@@ -328,6 +330,7 @@ class Registry:
         for spec in renamed:  # all or nothing: check every name before adding any
             self._check_free(spec.name)
         self._specs.update((spec.name, spec) for spec in renamed)
+        self._generation += 1
         for name, published in other._versions.items():
             self._versions[prefix + name] = [rename(spec) for spec in published]
         for name, aliases in other._aliases.items():
