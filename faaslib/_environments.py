@@ -33,6 +33,7 @@ __all__ = ["INIT_TIMEOUT", "Environment", "EnvironmentPool", "InitFailed", "Runn
 
 logger = logging.getLogger("faaslib")
 _logger_enabled = logger.isEnabledFor
+_INFO = logging.INFO
 _ceil = math.ceil
 
 #: Lambda's cap on the init phase, in seconds.
@@ -260,12 +261,12 @@ class Runner:
         if environment.fresh:
             environment.fresh = False
             init_ms = environment.init_duration * 1000
-        start = perf_counter()
+        process = environment.process
         try:
-            if environment.process is not None:
+            if process is not None:
                 result, reusable, status, error_type, memory = await self._run_in_process(
                     fn,
-                    environment.process,
+                    process,
                     data,
                     request_id,
                     invoked_arn,
@@ -298,25 +299,22 @@ class Runner:
                 )
         except BaseException:
             pool.discard()
-            if environment.process is not None:
-                environment.process.kill()
+            if process is not None:
+                process.kill()
             raise
-        elapsed = perf_counter() - start
-        duration_ms = elapsed * 1000
-        billed = _ceil(duration_ms + init_ms) if init_ms is not None else _ceil(duration_ms)
-        fn.durations.append(duration_ms)
-        fn.billed_ms += billed
-        fn.billed_mb_ms += billed * fn.spec.memory_size
-        if environment.process is None:
+        duration_ms = fn.durations[-1]  # what execute (or the process run) recorded
+        if init_ms is not None:  # Lambda bills the init too, rounded up with the run
+            fn.billed_extra += _ceil(duration_ms + init_ms) - _ceil(duration_ms)
+        if process is None:  # a thread-mode environment survives all but a timeout
             reusable = result.function_error is None or not timed_out(result)
-            status, error_type, memory = (None if reusable else "timeout"), None, 0
-        if reusable:
-            environment.last_used = now + elapsed
+            environment.last_used = now + duration_ms / 1000
             free.append(environment)
             pool.busy -= 1
         else:
             pool.discard()
-        if _logger_enabled(logging.INFO):
+        if _logger_enabled(_INFO):
+            if process is None:
+                status, error_type, memory = (None if reusable else "timeout"), None, 0
             logger.info("START RequestId: %s Version: %s", request_id, fn.version)
             logger.info("END RequestId: %s", request_id)
             logger.info(
@@ -344,14 +342,18 @@ class Runner:
         tail: bool,
         init_ms: float | None,
     ) -> tuple[InvocationResult, bool, str | None, str | None, int]:
-        outcome = await process.invoke(
-            request_id=request_id,
-            invoked_arn=invoked_arn,
-            payload=data,
-            client_context=client_context,
-            tail=tail,
-            init_ms=init_ms,
-        )
+        start = perf_counter()
+        try:
+            outcome = await process.invoke(
+                request_id=request_id,
+                invoked_arn=invoked_arn,
+                payload=data,
+                client_context=client_context,
+                tail=tail,
+                init_ms=init_ms,
+            )
+        finally:
+            fn.durations.append((perf_counter() - start) * 1000)
         result = outcome.result
         fn.invocations += 1
         if result.function_error is not None:

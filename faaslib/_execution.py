@@ -45,8 +45,7 @@ class FunctionRuntime:
 
     __slots__ = (
         "arn",
-        "billed_mb_ms",
-        "billed_ms",
+        "billed_extra",
         "cold_starts",
         "concurrency",
         "decode",
@@ -60,6 +59,7 @@ class FunctionRuntime:
         "log_stream_name",
         "max_response",
         "memory_limit_in_mb",
+        "memory_marks",
         "name",
         "pass_context",
         "pool",
@@ -81,6 +81,10 @@ class FunctionRuntime:
     ):
         self.name = spec.name
         self.version = version
+        #: Duration of each invocation, in ms (the handler's run: what Lambda bills).
+        self.durations = array("d")
+        #: (first invocation, memory MB) at each memory size the function has had.
+        self.memory_marks: list[tuple[int, int]] = []
         self.load(spec)
         self.max_response = max_response
         self.arn = function_arn(region, account, spec.name)
@@ -91,10 +95,8 @@ class FunctionRuntime:
         self.errors = 0
         self.timeouts = 0
         self.cold_starts = 0
-        #: Duration of each invocation, in ms, and the billed milliseconds in all.
-        self.durations = array("d")
-        self.billed_ms = 0
-        self.billed_mb_ms = 0  # billed ms times the memory size then, for GB-seconds
+        #: Billed milliseconds beyond the rounded durations: the init of cold starts.
+        self.billed_extra = 0
         #: The execution environments (an EnvironmentPool), made by the first invocation.
         self.pool: EnvironmentPool | None = None
         #: The function's concurrency account, shared by its versions (see the invoker).
@@ -103,6 +105,8 @@ class FunctionRuntime:
     def load(self, spec: FunctionSpec) -> None:
         """Take the handler and configuration of ``spec`` (same name), keeping the counters."""
         self.spec = spec
+        if not self.memory_marks or self.memory_marks[-1][1] != spec.memory_size:
+            self.memory_marks.append((len(self.durations), spec.memory_size))
         self.timeout = spec.timeout
         self.memory_limit_in_mb = str(spec.memory_size)
         self.handler = spec.handler
@@ -137,7 +141,7 @@ async def execute(
     """Run the handler once and return the 200 result (with a function error if it failed).
 
     Errors of the handler never escape: they become Lambda's error document. Cancellation
-    from outside does escape.
+    from outside does escape. The run's duration (ms) is appended to ``fn.durations``.
     """
     start = time.monotonic()
     fn.invocations += 1
@@ -155,10 +159,14 @@ async def execute(
         else:
             result = await _run_sync(fn, args, start, limiter)
     except DeadlineExceeded:
+        fn.durations.append((time.monotonic() - start) * 1000)
         return _timed_out(request_id, fn)
     except Exception as exc:  # noqa: BLE001 - the handler's error is the result
+        fn.durations.append((time.monotonic() - start) * 1000)
         return _failed(errors.handler_error(exc, request_id), request_id, fn)
-    if time.monotonic() - start > fn.timeout:  # ran past its deadline without yielding
+    elapsed = time.monotonic() - start
+    fn.durations.append(elapsed * 1000)
+    if elapsed > fn.timeout:  # ran past its deadline without yielding
         return _timed_out(request_id, fn)
     if type(result) is bytes:
         payload = result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import itertools
 import logging
 import math
 import os
@@ -78,6 +79,20 @@ class _State(enum.Enum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
+
+
+def _billed(fn: FunctionRuntime) -> tuple[int, int]:
+    """Billed milliseconds of a function version, and the same times its memory size (MB):
+    each run rounded up to the millisecond, the init of cold starts included."""
+    durations = fn.durations
+    marks = [*fn.memory_marks, (len(durations), 0)]
+    ms = mb_ms = 0
+    for (first, memory), (end, _) in itertools.pairwise(marks):
+        part = sum(math.ceil(d) for d in durations[first:end])
+        ms += part
+        mb_ms += part * memory
+    extra = fn.billed_extra
+    return ms + extra, mb_ms + extra * fn.spec.memory_size
 
 
 def _percentile(ordered: list[float], q: float) -> float:
@@ -926,7 +941,8 @@ class Invoker:
         for name, runtimes in by_name.items():
             durations = sorted(d for fn in runtimes for d in fn.durations)
             invocations = sum(fn.invocations for fn in runtimes)
-            gb_seconds = sum(fn.billed_mb_ms for fn in runtimes) / 1024 / 1000
+            billed = [_billed(fn) for fn in runtimes]
+            gb_seconds = sum(mb_ms for _, mb_ms in billed) / 1024 / 1000
             concurrency = self._concurrency[name]
             functions[name] = FunctionMetrics(
                 invocations=invocations,
@@ -940,7 +956,7 @@ class Invoker:
                 duration_p50=_percentile(durations, 0.50),
                 duration_p99=_percentile(durations, 0.99),
                 duration_max=durations[-1] if durations else 0.0,
-                billed_duration=sum(fn.billed_ms for fn in runtimes),
+                billed_duration=sum(ms for ms, _ in billed),
                 gb_seconds=gb_seconds,
                 cost=self._prices.cost(invocations, gb_seconds),
             )
