@@ -307,6 +307,7 @@ class Runner:
             fn.billed_extra += _ceil(duration_ms + init_ms) - _ceil(duration_ms)
         if process is None:  # a thread-mode environment survives all but a timeout
             reusable = result.function_error is None or not timed_out(result)
+        if reusable:
             environment.last_used = now + duration_ms / 1000
             free.append(environment)
             pool.busy -= 1
