@@ -152,6 +152,7 @@ class Runner:
         retire: Callable[[Environment], None],
     ) -> None:
         self._clock = clock
+        self._now = clock.time
         self._retire = retire
         self.idle_timeout = idle_timeout
         self._limiter = limiter
@@ -236,7 +237,7 @@ class Runner:
         own failures (init errors included: they are the result)."""
         pool = fn.pool or self.pool(fn)
         free = pool.free
-        now = self._clock.time()
+        now = self._now()
         if free and now - free[-1].last_used > self.idle_timeout:
             for gone in pool.expire(now, self.idle_timeout):
                 self._retire(gone)
