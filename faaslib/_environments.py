@@ -75,29 +75,17 @@ class Environment:
 class EnvironmentPool:
     """The environments of one function version: the free ones, most recently used last."""
 
-    __slots__ = ("busy", "cold_starts", "free", "retired")
+    __slots__ = ("cold_starts", "count", "free", "retired")
 
     def __init__(self) -> None:
         self.free: list[Environment] = []
-        self.busy = 0
+        self.count = 0  # alive: busy or free
         self.cold_starts = 0
         self.retired = 0
 
-    def take(self) -> Environment | None:
-        """The most recently used free environment (the warmest), or ``None``."""
-        if self.free:
-            self.busy += 1
-            return self.free.pop()
-        return None
-
-    def give_back(self, environment: Environment, now: float) -> None:
-        environment.last_used = now
-        self.free.append(environment)
-        self.busy -= 1
-
     def discard(self) -> None:
         """Forget a busy environment that must not be reused (it timed out or crashed)."""
-        self.busy -= 1
+        self.count -= 1
         self.retired += 1
 
     def expire(self, now: float, idle_timeout: float) -> list[Environment]:
@@ -105,17 +93,12 @@ class EnvironmentPool:
 
         Provisioned environments never expire.
         """
-        keep = [e for e in self.free if e.provisioned or now - e.last_used <= idle_timeout]
-        if len(keep) == len(self.free):
-            return []
-        gone = [e for e in self.free if not (e.provisioned or now - e.last_used <= idle_timeout)]
-        self.free[:] = keep
-        self.retired += len(gone)
+        gone = [e for e in self.free if not e.provisioned and now - e.last_used > idle_timeout]
+        if gone:
+            self.free[:] = [e for e in self.free if e not in gone]
+            self.count -= len(gone)
+            self.retired += len(gone)
         return gone
-
-    @property
-    def size(self) -> int:
-        return self.busy + len(self.free)
 
 
 async def _run_init(fn: FunctionRuntime, limiter: CapacityLimiter) -> Any:
@@ -222,6 +205,7 @@ class Runner:
                 return
             environment.last_used = self._clock.time()
             pool.free.append(environment)
+            pool.count += 1
 
     async def run(
         self,
@@ -241,10 +225,10 @@ class Runner:
         if free and now - free[-1].last_used > self.idle_timeout:
             for gone in pool.expire(now, self.idle_timeout):
                 self._retire(gone)
-        pool.busy += 1
         if free:
             environment = free.pop()  # the warmest
         else:
+            pool.count += 1
             pool.cold_starts += 1
             fn.cold_starts += 1
             try:
@@ -311,7 +295,6 @@ class Runner:
         if reusable:
             environment.last_used = now + duration_ms / 1000
             free.append(environment)
-            pool.busy -= 1
         else:
             pool.discard()
         if _logger_enabled(_INFO):

@@ -952,7 +952,7 @@ class Invoker:
                 concurrent_executions=concurrency.running,
                 max_concurrent_executions=concurrency.peak,
                 cold_starts=sum(fn.cold_starts for fn in runtimes),
-                environments=sum(fn.pool.size for fn in runtimes if fn.pool is not None),
+                environments=sum(fn.pool.count for fn in runtimes if fn.pool is not None),
                 duration_p50=_percentile(durations, 0.50),
                 duration_p99=_percentile(durations, 0.99),
                 duration_max=durations[-1] if durations else 0.0,
