@@ -300,3 +300,66 @@ async def test_timed_out_sync_handler_frees_its_concurrency_slot() -> None:
             assert elapsed < 0.5
     finally:
         release.set()
+
+
+async def test_handler_suspending_many_times_runs_to_its_result() -> None:
+    # On asyncio the deadline timer is armed only once a handler suspends, and the handler is
+    # carried on by hand from there: every kind of suspension must come back to it intact.
+    registry = faaslib.Registry()
+
+    @registry.function(timeout=5)
+    async def steps(event: Any, context: faaslib.Context) -> dict[str, Any]:
+        remaining = [context.get_remaining_time_in_millis()]
+        await anyio.lowlevel.checkpoint()  # a bare reschedule
+        await anyio.sleep(0.01)  # a timer
+        async with anyio.create_task_group() as tg:  # a child task, waited for
+            tg.start_soon(anyio.sleep, 0.01)
+        with anyio.move_on_after(0.01):  # an inner scope that expires
+            await anyio.sleep(1)
+        remaining.append(context.get_remaining_time_in_millis())
+        return {"sum": sum(event), "remaining": remaining}
+
+    async with faaslib.Invoker(registry) as invoker:
+        result = await invoker.invoke("steps", [1, 2, 3])
+    assert result.function_error is None, result.payload
+    document = result.json()
+    assert document["sum"] == 6
+    first, last = document["remaining"]
+    assert 4000 < first <= 5000
+    assert last < first
+
+
+@pytest.mark.parametrize("suspend", [False, True])
+async def test_error_after_suspending_lists_only_the_handlers_frames(suspend: bool) -> None:
+    registry = faaslib.Registry()
+
+    @registry.function
+    async def fails_later(event: Any) -> None:
+        if suspend:
+            await anyio.sleep(0.001)
+        raise ValueError("after the pause")
+
+    async with faaslib.Invoker(registry) as invoker:
+        result = await invoker.invoke("fails_later")
+    document = result.json()
+    assert (document["errorType"], document["errorMessage"]) == ("ValueError", "after the pause")
+    assert document["stackTrace"]
+    assert all("faaslib" not in frame.split(",")[0] for frame in document["stackTrace"])
+    assert "fails_later" in document["stackTrace"][0]
+
+
+async def test_handler_finishing_before_its_deadline_leaves_no_pending_cancellation() -> None:
+    # A handler that suspended and then finished must leave the caller's task uncancelled:
+    # the next await of the caller proceeds normally.
+    registry = faaslib.Registry()
+
+    @registry.function(timeout=1)
+    async def quick(event: Any) -> str:
+        await anyio.sleep(0.01)
+        return "done"
+
+    async with faaslib.Invoker(registry) as invoker:
+        for _ in range(3):
+            assert (await invoker.invoke("quick")).json() == "done"
+        await anyio.sleep(1.2)  # past the deadlines of all three: nothing fires at us
+        assert (await invoker.invoke("quick")).json() == "done"
