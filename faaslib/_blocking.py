@@ -14,6 +14,7 @@ from ._errors import InvalidParameterValueException, InvokerClosed
 from ._invoker import Invoker
 
 if TYPE_CHECKING:
+    from ._metrics import Metrics
     from ._registry import Registry
     from ._result import InvocationResult, InvocationType, LogType
     from ._stats import InvokerStatistics, PendingEvent
@@ -130,6 +131,10 @@ class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
                 f"advance() moves a VirtualClock; this invoker's clock is {clock!r}"
             )
         self._require_portal().call(clock.advance, seconds)
+
+    def metrics(self) -> Metrics:
+        """Per-function metrics and cost; see :meth:`Invoker.metrics`."""
+        return self._require_portal().call(self._invoker.metrics)
 
     def statistics(self) -> InvokerStatistics:
         """Return a snapshot of the invoker's counters."""

@@ -339,3 +339,16 @@ def test_advance_needs_a_virtual_clock(backend: Backend) -> None:
         pytest.raises(faaslib.InvalidParameterValueException, match="VirtualClock"),
     ):
         blocking.advance(1)
+
+
+@BACKENDS
+def test_metrics_from_sync_code(backend: Backend) -> None:
+    ran: list[Any] = []
+    with faaslib.BlockingInvoker(make_registry(ran), backend=backend) as blocking:
+        blocking.invoke("greet", {"name": "Ada"})
+        blocking.invoke("greet", {"name": "Bo"})
+        metrics = blocking.metrics()
+    greet = metrics.functions["greet"]
+    assert (greet.invocations, greet.cold_starts, greet.errors) == (2, 1, 0)
+    assert metrics.invocations == 2
+    assert greet.billed_duration >= 2
