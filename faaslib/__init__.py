@@ -25,9 +25,13 @@ from ._errors import ResourceNotFoundException as ResourceNotFoundException
 from ._errors import TooManyRequestsException as TooManyRequestsException
 from ._errors import ValidationException as ValidationException
 from ._invoker import Invoker as Invoker
+from ._mappings import EventSourceMapping as EventSourceMapping
+from ._mappings import MappingStatistics as MappingStatistics
 from ._metrics import FunctionMetrics as FunctionMetrics
 from ._metrics import Metrics as Metrics
 from ._metrics import PriceTable as PriceTable
+from ._queue import Message as Message
+from ._queue import Queue as Queue
 from ._registry import Registry as Registry
 from ._result import InvocationResult as InvocationResult
 from ._result import InvocationType as InvocationType
@@ -35,11 +39,14 @@ from ._result import LogType as LogType
 from ._spec import FunctionSpec as FunctionSpec
 from ._stats import InvokerStatistics as InvokerStatistics
 from ._stats import PendingEvent as PendingEvent
+from ._triggers import SQS as SQS
+from ._triggers import Trigger as Trigger
 from ._versions import Alias as Alias
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "SQS",
     "Alias",
     "BlockingInvoker",
     "Client",
@@ -49,6 +56,7 @@ __all__ = [
     "Context",
     "Destination",
     "DestinationTarget",
+    "EventSourceMapping",
     "FaaslibError",
     "FunctionMetrics",
     "FunctionSpec",
@@ -60,15 +68,19 @@ __all__ = [
     "InvokerClosed",
     "InvokerStatistics",
     "LogType",
+    "MappingStatistics",
+    "Message",
     "Metrics",
     "PendingEvent",
     "PriceTable",
+    "Queue",
     "Registry",
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
     "SystemClock",
     "TooManyRequestsException",
+    "Trigger",
     "ValidationException",
     "VirtualClock",
 ]

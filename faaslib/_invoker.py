@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import anyio
 import pydantic_core
-from anyio import CapacityLimiter
+from anyio import CancelScope, CapacityLimiter
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
@@ -40,10 +40,12 @@ from ._errors import (
 from ._event_queue import EventQueue, QueuedEvent
 from ._execution import FunctionRuntime, new_request_id
 from ._journal import Journal, JournalEntry
+from ._mappings import EventSourceMapping
 from ._metrics import FunctionMetrics, Metrics, PriceTable
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
 from ._stats import InvokerStatistics, PendingEvent
+from ._triggers import SQS
 from ._versions import LATEST
 
 if sys.version_info >= (3, 11):
@@ -237,6 +239,7 @@ class Invoker:
         self._unreserved_limit = self._limit
         self._unreserved_running = 0
         self._overreserved: InvalidParameterValueException | None = None
+        self._mappings: dict[tuple[str, int], EventSourceMapping] = {}
         self._targets: dict[str, _Target] = {}
         self._capturing_logs = False
         self._running = 0
@@ -289,6 +292,7 @@ class Invoker:
             for _ in range(self._workers):
                 self._task_group.start_soon(self._event_worker)
             await self._provision()
+            self._sync_mappings()
         except BaseException:
             self._task_group.cancel_scope.cancel()
             await self._task_group.__aexit__(None, None, None)
@@ -476,6 +480,37 @@ class Invoker:
         for (name, version), fn in self._runtimes.items():
             if version == LATEST and specs[name] is not fn.spec:
                 fn.load(specs[name])
+        if self._state is _State.OPEN:
+            self._sync_mappings()
+
+    # -- event source mappings -----------------------------------------------------------------
+
+    def _sync_mappings(self) -> None:
+        """Run a mapping for every trigger the functions declare; stop those gone."""
+        wanted: set[tuple[str, int]] = set()
+        for spec in self._registry:
+            for trigger in spec.events:
+                if not isinstance(trigger, SQS):  # the only pull source so far
+                    continue
+                key = (spec.name, id(trigger))
+                wanted.add(key)
+                if key not in self._mappings:
+                    trigger.queue.follow(self._clock)
+                    mapping = EventSourceMapping(spec.name, trigger, self._clock, self.invoke)
+                    self._mappings[key] = mapping
+                    self._task_group.start_soon(self._run_mapping, mapping)
+        for key in set(self._mappings) - wanted:
+            mapping = self._mappings.pop(key)
+            if mapping.scope is not None:
+                mapping.scope.cancel()
+
+    async def _run_mapping(self, mapping: EventSourceMapping) -> None:
+        with CancelScope() as mapping.scope:
+            await mapping.run()
+
+    def event_source_mappings(self) -> list[EventSourceMapping]:
+        """The running event source mappings (one per trigger a function declares)."""
+        return list(self._mappings.values())
 
     def _take_slot(self, concurrency: Concurrency) -> str | None:
         """Count one more run of a function, or return Lambda's reason for throttling it."""
@@ -897,18 +932,26 @@ class Invoker:
                 self._retire(environment)
 
     async def drain(self) -> None:
-        """Wait until every accepted Event invocation has finished.
+        """Wait until every accepted Event invocation has finished, and every event source
+        mapping has read what its source holds visible now.
 
         Events accepted while waiting (an event handler invoking another function, a
         destination) are waited for too, and so are retries. On a
         :class:`~faaslib.VirtualClock`, time moves only when the test advances it: ``drain``
-        returns once the only events left wait for a later time of that clock.
+        returns once the only events left wait for a later time of that clock. Messages hidden
+        by a visibility timeout are not waited for.
         """
         await checkpoint()
-        while not self._settled():
-            if self._idle is None:
-                self._idle = anyio.Event()
-            await self._idle.wait()
+        while True:
+            while not self._settled():
+                if self._idle is None:
+                    self._idle = anyio.Event()
+                await self._idle.wait()
+            busy = [m for m in self._mappings.values() if not m.settled()]
+            if not busy:
+                return
+            for mapping in busy:  # its batches may queue events, and events feed queues
+                await mapping.wait_settled()
 
     # -- introspection -----------------------------------------------------------------------
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ._errors import (
@@ -16,6 +16,7 @@ from ._versions import LATEST, Alias
 
 if TYPE_CHECKING:
     from ._destinations import Destination
+    from ._triggers import Trigger
 
 __all__ = ["Registry"]
 
@@ -68,6 +69,7 @@ class Registry:
         isolation: Literal["thread", "process"] = "thread",
         reserved_concurrency: int | None = None,
         provisioned_concurrency: int = 0,
+        events: Sequence[Trigger] = (),
     ) -> Callable[[F], F]: ...
 
     def function(
@@ -88,6 +90,7 @@ class Registry:
         isolation: Literal["thread", "process"] = "thread",
         reserved_concurrency: int | None = None,
         provisioned_concurrency: int = 0,
+        events: Sequence[Trigger] = (),
     ) -> F | Callable[[F], F]:
         """Register a ``def`` or ``async def`` handler; usable bare or with arguments.
 
@@ -110,6 +113,7 @@ class Registry:
         :param reserved_concurrency: concurrent runs reserved for the function, and its cap; 0
             disables it (Lambda's ``ReservedConcurrentExecutions``)
         :param provisioned_concurrency: environments initialised when an invoker opens
+        :param events: the function's triggers, e.g. ``[faaslib.SQS(queue, batch_size=10)]``
         :return: the handler itself, unchanged
         :raises ~faaslib.ValidationException: a setting is out of range, or the handler's
             signature cannot take an event
@@ -133,6 +137,7 @@ class Registry:
                     isolation=isolation,
                     reserved_concurrency=reserved_concurrency,
                     provisioned_concurrency=provisioned_concurrency,
+                    events=tuple(events),
                 )
             )
             return fn

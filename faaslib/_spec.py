@@ -11,6 +11,7 @@ from ._conversion import EventDecoder, ResultEncoder, event_decoder, result_enco
 from ._destinations import Destination, check_destination
 from ._errors import ValidationException
 from ._handler import HandlerShape, inspect_handler
+from ._triggers import Trigger
 
 __all__ = ["FunctionSpec"]
 
@@ -75,6 +76,9 @@ class FunctionSpec:
     disabling it; ``provisioned_concurrency`` environments are initialised when an invoker
     opens.
 
+    ``events`` lists the function's triggers (SAM's ``Events``), such as
+    ``faaslib.SQS(queue, batch_size=10)``: an invoker runs a mapping for each.
+
     :raises ~faaslib.ValidationException: a setting is outside Lambda's range (the message
         names the field), or the handler's signature cannot serve as a handler
     """
@@ -93,6 +97,7 @@ class FunctionSpec:
     isolation: Literal["thread", "process"] = "thread"
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
+    events: tuple[Trigger, ...] = ()
     shape: HandlerShape = field(init=False, repr=False, compare=False)
     decode_event: EventDecoder = field(init=False, repr=False, compare=False)
     encode_result: ResultEncoder = field(init=False, repr=False, compare=False)
@@ -126,6 +131,13 @@ class FunctionSpec:
         if self.reserved_concurrency is not None:
             _check_whole("reservedConcurrentExecutions", self.reserved_concurrency, 0, 10**9)
         _check_whole("provisionedConcurrentExecutions", self.provisioned_concurrency, 0, 10**9)
+        events = tuple(self.events)
+        for trigger in events:
+            if not isinstance(trigger, Trigger):
+                raise ValidationException(
+                    "events", trigger, "Member must be a trigger such as faaslib.SQS(queue)"
+                )
+        object.__setattr__(self, "events", events)
         if not isinstance(self.description, str) or len(self.description) > MAX_DESCRIPTION:
             raise ValidationException(
                 "description",

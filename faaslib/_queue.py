@@ -1,0 +1,447 @@
+"""``Queue``: an in-memory SQS queue (standard or FIFO) that event source mappings poll."""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import itertools
+import re
+from collections import OrderedDict, deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pydantic_core
+
+from ._clock import SystemClock
+from ._errors import InvalidParameterValueException, ResourceNotFoundException
+from ._execution import new_request_id
+
+if TYPE_CHECKING:
+    from anyio import CancelScope
+
+    from ._clock import Clock
+
+__all__ = ["Message", "Queue"]
+
+_NAME = re.compile(r"[a-zA-Z0-9_-]{1,80}")
+#: SQS's limit on a message (1 MiB since 2025, as Lambda's async payload).
+MAX_MESSAGE = 1_048_576
+_SENDER = "AIDAFAASLIBLOCALSENDER"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A message as ``receive`` returns it (what an SQS record of Lambda carries).
+
+    :ivar message_id: the id ``send`` returned
+    :ivar receipt_handle: the handle of this receipt, for ``delete``
+    :ivar body: the body, a string
+    :ivar attributes: SQS's system attributes, as strings (``ApproximateReceiveCount``,
+        ``SentTimestamp``, ...)
+    :ivar message_attributes: the sender's attributes, in SendMessage's shape
+    :ivar md5_of_body: MD5 of the body, hex
+    """
+
+    message_id: str
+    receipt_handle: str
+    body: str
+    attributes: Mapping[str, str]
+    message_attributes: Mapping[str, Mapping[str, str]]
+    md5_of_body: str
+
+
+@dataclass(slots=True)
+class _Stored:
+    message_id: str
+    body: str
+    message_attributes: dict[str, dict[str, str]]
+    sent_at: float
+    visible_at: float
+    sequence: int
+    group_id: str | None = None
+    deduplication_id: str | None = None
+    receive_count: int = 0
+    first_receive_at: float | None = None
+    receipt_handle: str | None = None
+    md5: str = field(default="")
+
+
+class Queue:
+    """An in-memory queue with SQS's semantics, usable with or without an invoker.
+
+    Messages sent before an invoker opens wait for it. A received message is invisible for
+    the visibility timeout, then visible again unless deleted; after ``max_receive_count``
+    receives it moves to ``dead_letter_queue``. A FIFO queue (its name ends in ``.fifo``)
+    delivers each message group in order, one batch of a group in flight at a time. Times
+    (visibility, delays, retention) read ``clock``; a queue without one follows the clock of
+    the first invoker that polls it.
+
+    It can be a destination or dead-letter target of asynchronous invocations: ``send``
+    takes the record (JSON-encoded as the body).
+
+    :raises ~faaslib.InvalidParameterValueException: a setting is out of SQS's range
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        visibility_timeout: float = 30,
+        message_retention: float = 345_600,
+        delay: float = 0,
+        max_receive_count: int | None = None,
+        dead_letter_queue: Queue | None = None,
+        content_based_deduplication: bool = False,
+        region: str = "us-east-1",
+        account_id: str = "123456789012",
+        clock: Clock | None = None,
+    ) -> None:
+        self.fifo = name.endswith(".fifo")
+        if not _NAME.fullmatch(name.removesuffix(".fifo")):
+            raise InvalidParameterValueException(
+                f"Queue name {name!r}: 1-80 characters of [a-zA-Z0-9_-], plus .fifo for FIFO"
+            )
+        _check("visibility_timeout", visibility_timeout, 0, 43_200)
+        _check("message_retention", message_retention, 60, 1_209_600)
+        _check("delay", delay, 0, 900)
+        if (max_receive_count is None) != (dead_letter_queue is None):
+            raise InvalidParameterValueException(
+                "A redrive policy needs both max_receive_count and dead_letter_queue"
+            )
+        if max_receive_count is not None:
+            _check("max_receive_count", max_receive_count, 1, 1000)
+        if dead_letter_queue is not None and dead_letter_queue.fifo != self.fifo:
+            raise InvalidParameterValueException(
+                "The dead-letter queue of a FIFO queue must be FIFO, of a standard one standard"
+            )
+        self.name = name
+        self.visibility_timeout = float(visibility_timeout)
+        self.message_retention = float(message_retention)
+        self.delay = float(delay)
+        self.max_receive_count = max_receive_count
+        self.dead_letter_queue = dead_letter_queue
+        self.content_based_deduplication = content_based_deduplication
+        self.region = region
+        self.account_id = account_id
+        self._clock: Clock | None = clock
+        self._messages: dict[str, _Stored] = {}
+        self._by_receipt: dict[str, str] = {}
+        self._sequence = itertools.count(1)
+        # Standard queue: visible messages by send order, and in-flight ones by visible time.
+        self._visible: list[tuple[int, str]] = []
+        self._hidden: list[tuple[float, int, str]] = []
+        # FIFO queue: each group's messages in order; a group whose first message is in
+        # flight waits for it.
+        self._groups: OrderedDict[str, deque[str]] = OrderedDict()
+        self._deduplication: dict[str, float] = {}
+        self._waiters: set[CancelScope] = set()
+
+    # -- identity ------------------------------------------------------------------------------
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sqs:{self.region}:{self.account_id}:{self.name}"
+
+    @property
+    def url(self) -> str:
+        return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{self.name}"
+
+    @property
+    def clock(self) -> Clock:
+        if self._clock is None:
+            self._clock = SystemClock()
+        return self._clock
+
+    def follow(self, clock: Clock) -> None:
+        """Read ``clock`` from now on, unless the queue was given a clock of its own."""
+        if self._clock is None:
+            self._clock = clock
+
+    # -- sending -------------------------------------------------------------------------------
+
+    def send(
+        self,
+        body: Any,
+        *,
+        attributes: Mapping[str, Mapping[str, str]] | None = None,
+        group_id: str | None = None,
+        deduplication_id: str | None = None,
+        delay: float | None = None,
+    ) -> str:
+        """Send a message and return its id.
+
+        :param body: a string, or anything else, sent as its JSON (a destination record)
+        :param attributes: message attributes in SendMessage's shape, e.g.
+            ``{"kind": {"DataType": "String", "StringValue": "order"}}``
+        :param group_id: the message group (required on a FIFO queue)
+        :param deduplication_id: FIFO: a message with an id seen in the last 5 minutes is
+            accepted and dropped (SQS's deduplication window)
+        :param delay: seconds before it becomes visible (standard queues; default the queue's)
+        :raises ~faaslib.InvalidParameterValueException: too large, or FIFO fields missing or
+            given to a standard queue
+        """
+        text = body if isinstance(body, str) else pydantic_core.to_json(body).decode()
+        size = len(text.encode())
+        if size > MAX_MESSAGE:
+            raise InvalidParameterValueException(
+                f"One or more parameters are invalid. Reason: Message must be shorter than "
+                f"{MAX_MESSAGE} bytes."
+            )
+        now = self.clock.time()
+        if self.fifo:
+            if group_id is None:
+                raise InvalidParameterValueException(
+                    "The request must contain the parameter MessageGroupId."
+                )
+            if deduplication_id is None:
+                if not self.content_based_deduplication:
+                    raise InvalidParameterValueException(
+                        "The queue should either have ContentBasedDeduplication enabled or "
+                        "MessageDeduplicationId provided explicitly"
+                    )
+                deduplication_id = hashlib.sha256(text.encode()).hexdigest()
+            seen = self._deduplication.get(deduplication_id)
+            if seen is not None and now - seen < 300:
+                return self._duplicate_id(deduplication_id)
+            self._deduplication[deduplication_id] = now
+        elif group_id is not None or deduplication_id is not None:
+            raise InvalidParameterValueException(
+                "MessageGroupId and MessageDeduplicationId are for FIFO queues only"
+            )
+        wait = self.delay if delay is None else delay
+        _check("delay", wait, 0, 900)
+        message = _Stored(
+            message_id=new_request_id(),
+            body=text,
+            message_attributes={k: dict(v) for k, v in (attributes or {}).items()},
+            sent_at=now,
+            visible_at=now + (0 if self.fifo else wait),
+            sequence=next(self._sequence),
+            group_id=group_id,
+            deduplication_id=deduplication_id,
+            md5=hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
+        )
+        self._messages[message.message_id] = message
+        if self.fifo:
+            self._groups.setdefault(group_id or "", deque()).append(message.message_id)
+        elif wait > 0:
+            heapq.heappush(self._hidden, (message.visible_at, message.sequence, message.message_id))
+        else:
+            heapq.heappush(self._visible, (message.sequence, message.message_id))
+        self._wake()
+        return message.message_id
+
+    def _duplicate_id(self, deduplication_id: str) -> str:
+        for message in self._messages.values():
+            if message.deduplication_id == deduplication_id:
+                return message.message_id
+        return new_request_id()
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    def receive(
+        self, max_messages: int = 1, *, visibility_timeout: float | None = None
+    ) -> list[Message]:
+        """Receive up to ``max_messages`` visible messages, hiding them for the visibility
+        timeout (FIFO: from groups with nothing in flight, in order)."""
+        now = self.clock.time()
+        hide_for = self.visibility_timeout if visibility_timeout is None else visibility_timeout
+        taken: list[Message] = []
+        for message in self._take(max_messages, now):
+            if (
+                self.max_receive_count is not None
+                and self.dead_letter_queue is not None
+                and message.receive_count >= self.max_receive_count
+            ):
+                self._redrive(message)
+                continue
+            taken.append(self._receipt(message, now, hide_for))
+        return taken
+
+    def _take(self, limit: int, now: float) -> list[_Stored]:
+        """Up to ``limit`` visible messages, no longer counted as visible."""
+        if self.fifo:
+            return self._take_fifo(limit, now)
+        hidden, visible = self._hidden, self._visible
+        while hidden and hidden[0][0] <= now:  # visibility timeouts over: visible again
+            _, sequence, message_id = heapq.heappop(hidden)
+            if message_id in self._messages:
+                heapq.heappush(visible, (sequence, message_id))
+        out: list[_Stored] = []
+        while visible and len(out) < limit:
+            _, message_id = heapq.heappop(visible)
+            message = self._messages.get(message_id)
+            if message is None or message.visible_at > now:
+                continue
+            if now - message.sent_at > self.message_retention:
+                self._forget(message)
+                continue
+            out.append(message)
+        return out
+
+    def _take_fifo(self, limit: int, now: float) -> list[_Stored]:
+        out: list[_Stored] = []
+        messages = self._messages
+        empty: list[str] = []
+        for group, ids in self._groups.items():
+            while ids and (
+                ids[0] not in messages or now - messages[ids[0]].sent_at > self.message_retention
+            ):
+                gone = messages.pop(ids.popleft(), None)  # deleted, or past retention
+                if gone is not None and gone.receipt_handle is not None:
+                    self._by_receipt.pop(gone.receipt_handle, None)
+            if not ids:
+                empty.append(group)
+                continue
+            if len(out) >= limit:
+                break
+            for message_id in ids:  # in order, up to the first still in flight
+                message = messages.get(message_id)
+                if message is None:
+                    continue
+                if message.visible_at > now:
+                    break
+                out.append(message)
+                if len(out) >= limit:
+                    break
+        for group in empty:
+            del self._groups[group]
+        return out
+
+    def _receipt(self, message: _Stored, now: float, hide_for: float) -> Message:
+        message.receive_count += 1
+        if message.first_receive_at is None:
+            message.first_receive_at = now
+        if message.receipt_handle is not None:
+            self._by_receipt.pop(message.receipt_handle, None)
+        message.receipt_handle = f"{message.message_id}#{message.receive_count}"
+        self._by_receipt[message.receipt_handle] = message.message_id
+        message.visible_at = now + hide_for
+        if not self.fifo:
+            heapq.heappush(self._hidden, (message.visible_at, message.sequence, message.message_id))
+        attributes = {
+            "ApproximateReceiveCount": str(message.receive_count),
+            "SentTimestamp": str(round(message.sent_at * 1000)),
+            "SenderId": _SENDER,
+            "ApproximateFirstReceiveTimestamp": str(round(message.first_receive_at * 1000)),
+        }
+        if self.fifo:
+            attributes["SequenceNumber"] = f"{message.sequence:020d}"
+            attributes["MessageGroupId"] = message.group_id or ""
+            attributes["MessageDeduplicationId"] = message.deduplication_id or ""
+        return Message(
+            message.message_id,
+            message.receipt_handle,
+            message.body,
+            attributes,
+            message.message_attributes,
+            message.md5,
+        )
+
+    def _redrive(self, message: _Stored) -> None:
+        """Move a message received too often to the dead-letter queue."""
+        assert self.dead_letter_queue is not None
+        self._forget(message)
+        dlq = self.dead_letter_queue
+        copy = _Stored(
+            message_id=message.message_id,
+            body=message.body,
+            message_attributes=message.message_attributes,
+            sent_at=message.sent_at,
+            visible_at=dlq.clock.time(),
+            sequence=next(dlq._sequence),
+            group_id=message.group_id,
+            deduplication_id=message.deduplication_id,
+            md5=message.md5,
+        )
+        dlq._messages[copy.message_id] = copy
+        if dlq.fifo:
+            dlq._groups.setdefault(copy.group_id or "", deque()).append(copy.message_id)
+        else:
+            heapq.heappush(dlq._visible, (copy.sequence, copy.message_id))
+        dlq._wake()
+
+    # -- finishing -----------------------------------------------------------------------------
+
+    def delete(self, receipt_handle: str) -> None:
+        """Delete a received message (its latest receipt only, as SQS).
+
+        :raises ~faaslib.ResourceNotFoundException: not a current receipt handle
+        """
+        message_id = self._by_receipt.pop(receipt_handle, None)
+        if message_id is None:
+            raise ResourceNotFoundException(f"The receipt handle {receipt_handle!r} is not valid")
+        message = self._messages.get(message_id)
+        if message is not None:
+            self._forget(message)
+
+    def change_visibility(self, receipt_handle: str, timeout: float) -> None:
+        """Make a received message visible again after ``timeout`` seconds from now (0: now).
+
+        :raises ~faaslib.ResourceNotFoundException: not a current receipt handle
+        """
+        _check("visibility_timeout", timeout, 0, 43_200)
+        message_id = self._by_receipt.get(receipt_handle)
+        message = None if message_id is None else self._messages.get(message_id)
+        if message is None:
+            raise ResourceNotFoundException(f"The receipt handle {receipt_handle!r} is not valid")
+        message.visible_at = self.clock.time() + timeout
+        if not self.fifo:
+            heapq.heappush(self._hidden, (message.visible_at, message.sequence, message.message_id))
+        self._wake()
+
+    def _forget(self, message: _Stored) -> None:
+        """Drop a message (its place in a FIFO group's order is cleared when next taken)."""
+        self._messages.pop(message.message_id, None)
+        if message.receipt_handle is not None:
+            self._by_receipt.pop(message.receipt_handle, None)
+        if self.fifo:
+            self._wake()  # its group may go on
+
+    def purge(self) -> None:
+        """Delete every message."""
+        for message in list(self._messages.values()):
+            self._forget(message)
+        self._visible.clear()
+        self._hidden.clear()
+        self._groups.clear()
+
+    # -- waiting (for pollers) -----------------------------------------------------------------
+
+    def next_visible(self) -> float | None:
+        """When a hidden (in flight or delayed) message next becomes visible, or ``None``."""
+        now = self.clock.time()
+        later = [m.visible_at for m in self._messages.values() if m.visible_at > now]
+        return min(later) if later else None
+
+    def _has_visible(self, now: float) -> bool:
+        """Whether a receive now would return something (for a poller settling)."""
+        if self.fifo:
+            for ids in self._groups.values():
+                for message_id in ids:
+                    message = self._messages.get(message_id)
+                    if message is not None:
+                        if message.visible_at <= now:
+                            return True
+                        break
+            return False
+        return any(m.visible_at <= now for m in self._messages.values())
+
+    def _wake(self) -> None:
+        for scope in list(self._waiters):
+            scope.cancel()
+
+    def __len__(self) -> int:
+        """Messages stored (visible, in flight or delayed)."""
+        return len(self._messages)
+
+    def __repr__(self) -> str:
+        return f"<Queue {self.name} messages={len(self._messages)}>"
+
+
+def _check(name: str, value: object, low: float, high: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
+        raise InvalidParameterValueException(
+            f"{name} must be a number from {low} to {high}, got {value!r}"
+        )
