@@ -30,6 +30,10 @@ from ._mappings import MappingStatistics as MappingStatistics
 from ._metrics import FunctionMetrics as FunctionMetrics
 from ._metrics import Metrics as Metrics
 from ._metrics import PriceTable as PriceTable
+from ._push import S3 as S3
+from ._push import SNS as SNS
+from ._push import Bucket as Bucket
+from ._push import Topic as Topic
 from ._queue import Message as Message
 from ._queue import Queue as Queue
 from ._registry import Registry as Registry
@@ -46,9 +50,12 @@ from ._versions import Alias as Alias
 __version__ = "0.1.0"
 
 __all__ = [
+    "S3",
+    "SNS",
     "SQS",
     "Alias",
     "BlockingInvoker",
+    "Bucket",
     "Client",
     "ClientContext",
     "Clock",
@@ -80,6 +87,7 @@ __all__ = [
     "ResourceNotFoundException",
     "SystemClock",
     "TooManyRequestsException",
+    "Topic",
     "Trigger",
     "ValidationException",
     "VirtualClock",

@@ -42,6 +42,7 @@ from ._execution import FunctionRuntime, new_request_id
 from ._journal import Journal, JournalEntry
 from ._mappings import EventSourceMapping
 from ._metrics import FunctionMetrics, Metrics, PriceTable
+from ._push import Pump, PushTrigger
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
 from ._stats import InvokerStatistics, PendingEvent
@@ -239,7 +240,7 @@ class Invoker:
         self._unreserved_limit = self._limit
         self._unreserved_running = 0
         self._overreserved: InvalidParameterValueException | None = None
-        self._mappings: dict[tuple[str, int], EventSourceMapping] = {}
+        self._mappings: dict[tuple[str, int], EventSourceMapping | Pump] = {}
         self._targets: dict[str, _Target] = {}
         self._capturing_logs = False
         self._running = 0
@@ -486,31 +487,37 @@ class Invoker:
     # -- event source mappings -----------------------------------------------------------------
 
     def _sync_mappings(self) -> None:
-        """Run a mapping for every trigger the functions declare; stop those gone."""
+        """Run a mapping (pull) or a pump (push) for every trigger the functions declare;
+        stop those no longer declared."""
         wanted: set[tuple[str, int]] = set()
         for spec in self._registry:
             for trigger in spec.events:
-                if not isinstance(trigger, SQS):  # the only pull source so far
-                    continue
                 key = (spec.name, id(trigger))
                 wanted.add(key)
-                if key not in self._mappings:
+                if key in self._mappings:
+                    continue
+                runner: EventSourceMapping | Pump
+                if isinstance(trigger, SQS):
                     trigger.queue.follow(self._clock)
-                    mapping = EventSourceMapping(spec.name, trigger, self._clock, self.invoke)
-                    self._mappings[key] = mapping
-                    self._task_group.start_soon(self._run_mapping, mapping)
+                    runner = EventSourceMapping(spec.name, trigger, self._clock, self.invoke)
+                else:
+                    assert isinstance(trigger, PushTrigger)
+                    trigger.source.follow(self._clock)
+                    runner = Pump(spec.name, trigger, self.invoke)
+                self._mappings[key] = runner
+                self._task_group.start_soon(self._run_mapping, runner)
         for key in set(self._mappings) - wanted:
             mapping = self._mappings.pop(key)
             if mapping.scope is not None:
                 mapping.scope.cancel()
 
-    async def _run_mapping(self, mapping: EventSourceMapping) -> None:
-        with CancelScope() as mapping.scope:
-            await mapping.run()
+    async def _run_mapping(self, runner: EventSourceMapping | Pump) -> None:
+        with CancelScope() as runner.scope:
+            await runner.run()
 
     def event_source_mappings(self) -> list[EventSourceMapping]:
-        """The running event source mappings (one per trigger a function declares)."""
-        return list(self._mappings.values())
+        """The running event source mappings (one per pull trigger a function declares)."""
+        return [m for m in self._mappings.values() if isinstance(m, EventSourceMapping)]
 
     def _take_slot(self, concurrency: Concurrency) -> str | None:
         """Count one more run of a function, or return Lambda's reason for throttling it."""
