@@ -5,7 +5,9 @@ Run: ``python examples/orders.py`` (after ``pip install .``).
 - ``quote_order`` (sync handler) prices an order: invoked RequestResponse, like an API call.
 - ``place_order`` (async handler) reserves stock and returns a receipt.
 - ``ship_order`` (async handler) is invoked with Event: queued, answered 202 at once, and run
-  on the invoker's task group, as S3 or SNS would invoke it.
+  on the invoker's task group, as S3 or SNS would invoke it. It sends a notice to a queue.
+- ``notify_customers`` (sync handler) is fed by an SQS event source mapping on that queue:
+  faaslib polls it and invokes the function with batches (Lambda's pull model).
 - A DryRun checks a payload against the function's event type without running anything.
 - ``charge_card`` (async handler, Event) declines big orders: Lambda retries it a minute later,
   then sends the failure record to its ``on_failure`` destination; a success record goes to
@@ -15,6 +17,7 @@ Run: ``python examples/orders.py`` (after ``pip install .``).
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from typing import Any
@@ -29,6 +32,7 @@ registry = faaslib.Registry()
 STOCK = {"apple": 10, "pear": 4, "plum": 0}
 PRICES = {"apple": 0.5, "pear": 0.75, "plum": 1.2}
 SHIPPED: list[str] = []
+NOTICES = faaslib.Queue("shipping-notices")
 DECLINED: list[dict[str, Any]] = []
 
 
@@ -84,6 +88,14 @@ async def place_order(order: Order, context: faaslib.Context) -> Receipt:
 async def ship_order(shipment: Shipment) -> None:
     await anyio.sleep(0.01)  # talk to the carrier
     SHIPPED.append(shipment.order_id)
+    NOTICES.send({"order_id": shipment.order_id, "to": shipment.address})
+
+
+@registry.function(events=[faaslib.SQS(NOTICES, batch_size=10, maximum_batching_window=1)])
+def notify_customers(event: dict[str, Any]) -> None:
+    """Pull model: an event source mapping polls the queue and invokes with batches."""
+    orders = sorted(json.loads(record["body"])["order_id"] for record in event["Records"])
+    print(f"notify       : one batch of {len(orders)} notices: {orders}")
 
 
 @registry.function(max_retry_attempts=1, on_success="send_receipt", on_failure=DECLINED.append)
@@ -146,7 +158,7 @@ async def main() -> None:
                 "ship_order", {"order_id": f"o-100{n + 1}", "address": "1 Main St"}, "Event"
             )
             print("ship_order   ->", accepted.status_code, "queued as", accepted.request_id)
-        await invoker.drain()
+        await invoker.drain()  # the events ran, and the mapping read the notices they queued
         print("shipped      :", SHIPPED)
 
         # 3. DryRun: every check a real invocation makes, nothing run.

@@ -16,6 +16,7 @@ from anyio import CancelScope
 from ._errors import FaaslibError, ResourceNotFoundException, TooManyRequestsException
 from ._patterns import filter_criteria
 from ._shapes import sqs_event, sqs_record
+from ._wakeup import waker
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -162,14 +163,15 @@ class EventSourceMapping:
         if until is not None:
             wake = until if wake is None else min(wake, until)
         with CancelScope() as scope:
-            queue._waiters.add(scope)
+            waiter = waker(scope.cancel)
+            queue._waiters.add(waiter)
             try:
                 if wake is None:
                     await anyio.sleep_forever()
                 else:
                     await self._clock.sleep_until(wake)
             finally:
-                queue._waiters.discard(scope)
+                queue._waiters.discard(waiter)
 
     async def _gather(self, queue: Queue, have: int, window: float) -> list[Message]:
         """More messages for a batch, until it is full or the batching window ends."""

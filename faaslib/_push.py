@@ -22,6 +22,7 @@ from ._execution import new_request_id
 from ._patterns import EventPattern
 from ._shapes import records_event, s3_record, sns_record
 from ._triggers import Trigger
+from ._wakeup import Waker, waker
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -70,7 +71,7 @@ class PushTrigger(Trigger):
     """
 
     _outbox: deque[dict[str, Any]] = field(default_factory=deque, init=False, repr=False)
-    _waiters: set[CancelScope] = field(default_factory=set, init=False, repr=False)
+    _waiters: set[Waker] = field(default_factory=set, init=False, repr=False)
 
     @property
     def source(self) -> _Source:
@@ -78,8 +79,8 @@ class PushTrigger(Trigger):
 
     def _emit(self, event: dict[str, Any]) -> None:
         self._outbox.append(event)
-        for scope in list(self._waiters):
-            scope.cancel()
+        for wake in list(self._waiters):  # from any thread: a sync handler may put or publish
+            wake()
 
 
 # -- S3 -----------------------------------------------------------------------------------------
@@ -347,12 +348,13 @@ class Pump:
             if self._idle is not None:
                 self._idle.set()
                 self._idle = None
-            with anyio.CancelScope() as scope:
-                self.trigger._waiters.add(scope)
+            with CancelScope() as scope:
+                wake = waker(scope.cancel)
+                self.trigger._waiters.add(wake)
                 try:
                     await anyio.sleep_forever()
                 finally:
-                    self.trigger._waiters.discard(scope)
+                    self.trigger._waiters.discard(wake)
 
     def settled(self) -> bool:
         return not self._busy and not self.trigger._outbox

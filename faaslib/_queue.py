@@ -18,9 +18,8 @@ from ._errors import InvalidParameterValueException, ResourceNotFoundException
 from ._execution import new_request_id
 
 if TYPE_CHECKING:
-    from anyio import CancelScope
-
     from ._clock import Clock
+    from ._wakeup import Waker
 
 __all__ = ["Message", "Queue"]
 
@@ -135,7 +134,7 @@ class Queue:
         # flight waits for it.
         self._groups: OrderedDict[str, deque[str]] = OrderedDict()
         self._deduplication: dict[str, float] = {}
-        self._waiters: set[CancelScope] = set()
+        self._waiters: set[Waker] = set()  # pollers waiting for a message
 
     # -- identity ------------------------------------------------------------------------------
 
@@ -429,8 +428,8 @@ class Queue:
         return any(m.visible_at <= now for m in self._messages.values())
 
     def _wake(self) -> None:
-        for scope in list(self._waiters):
-            scope.cancel()
+        for wake in list(self._waiters):  # from any thread: a sync handler may send
+            wake()
 
     def __len__(self) -> int:
         """Messages stored (visible, in flight or delayed)."""

@@ -35,7 +35,8 @@ def test_orders_example_runs_end_to_end() -> None:
     assert "DryRun       -> 204" in out
     assert "DryRun       -> 400 InvalidRequestContentException" in out
     assert "lines: List should have at least 1 item" in out
-    assert "statistics   : 6 invocations, 1 error, 3 events done" in out
+    assert "notify       : one batch of 3 notices: ['o-1001', 'o-1002', 'o-1003']" in out
+    assert "statistics   : 7 invocations, 1 error, 3 events done" in out
     assert "'condition': 'Success', 'approximateInvokeCount': 1} -> {'order_id': 'o-2001'" in out
     assert "pending      : delayed after 1 attempt" in out
     assert "'condition': 'RetriesExhausted', 'approximateInvokeCount': 2} card declined" in out
@@ -69,10 +70,10 @@ def test_readme_has_exactly_two_setup_commands_and_ci_runs_the_test_one() -> Non
 
 
 async def test_readme_tour_snippets_run() -> None:
-    register, invoke, asynchronous, environments, blocking = _python_blocks()
+    register, invoke, asynchronous, environments, sources, blocking = _python_blocks()
     namespace: dict[str, object] = {}
     exec(register, namespace)  # noqa: S102 - the README is ours
-    for body in (invoke, asynchronous, environments):
+    for body in (invoke, asynchronous, environments, sources):
         exec("async def tour(registry):\n" + textwrap.indent(body, "    "), namespace)  # noqa: S102
         await namespace["tour"](namespace["registry"])  # type: ignore[operator]
     await anyio.to_thread.run_sync(exec, blocking, namespace)

@@ -324,3 +324,31 @@ def test_invalid_mapping_options(options: dict[str, Any], field: str) -> None:
 def test_fifo_batches_are_ten_at_most() -> None:
     with pytest.raises(faaslib.ValidationException, match="batchSize"):
         faaslib.SQS(faaslib.Queue("q.fifo"), batch_size=11, maximum_batching_window=1)
+
+
+async def test_a_sync_handler_sending_from_its_thread_wakes_the_poller() -> None:
+    # Sync handlers run in worker threads: a send there must still wake the mapping's poller
+    # on the event loop (on both backends), or the message would wait for the next poll.
+    clock = faaslib.VirtualClock(T0)
+    queue = faaslib.Queue("handoff", clock=clock)
+    topic = faaslib.Topic("fanout", clock=clock)
+    recorder = Recorder()
+    registry = setup(recorder, queue)
+
+    @registry.function
+    def producer(event: dict[str, Any]) -> None:  # runs in a worker thread
+        queue.send(event["body"])
+        topic.publish(event["body"])
+
+    published: list[str] = []
+
+    @registry.function(events=[faaslib.SNS(topic)])
+    async def listener(event: dict[str, Any]) -> None:
+        published.append(event["Records"][0]["Sns"]["Message"])
+
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        with anyio.fail_after(5):
+            await invoker.invoke("producer", {"body": "from a thread"})
+            await invoker.drain()
+    assert recorder.batches == [["from a thread"]]
+    assert published == ["from a thread"]
