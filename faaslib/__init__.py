@@ -43,7 +43,10 @@ from ._result import LogType as LogType
 from ._spec import FunctionSpec as FunctionSpec
 from ._stats import InvokerStatistics as InvokerStatistics
 from ._stats import PendingEvent as PendingEvent
+from ._stream import Stream as Stream
+from ._stream import StreamRecord as StreamRecord
 from ._triggers import SQS as SQS
+from ._triggers import Kinesis as Kinesis
 from ._triggers import Trigger as Trigger
 from ._versions import Alias as Alias
 
@@ -74,6 +77,7 @@ __all__ = [
     "Invoker",
     "InvokerClosed",
     "InvokerStatistics",
+    "Kinesis",
     "LogType",
     "MappingStatistics",
     "Message",
@@ -85,6 +89,8 @@ __all__ = [
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "Stream",
+    "StreamRecord",
     "SystemClock",
     "TooManyRequestsException",
     "Topic",

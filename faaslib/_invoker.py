@@ -40,13 +40,13 @@ from ._errors import (
 from ._event_queue import EventQueue, QueuedEvent
 from ._execution import FunctionRuntime, new_request_id
 from ._journal import Journal, JournalEntry
-from ._mappings import EventSourceMapping
+from ._mappings import EventSourceMapping, QueueMapping, StreamMapping
 from ._metrics import FunctionMetrics, Metrics, PriceTable
 from ._push import Pump, PushTrigger
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
 from ._stats import InvokerStatistics, PendingEvent
-from ._triggers import SQS
+from ._triggers import SQS, Kinesis
 from ._versions import LATEST
 
 if sys.version_info >= (3, 11):
@@ -499,7 +499,18 @@ class Invoker:
                 runner: EventSourceMapping | Pump
                 if isinstance(trigger, SQS):
                     trigger.queue.follow(self._clock)
-                    runner = EventSourceMapping(spec.name, trigger, self._clock, self.invoke)
+                    runner = QueueMapping(spec.name, trigger, self._clock, self.invoke)
+                elif isinstance(trigger, Kinesis):
+                    trigger.stream.follow(self._clock)
+                    runner = StreamMapping(
+                        spec.name,
+                        trigger,
+                        self._clock,
+                        self.invoke,
+                        self._deliver,
+                        function_arn(self._region, self._account, spec.name),
+                        f"arn:aws:iam::{self._account}:role/{spec.name}-role",
+                    )
                 else:
                     assert isinstance(trigger, PushTrigger)
                     trigger.source.follow(self._clock)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -13,18 +14,20 @@ import anyio
 import pydantic_core
 from anyio import CancelScope
 
+from ._destinations import timestamp
 from ._errors import FaaslibError, ResourceNotFoundException, TooManyRequestsException
 from ._patterns import filter_criteria
-from ._shapes import sqs_event, sqs_record
+from ._shapes import kinesis_event, kinesis_record, sqs_event, sqs_record
+from ._triggers import SQS, Kinesis
 from ._wakeup import waker
 
 if TYPE_CHECKING:
     from ._clock import Clock
     from ._queue import Message, Queue
     from ._result import InvocationResult
-    from ._triggers import SQS
+    from ._stream import Stream, StreamRecord
 
-__all__ = ["EventSourceMapping", "MappingStatistics"]
+__all__ = ["EventSourceMapping", "MappingStatistics", "QueueMapping", "StreamMapping"]
 
 logger = logging.getLogger("faaslib")
 
@@ -42,6 +45,8 @@ class MappingStatistics:
         in the source to be retried)
     :ivar invocations: batches the function was invoked with
     :ivar batches_in_flight: batches being processed now
+    :ivar iterator_age: streams: milliseconds between the arrival of the last record of the
+        latest batch and its processing [IteratorAge]; 0 for queues
     """
 
     records_polled: int
@@ -50,6 +55,7 @@ class MappingStatistics:
     records_failed: int
     invocations: int
     batches_in_flight: int
+    iterator_age: float = 0.0
 
 
 class EventSourceMapping:
@@ -59,7 +65,11 @@ class EventSourceMapping:
     stop and resume its polling at run time (Lambda's ``UpdateEventSourceMapping``).
     """
 
-    def __init__(self, function_name: str, trigger: SQS, clock: Clock, invoke: Invoke) -> None:
+    trigger: SQS | Kinesis
+
+    def __init__(
+        self, function_name: str, trigger: SQS | Kinesis, clock: Clock, invoke: Invoke
+    ) -> None:
         self.uuid = str(uuid.uuid4())
         self.function_name = function_name
         self.trigger = trigger
@@ -72,12 +82,13 @@ class EventSourceMapping:
         )
         self._polled = self._filtered = self._succeeded = self._failed = self._invocations = 0
         self._in_flight = 0
+        self._iterator_age = 0.0
         self._idle: anyio.Event | None = None
         self.scope: CancelScope | None = None
 
     @property
-    def source(self) -> Queue:
-        return self.trigger.queue
+    def source(self) -> Queue | Stream:
+        return self.trigger.queue if isinstance(self.trigger, SQS) else self.trigger.stream
 
     @property
     def state(self) -> str:
@@ -96,7 +107,12 @@ class EventSourceMapping:
         if self._enabled_changed is not None:
             self._enabled_changed.set()
             self._enabled_changed = None
-        self.source._wake()
+
+    async def _until_enabled(self) -> None:
+        while not self._enabled:
+            self._maybe_settled()
+            self._enabled_changed = anyio.Event()
+            await self._enabled_changed.wait()
 
     def statistics(self) -> MappingStatistics:
         return MappingStatistics(
@@ -106,18 +122,22 @@ class EventSourceMapping:
             self._failed,
             self._invocations,
             self._in_flight,
+            self._iterator_age,
         )
 
     # -- settling (for Invoker.drain) ----------------------------------------------------------
 
     def settled(self) -> bool:
-        """No batch in flight and, if enabled, nothing visible left to read right now."""
+        """No batch in flight and, if enabled, nothing left to read right now."""
         if self._in_flight:
             return False
-        if not self._enabled:
-            return True
-        queue = self.source
-        return not queue._has_visible(queue.clock.time())
+        return not self._enabled or self._caught_up()
+
+    def _caught_up(self) -> bool:
+        raise NotImplementedError
+
+    async def run(self) -> None:
+        raise NotImplementedError
 
     async def wait_settled(self) -> None:
         while not self.settled():
@@ -130,7 +150,19 @@ class EventSourceMapping:
             self._idle.set()
             self._idle = None
 
-    # -- polling -------------------------------------------------------------------------------
+
+class QueueMapping(EventSourceMapping):
+    """An SQS mapping: batches of visible messages, deleted once processed."""
+
+    trigger: SQS
+
+    def _set_enabled(self, enabled: bool) -> None:
+        super()._set_enabled(enabled)
+        self.trigger.queue._wake()
+
+    def _caught_up(self) -> bool:
+        queue = self.trigger.queue
+        return not queue._has_visible(queue.clock.time())
 
     async def run(self) -> None:
         """Poll the queue until cancelled, invoking the function with each batch."""
@@ -139,11 +171,7 @@ class EventSourceMapping:
         slots = anyio.Semaphore(trigger.maximum_concurrency)
         async with anyio.create_task_group() as batches:
             while True:
-                if not self._enabled:
-                    self._maybe_settled()
-                    self._enabled_changed = anyio.Event()
-                    await self._enabled_changed.wait()
-                    continue
+                await self._until_enabled()
                 await slots.acquire()
                 messages = queue.receive(trigger.batch_size)
                 if not messages:
@@ -289,3 +317,272 @@ def _delete(queue: Queue, message: Message) -> None:
         queue.delete(message.receipt_handle)
     except ResourceNotFoundException:  # its receipt expired and it was received again
         pass
+
+
+class StreamMapping(EventSourceMapping):
+    """A Kinesis mapping: each shard read in order, by ``parallelization_factor`` lanes that
+    each keep the order of their partition keys; a failed batch blocks its lane."""
+
+    trigger: Kinesis
+
+    def __init__(
+        self,
+        function_name: str,
+        trigger: Kinesis,
+        clock: Clock,
+        invoke: Invoke,
+        deliver: Callable[[Any, Any], Awaitable[None]],
+        function_arn: str,
+        role_arn: str,
+    ) -> None:
+        super().__init__(function_name, trigger, clock, invoke)
+        self._deliver = deliver
+        self._function_arn = function_arn
+        self._role_arn = role_arn
+        # (shard, lane) -> the position it reads next; lanes sleeping until a time -> it.
+        self._positions: dict[tuple[int, int], int] = {}
+        self._waiting: dict[tuple[int, int], float] = {}
+        stream = trigger.stream
+        for shard in range(len(stream.shard_ids)):
+            if trigger.starting_position == "LATEST":
+                start = stream.end(shard)
+            elif trigger.starting_position == "AT_TIMESTAMP":
+                assert trigger.starting_position_timestamp is not None
+                start = stream.position_at(shard, trigger.starting_position_timestamp)
+            else:
+                start = 0
+            for lane in range(trigger.parallelization_factor):
+                self._positions[shard, lane] = start
+
+    def _set_enabled(self, enabled: bool) -> None:
+        super()._set_enabled(enabled)
+        for wake in list(self.trigger.stream._waiters):
+            wake()
+
+    def _caught_up(self) -> bool:
+        """Each lane has read its shard to the end, or sleeps until a time not reached."""
+        stream = self.trigger.stream
+        now = self._clock.time()
+        for lane, position in self._positions.items():
+            due = self._waiting.get(lane)
+            if due is not None:
+                if due <= now:
+                    return False
+            elif position < stream.end(lane[0]):
+                return False
+        return True
+
+    async def run(self) -> None:
+        async with anyio.create_task_group() as tg:
+            for shard, lane in self._positions:
+                tg.start_soon(self._read_lane, shard, lane)
+
+    async def _read_lane(self, shard: int, lane: int) -> None:
+        trigger = self.trigger
+        key = (shard, lane)
+        while True:
+            await self._until_enabled()
+            batch, after = self._collect(shard, lane, self._positions[key])
+            if not batch:
+                self._positions[key] = after
+                self._maybe_settled()
+                await self._wait_for_records()
+                continue
+            window = trigger.maximum_batching_window
+            if window and len(batch) < trigger.batch_size:
+                deadline = self._clock.time() + window
+                while len(batch) < trigger.batch_size and self._clock.time() < deadline:
+                    self._waiting[key] = deadline
+                    self._maybe_settled()
+                    try:
+                        await self._wait_for_records(deadline)
+                    finally:
+                        del self._waiting[key]
+                    more, after = self._collect(shard, lane, after, trigger.batch_size - len(batch))
+                    batch += more
+            await self._process(key, batch)
+            self._positions[key] = after
+            self._maybe_settled()
+
+    def _collect(
+        self, shard: int, lane: int, position: int, limit: int | None = None
+    ) -> tuple[list[StreamRecord], int]:
+        """This lane's next records (matching the filter) from ``position``, and the position
+        after the last record looked at."""
+        trigger = self.trigger
+        want = trigger.batch_size if limit is None else limit
+        lanes = trigger.parallelization_factor
+        batch: list[StreamRecord] = []
+        while len(batch) < want:
+            records = trigger.stream.read(shard, position, want * lanes)
+            if not records:
+                break
+            for record in records:
+                position = record.index + 1
+                if lanes > 1 and zlib.crc32(record.partition_key.encode()) % lanes != lane:
+                    continue
+                self._polled += 1
+                if self._matches is not None and not self._matches(_kinesis_filterable(record)):
+                    self._filtered += 1  # Lambda skips it: the iterator moves on
+                    continue
+                batch.append(record)
+                if len(batch) >= want:
+                    break
+        return batch, position
+
+    async def _wait_for_records(self, until: float | None = None) -> None:
+        stream = self.trigger.stream
+        with CancelScope() as scope:
+            waiter = waker(scope.cancel)
+            stream._waiters.add(waiter)
+            try:
+                if until is None:
+                    await anyio.sleep_forever()
+                else:
+                    await self._clock.sleep_until(until)
+            finally:
+                stream._waiters.discard(waiter)
+
+    async def _process(self, key: tuple[int, int], records: list[StreamRecord]) -> None:
+        """Invoke with ``records`` until they are done: retried, bisected, or sent on."""
+        trigger = self.trigger
+        pending = [records]
+        attempts = 0
+        while pending:
+            batch = pending[0]
+            now = self._clock.time()
+            age = trigger.maximum_record_age
+            if age != -1 and now - batch[0].arrival > age:
+                await self._give_up(batch, "RecordAgeExceeded", attempts)
+                pending.pop(0)
+                attempts = 0
+                continue
+            self._invocations += 1
+            self._iterator_age = max(now - batch[-1].arrival, 0.0) * 1000
+            self._in_flight += 1
+            try:
+                failed_from = await self._invoke_records(batch)
+            finally:
+                self._in_flight -= 1
+            if failed_from is None:
+                self._succeeded += len(batch)
+                pending.pop(0)
+                attempts = 0
+                continue
+            if failed_from:  # the records before the first failed one are done
+                self._succeeded += failed_from
+                batch = pending[0] = batch[failed_from:]
+            elif trigger.bisect_batch_on_function_error and len(batch) > 1:
+                half = len(batch) // 2
+                pending[0:1] = [batch[:half], batch[half:]]
+                continue
+            attempts += 1
+            if trigger.maximum_retry_attempts != -1 and attempts > trigger.maximum_retry_attempts:
+                await self._give_up(batch, "RetryAttemptsExhausted", attempts)
+                pending.pop(0)
+                attempts = 0
+                continue
+            due = self._clock.time() + min(2.0 ** (attempts - 1), 60.0)
+            self._waiting[key] = due
+            self._maybe_settled()  # waiting for a later time: a drain need not wait for it
+            try:
+                await self._clock.sleep_until(due)
+            finally:
+                del self._waiting[key]
+
+    async def _invoke_records(self, batch: list[StreamRecord]) -> int | None:
+        """Invoke with a batch: ``None`` if it all succeeded, else the index of the first
+        record to retry (0: the whole batch)."""
+        stream = self.trigger.stream
+        records = [
+            kinesis_record(
+                stream_arn=stream.arn,
+                shard_id=r.shard_id,
+                partition_key=r.partition_key,
+                sequence_number=r.sequence_number,
+                data=r.data,
+                arrival_time=r.arrival,
+                region=stream.region,
+                role_arn=self._role_arn,
+            )
+            for r in batch
+        ]
+        try:
+            result = await self._invoke(self.function_name, kinesis_event(records))
+        except TooManyRequestsException:
+            return 0
+        except FaaslibError as exc:
+            logger.error(
+                "Event source mapping %s could not invoke %s: %s",
+                self.uuid,
+                self.function_name,
+                exc,
+            )
+            return 0
+        if result.function_error is not None:
+            return 0
+        if not self.trigger.reports_item_failures:
+            return None
+        sequence = {r.sequence_number: i for i, r in enumerate(batch)}
+        failed = _item_failures(result.payload, set(sequence))
+        if not failed:
+            return None
+        return min(sequence[s] for s in failed)  # resume from the lowest failed record
+
+    async def _give_up(self, batch: list[StreamRecord], condition: str, attempts: int) -> None:
+        """Skip a batch; tell ``on_failure`` about it (the records themselves are not sent)."""
+        self._failed += len(batch)
+        destination = self.trigger.on_failure
+        stream = self.trigger.stream
+        if destination is None:
+            logger.warning(
+                "Event source mapping %s skipped %d records of %s (%s)",
+                self.uuid,
+                len(batch),
+                batch[0].shard_id,
+                condition,
+            )
+            return
+        record = {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self._function_arn,
+                "condition": condition,
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": timestamp(self._clock.time()),
+            "KinesisBatchInfo": {
+                "shardId": batch[0].shard_id,
+                "startSequenceNumber": batch[0].sequence_number,
+                "endSequenceNumber": batch[-1].sequence_number,
+                "approximateArrivalOfFirstRecord": timestamp(batch[0].arrival),
+                "approximateArrivalOfLastRecord": timestamp(batch[-1].arrival),
+                "batchSize": len(batch),
+                "streamArn": stream.arn,
+            },
+        }
+        try:
+            await self._deliver(destination, record)
+        except Exception as exc:  # noqa: BLE001 - a failed delivery is logged, the shard goes on
+            logger.error(
+                "Event source mapping %s could not send its on_failure record: %s", self.uuid, exc
+            )
+
+
+def _kinesis_filterable(record: StreamRecord) -> dict[str, Any]:
+    """A Kinesis record as Lambda's filter sees it: ``data`` decoded, when it is JSON."""
+    try:
+        data: Any = pydantic_core.from_json(record.data)
+    except ValueError:
+        data = record.data.decode(errors="replace")
+    return {
+        "partitionKey": record.partition_key,
+        "sequenceNumber": record.sequence_number,
+        "data": data,
+    }

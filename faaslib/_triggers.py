@@ -6,11 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ._destinations import check_destination
 from ._errors import ValidationException
 from ._patterns import filter_criteria
 from ._queue import Queue
+from ._stream import Stream
 
-__all__ = ["SQS", "Trigger"]
+__all__ = ["SQS", "Kinesis", "Trigger"]
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 
@@ -100,6 +102,106 @@ class SQS(Trigger):
             patterns = tuple(self.filter_criteria)
             filter_criteria(patterns)  # checks them: a bad pattern fails at registration
             object.__setattr__(self, "filter_criteria", patterns)
+
+    @property
+    def reports_item_failures(self) -> bool:
+        return REPORT_BATCH_ITEM_FAILURES in self.function_response_types
+
+
+@dataclass(frozen=True, eq=False)
+class Kinesis(Trigger):
+    """An event source mapping that reads a :class:`~faaslib.Stream` shard by shard, in
+    order, and invokes the function synchronously with batches of Kinesis records (SAM's
+    ``Kinesis`` event).
+
+    A failed batch blocks its shard (its partition-key lane, with ``parallelization_factor``)
+    and is retried, 1 s later, then doubling to at most 60 s on the invoker's clock, until it
+    succeeds, its records are older than ``maximum_record_age`` or ``maximum_retry_attempts``
+    are spent; then ``on_failure`` gets a record describing the batch and the shard goes on.
+
+    :param stream: the stream
+    :param starting_position: ``TRIM_HORIZON`` (the oldest record kept; faaslib's default),
+        ``LATEST`` (records put after the mapping starts) or ``AT_TIMESTAMP``
+    :param starting_position_timestamp: epoch seconds, with ``AT_TIMESTAMP``
+    :param batch_size: records per invocation, 1-10000 (default 100)
+    :param maximum_batching_window: seconds to gather a fuller batch, 0-300
+    :param parallelization_factor: batches of one shard in flight at once, 1-10; records of
+        one partition key stay in order
+    :param bisect_batch_on_function_error: split a failed batch in two and retry each half,
+        down to the record that fails
+    :param maximum_retry_attempts: -1 (until the records expire; the default) or 0-10000
+    :param maximum_record_age: -1 (the stream's retention; the default) or 60-604800 seconds
+    :param on_failure: where the record of a discarded batch goes (a function name or ARN,
+        a :class:`~faaslib.Queue`, a :class:`~faaslib.Topic`, or a callable)
+    :param function_response_types: ``["ReportBatchItemFailures"]``: the function returns
+        the sequence numbers that failed, and the shard resumes from the lowest one
+    :param filter_criteria: up to 5 event patterns on the record, its ``data`` decoded from
+        base64 JSON; records matching none are skipped
+    :param enabled: whether the mapping reads
+    """
+
+    stream: Stream
+    starting_position: str = "TRIM_HORIZON"
+    starting_position_timestamp: float | None = None
+    batch_size: int = 100
+    maximum_batching_window: float = 0
+    parallelization_factor: int = 1
+    bisect_batch_on_function_error: bool = False
+    maximum_retry_attempts: int = -1
+    maximum_record_age: int = -1
+    on_failure: Any = None
+    function_response_types: Sequence[str] = ()
+    filter_criteria: Sequence[Mapping[str, Any] | str] | None = None
+    enabled: bool = True
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.stream, Stream):
+            raise ValidationException("stream", self.stream, "Member must be a faaslib.Stream")
+        if self.starting_position not in ("TRIM_HORIZON", "LATEST", "AT_TIMESTAMP"):
+            raise ValidationException(
+                "startingPosition",
+                self.starting_position,
+                "Member must satisfy enum value set: [TRIM_HORIZON, LATEST, AT_TIMESTAMP]",
+            )
+        if (self.starting_position == "AT_TIMESTAMP") != (
+            self.starting_position_timestamp is not None
+        ):
+            raise ValidationException(
+                "startingPositionTimestamp",
+                self.starting_position_timestamp,
+                "Member is required with AT_TIMESTAMP, and only then",
+            )
+        _whole("batchSize", self.batch_size, 1, 10_000)
+        window = self.maximum_batching_window
+        if (
+            isinstance(window, bool)
+            or not isinstance(window, (int, float))
+            or not (0 <= window <= 300)
+        ):
+            raise ValidationException(
+                "maximumBatchingWindowInSeconds", window, "Member must be from 0 to 300"
+            )
+        _whole("parallelizationFactor", self.parallelization_factor, 1, 10)
+        if not isinstance(self.bisect_batch_on_function_error, bool):
+            raise ValidationException(
+                "bisectBatchOnFunctionError",
+                self.bisect_batch_on_function_error,
+                "Member must be a boolean",
+            )
+        _whole("maximumRetryAttempts", self.maximum_retry_attempts, -1, 10_000)
+        age = self.maximum_record_age
+        if age != -1:
+            _whole("maximumRecordAgeInSeconds", age, 60, 604_800)
+        check_destination("destinationConfig.onFailure.destination", self.on_failure)
+        object.__setattr__(
+            self, "function_response_types", _response_types(self.function_response_types)
+        )
+        if self.filter_criteria is not None:
+            patterns = tuple(self.filter_criteria)
+            filter_criteria(patterns)
+            object.__setattr__(self, "filter_criteria", patterns)
+        if not isinstance(self.enabled, bool):
+            raise ValidationException("enabled", self.enabled, "Member must be a boolean")
 
     @property
     def reports_item_failures(self) -> bool:
