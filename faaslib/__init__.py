@@ -45,7 +45,9 @@ from ._stats import InvokerStatistics as InvokerStatistics
 from ._stats import PendingEvent as PendingEvent
 from ._stream import Stream as Stream
 from ._stream import StreamRecord as StreamRecord
+from ._table import Table as Table
 from ._triggers import SQS as SQS
+from ._triggers import DynamoDB as DynamoDB
 from ._triggers import Kinesis as Kinesis
 from ._triggers import Trigger as Trigger
 from ._versions import Alias as Alias
@@ -66,6 +68,7 @@ __all__ = [
     "Context",
     "Destination",
     "DestinationTarget",
+    "DynamoDB",
     "EventSourceMapping",
     "FaaslibError",
     "FunctionMetrics",
@@ -92,6 +95,7 @@ __all__ = [
     "Stream",
     "StreamRecord",
     "SystemClock",
+    "Table",
     "TooManyRequestsException",
     "Topic",
     "Trigger",

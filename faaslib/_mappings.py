@@ -17,7 +17,15 @@ from anyio import CancelScope
 from ._destinations import timestamp
 from ._errors import FaaslibError, ResourceNotFoundException, TooManyRequestsException
 from ._patterns import filter_criteria
-from ._shapes import kinesis_event, kinesis_record, sqs_event, sqs_record
+from ._shapes import (
+    dynamodb_record,
+    from_attribute_value,
+    kinesis_event,
+    kinesis_record,
+    sqs_event,
+    sqs_record,
+)
+from ._table import ChangeStream
 from ._triggers import SQS, Kinesis
 from ._wakeup import waker
 
@@ -422,7 +430,7 @@ class StreamMapping(EventSourceMapping):
                 if lanes > 1 and zlib.crc32(record.partition_key.encode()) % lanes != lane:
                     continue
                 self._polled += 1
-                if self._matches is not None and not self._matches(_kinesis_filterable(record)):
+                if self._matches is not None and not self._matches(self._filterable(record)):
                     self._filtered += 1  # Lambda skips it: the iterator moves on
                     continue
                 batch.append(record)
@@ -490,23 +498,57 @@ class StreamMapping(EventSourceMapping):
             finally:
                 del self._waiting[key]
 
+    def _event_record(self, record: StreamRecord) -> dict[str, Any]:
+        stream = self.trigger.stream
+        if isinstance(stream, ChangeStream):  # a table's change
+            change = pydantic_core.from_json(record.data)
+            images = {
+                part: {k: from_attribute_value(v) for k, v in change[part].items()}
+                for part in ("Keys", "NewImage", "OldImage")
+                if part in change
+            }
+            return dynamodb_record(
+                event_name=change["eventName"],
+                keys=images["Keys"],
+                new_image=images.get("NewImage"),
+                old_image=images.get("OldImage"),
+                sequence_number=record.sequence_number,
+                size_bytes=change["SizeBytes"],
+                stream_view_type=stream.view_type,
+                time=record.arrival,
+                stream_arn=stream.arn,
+                region=stream.region,
+            )
+        return kinesis_record(
+            stream_arn=stream.arn,
+            shard_id=record.shard_id,
+            partition_key=record.partition_key,
+            sequence_number=record.sequence_number,
+            data=record.data,
+            arrival_time=record.arrival,
+            region=stream.region,
+            role_arn=self._role_arn,
+        )
+
+    def _filterable(self, record: StreamRecord) -> dict[str, Any]:
+        """A record as Lambda's filter sees it: a Kinesis ``data`` decoded when it is JSON;
+        a DynamoDB record as it is delivered."""
+        if isinstance(self.trigger.stream, ChangeStream):
+            return self._event_record(record)
+        try:
+            data: Any = pydantic_core.from_json(record.data)
+        except ValueError:
+            data = record.data.decode(errors="replace")
+        return {
+            "partitionKey": record.partition_key,
+            "sequenceNumber": record.sequence_number,
+            "data": data,
+        }
+
     async def _invoke_records(self, batch: list[StreamRecord]) -> int | None:
         """Invoke with a batch: ``None`` if it all succeeded, else the index of the first
         record to retry (0: the whole batch)."""
-        stream = self.trigger.stream
-        records = [
-            kinesis_record(
-                stream_arn=stream.arn,
-                shard_id=r.shard_id,
-                partition_key=r.partition_key,
-                sequence_number=r.sequence_number,
-                data=r.data,
-                arrival_time=r.arrival,
-                region=stream.region,
-                role_arn=self._role_arn,
-            )
-            for r in batch
-        ]
+        records = [self._event_record(r) for r in batch]
         try:
             result = await self._invoke(self.function_name, kinesis_event(records))
         except TooManyRequestsException:
@@ -557,7 +599,7 @@ class StreamMapping(EventSourceMapping):
             },
             "version": "1.0",
             "timestamp": timestamp(self._clock.time()),
-            "KinesisBatchInfo": {
+            ("DDBStreamBatchInfo" if isinstance(stream, ChangeStream) else "KinesisBatchInfo"): {
                 "shardId": batch[0].shard_id,
                 "startSequenceNumber": batch[0].sequence_number,
                 "endSequenceNumber": batch[-1].sequence_number,
@@ -573,16 +615,3 @@ class StreamMapping(EventSourceMapping):
             logger.error(
                 "Event source mapping %s could not send its on_failure record: %s", self.uuid, exc
             )
-
-
-def _kinesis_filterable(record: StreamRecord) -> dict[str, Any]:
-    """A Kinesis record as Lambda's filter sees it: ``data`` decoded, when it is JSON."""
-    try:
-        data: Any = pydantic_core.from_json(record.data)
-    except ValueError:
-        data = record.data.decode(errors="replace")
-    return {
-        "partitionKey": record.partition_key,
-        "sequenceNumber": record.sequence_number,
-        "data": data,
-    }

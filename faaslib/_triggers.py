@@ -11,8 +11,9 @@ from ._errors import ValidationException
 from ._patterns import filter_criteria
 from ._queue import Queue
 from ._stream import Stream
+from ._table import ChangeStream, Table
 
-__all__ = ["SQS", "Kinesis", "Trigger"]
+__all__ = ["SQS", "DynamoDB", "Kinesis", "Trigger"]
 
 REPORT_BATCH_ITEM_FAILURES = "ReportBatchItemFailures"
 
@@ -206,3 +207,29 @@ class Kinesis(Trigger):
     @property
     def reports_item_failures(self) -> bool:
         return REPORT_BATCH_ITEM_FAILURES in self.function_response_types
+
+
+@dataclass(frozen=True, eq=False)
+class DynamoDB(Kinesis):
+    """An event source mapping on a :class:`~faaslib.Table`'s change stream (SAM's
+    ``DynamoDB`` event): batches of DynamoDB Streams records, in order per item key.
+
+    It takes the options of :class:`Kinesis` (but ``starting_position`` is ``TRIM_HORIZON``
+    or ``LATEST``); pass the table (or its ``stream``) first. Filter patterns see the record,
+    e.g. ``{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}``.
+    """
+
+    def __post_init__(self) -> None:
+
+        source: Any = self.stream
+        if isinstance(source, Table):
+            object.__setattr__(self, "stream", source.stream)
+        elif not isinstance(source, ChangeStream):
+            raise ValidationException("stream", source, "Member must be a faaslib.Table")
+        if self.starting_position == "AT_TIMESTAMP":
+            raise ValidationException(
+                "startingPosition",
+                self.starting_position,
+                "Member must satisfy enum value set: [TRIM_HORIZON, LATEST]",
+            )
+        super().__post_init__()

@@ -1,0 +1,126 @@
+"""A Table's changes as DynamoDB Streams records, consumed by a DynamoDB mapping."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
+
+import faaslib
+
+T0 = 1_700_000_000.0
+
+
+def consuming(table: faaslib.Table, **options: Any) -> tuple[faaslib.Registry, list[Any]]:
+    events: list[dict[str, Any]] = []
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.DynamoDB(table, **options)])
+    async def on_change(event: dict[str, Any]) -> None:
+        events.append(event)
+
+    return registry, events
+
+
+def records(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for e in events for r in e["Records"]]
+
+
+async def test_insert_modify_remove_with_both_images() -> None:
+    clock = faaslib.VirtualClock(T0)
+    table = faaslib.Table("orders", partition_key="id", clock=clock)
+    table.put({"id": "o-1", "status": "new", "total": 12.5})  # before the invoker
+    registry, events = consuming(table)
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        table.update({"id": "o-1"}, {"status": "paid"})
+        table.put({"id": "o-1", "status": "paid", "total": 12.5})  # no change: no record
+        table.delete({"id": "o-1"})
+        await invoker.drain()
+    got = records(events)
+    assert [r["eventName"] for r in got] == ["INSERT", "MODIFY", "REMOVE"]
+    insert, modify, remove = (r["dynamodb"] for r in got)
+    assert insert["Keys"] == {"id": {"S": "o-1"}}
+    assert insert["NewImage"]["status"] == {"S": "new"}
+    assert "OldImage" not in insert
+    assert modify["OldImage"]["status"] == {"S": "new"}
+    assert modify["NewImage"]["status"] == {"S": "paid"}
+    assert modify["NewImage"]["total"] == {"N": "12.5"}
+    assert remove["OldImage"]["status"] == {"S": "paid"}
+    assert "NewImage" not in remove
+    assert all(r["eventSource"] == "aws:dynamodb" for r in got)
+    assert got[0]["eventSourceARN"].startswith(
+        "arn:aws:dynamodb:us-east-1:123456789012:table/orders/stream/"
+    )
+    sequence = [int(r["dynamodb"]["SequenceNumber"]) for r in got]
+    assert sequence == sorted(sequence)
+    for event in events:
+        DynamoDBStreamModel.model_validate(event)
+    assert len(table) == 0
+
+
+@pytest.mark.parametrize(
+    ("view", "new", "old"),
+    [
+        ("KEYS_ONLY", False, False),
+        ("NEW_IMAGE", True, False),
+        ("OLD_IMAGE", False, True),
+        ("NEW_AND_OLD_IMAGES", True, True),
+    ],
+)
+async def test_stream_view_types(view: str, new: bool, old: bool) -> None:
+    clock = faaslib.VirtualClock(T0)
+    table = faaslib.Table(
+        "t-1", partition_key="pk", sort_key="sk", stream_view_type=view, clock=clock
+    )  # type: ignore[arg-type]
+    table.put({"pk": "a", "sk": 1, "v": 1})
+    table.put({"pk": "a", "sk": 1, "v": 2})
+    registry, events = consuming(table)
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+    modify = records(events)[1]["dynamodb"]
+    assert modify["Keys"] == {"pk": {"S": "a"}, "sk": {"N": "1"}}
+    assert modify["StreamViewType"] == view
+    assert ("NewImage" in modify) is new
+    assert ("OldImage" in modify) is old
+
+
+async def test_filter_on_the_new_image() -> None:
+    clock = faaslib.VirtualClock(T0)
+    table = faaslib.Table("orders", partition_key="id", clock=clock)
+    registry, events = consuming(
+        table,
+        filter_criteria=[
+            {"eventName": ["MODIFY"], "dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}
+        ],
+    )
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        table.put({"id": "1", "status": "new"})
+        table.update({"id": "1"}, {"status": "paid"})
+        table.update({"id": "1"}, {"status": "shipped"})
+        await invoker.drain()
+    got = records(events)
+    assert [r["dynamodb"]["NewImage"]["status"]["S"] for r in got] == ["paid"]
+
+
+def test_table_items() -> None:
+    table = faaslib.Table("items", partition_key="id")
+    table.put({"id": "x", "n": Decimal("1.5"), "tags": {"a", "b"}, "raw": b"\x00"})
+    item = table.get({"id": "x"})
+    assert item == {"id": "x", "n": Decimal("1.5"), "tags": {"a", "b"}, "raw": b"\x00"}
+    assert table.get({"id": "missing"}) is None
+    assert table.update({"id": "y"}, {"n": 1}) == {"id": "y", "n": 1}
+    assert sorted(i["id"] for i in table.scan()) == ["x", "y"]
+    with pytest.raises(faaslib.ValidationException):
+        table.put({"no_key": 1})
+    with pytest.raises(faaslib.ValidationException):
+        table.update({"id": "x"}, {"id": "z"})
+
+
+def test_dynamodb_trigger_options() -> None:
+    table = faaslib.Table("opts", partition_key="id")
+    with pytest.raises(faaslib.ValidationException, match="startingPosition"):
+        faaslib.DynamoDB(table, starting_position="AT_TIMESTAMP", starting_position_timestamp=1.0)
+    with pytest.raises(faaslib.ValidationException, match="stream"):
+        faaslib.DynamoDB(faaslib.Stream("plain"))
