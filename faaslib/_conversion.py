@@ -85,6 +85,10 @@ def payload_bytes(payload: object, function_name: str) -> bytes:
     return data or b"{}"
 
 
+#: Event types meaning "any JSON object": decoded by the JSON parser alone.
+_JSON_OBJECT: tuple[Any, ...] = (dict, dict[str, Any])
+
+
 def event_decoder(event_type: Any, function_name: str) -> EventDecoder:
     """Return a function turning JSON bytes into the handler's event type.
 
@@ -100,6 +104,22 @@ def event_decoder(event_type: Any, function_name: str) -> EventDecoder:
         except ValidationError as exc:
             raise _request_content_error(exc, expected, function_name) from None
 
+    if event_type is Any or event_type in _JSON_OBJECT:
+        # Nothing to validate beyond JSON (an object, for a dict): the parser alone builds
+        # the same values, without the validator's cost per value (a third, on big batches).
+        want_object = event_type is not Any
+        parse = pydantic_core.from_json
+
+        def decode_json(data: bytes) -> Any:
+            try:
+                value = parse(data)
+            except ValueError:
+                return decode(data)  # raises the validator's own error
+            if want_object and type(value) is not dict:
+                return decode(data)
+            return value
+
+        return decode_json
     return decode
 
 
