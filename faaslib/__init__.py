@@ -40,6 +40,7 @@ from ._registry import Registry as Registry
 from ._result import InvocationResult as InvocationResult
 from ._result import InvocationType as InvocationType
 from ._result import LogType as LogType
+from ._schedule import Schedule as Schedule
 from ._spec import FunctionSpec as FunctionSpec
 from ._stats import InvokerStatistics as InvokerStatistics
 from ._stats import PendingEvent as PendingEvent
@@ -92,6 +93,7 @@ __all__ = [
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "Schedule",
     "Stream",
     "StreamRecord",
     "SystemClock",

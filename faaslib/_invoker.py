@@ -45,6 +45,7 @@ from ._metrics import FunctionMetrics, Metrics, PriceTable
 from ._push import Pump, PushTrigger
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
+from ._schedule import Schedule, ScheduleRunner
 from ._stats import InvokerStatistics, PendingEvent
 from ._triggers import SQS, Kinesis
 from ._versions import LATEST
@@ -240,7 +241,7 @@ class Invoker:
         self._unreserved_limit = self._limit
         self._unreserved_running = 0
         self._overreserved: InvalidParameterValueException | None = None
-        self._mappings: dict[tuple[str, int], EventSourceMapping | Pump] = {}
+        self._mappings: dict[tuple[str, int], EventSourceMapping | Pump | ScheduleRunner] = {}
         self._targets: dict[str, _Target] = {}
         self._capturing_logs = False
         self._running = 0
@@ -496,7 +497,7 @@ class Invoker:
                 wanted.add(key)
                 if key in self._mappings:
                     continue
-                runner: EventSourceMapping | Pump
+                runner: EventSourceMapping | Pump | ScheduleRunner
                 if isinstance(trigger, SQS):
                     trigger.queue.follow(self._clock)
                     runner = QueueMapping(spec.name, trigger, self._clock, self.invoke)
@@ -511,6 +512,15 @@ class Invoker:
                         function_arn(self._region, self._account, spec.name),
                         f"arn:aws:iam::{self._account}:role/{spec.name}-role",
                     )
+                elif isinstance(trigger, Schedule):
+                    runner = ScheduleRunner(
+                        spec.name,
+                        trigger,
+                        self._clock,
+                        self.invoke,
+                        region=self._region,
+                        account=self._account,
+                    )
                 else:
                     assert isinstance(trigger, PushTrigger)
                     trigger.source.follow(self._clock)
@@ -522,7 +532,7 @@ class Invoker:
             if mapping.scope is not None:
                 mapping.scope.cancel()
 
-    async def _run_mapping(self, runner: EventSourceMapping | Pump) -> None:
+    async def _run_mapping(self, runner: EventSourceMapping | Pump | ScheduleRunner) -> None:
         with CancelScope() as runner.scope:
             await runner.run()
 

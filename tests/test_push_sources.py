@@ -153,3 +153,26 @@ async def test_an_event_the_handler_cannot_take_is_logged_and_dropped(
 def test_invalid_push_sources(make: Any) -> None:
     with pytest.raises(faaslib.InvalidParameterValueException):
         make()
+
+
+async def test_a_schedule_fires_on_the_invokers_clock() -> None:
+    clock = faaslib.VirtualClock(T0)
+    registry = faaslib.Registry()
+    fired = collector(registry, "tick", events=[faaslib.Schedule("rate(5 minutes)")])
+    daily = collector(
+        registry, "report", events=[faaslib.Schedule("cron(0 12 * * ? *)", input={"kind": "d"})]
+    )
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        assert fired == []
+        clock.advance(10 * 60)
+        await invoker.drain()
+        clock.advance(24 * 3600)
+        await invoker.drain()
+    assert len(fired) == 2 + 24 * 12
+    first = fired[0]
+    assert first["detail-type"] == "Scheduled Event"
+    assert first["source"] == "aws.events"
+    assert first["time"] == "2023-11-14T22:18:20Z"
+    assert first["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/tick-schedule"]
+    assert daily == [{"kind": "d"}]  # noon UTC, once in that day
