@@ -967,7 +967,8 @@ class Invoker:
         destination) are waited for too, and so are retries. On a
         :class:`~faaslib.VirtualClock`, time moves only when the test advances it: ``drain``
         returns once the only events left wait for a later time of that clock. Messages hidden
-        by a visibility timeout are not waited for.
+        by a visibility timeout, and stream batches waiting to be retried, are not waited for;
+        a batching window is (on a VirtualClock, only up to the clock's time).
         """
         await checkpoint()
         while True:

@@ -14,6 +14,7 @@ import anyio
 import pydantic_core
 from anyio import CancelScope
 
+from ._clock import VirtualClock
 from ._destinations import timestamp
 from ._errors import FaaslibError, ResourceNotFoundException, TooManyRequestsException
 from ._patterns import filter_criteria
@@ -144,6 +145,11 @@ class EventSourceMapping:
     def _caught_up(self) -> bool:
         raise NotImplementedError
 
+    def _later(self, due: float) -> bool:
+        """Whether waiting until ``due`` leaves the mapping settled: only on a
+        :class:`~faaslib.VirtualClock` not yet there (real time passes on its own)."""
+        return isinstance(self._clock, VirtualClock) and due > self._clock.time()
+
     async def run(self) -> None:
         raise NotImplementedError
 
@@ -168,7 +174,11 @@ class QueueMapping(EventSourceMapping):
         super()._set_enabled(enabled)
         self.trigger.queue._wake()
 
+    _gathering: float | None = None  # the end of the batching window being waited out
+
     def _caught_up(self) -> bool:
+        if self._gathering is not None and not self._later(self._gathering):
+            return False
         queue = self.trigger.queue
         return not queue._has_visible(queue.clock.time())
 
@@ -213,9 +223,14 @@ class QueueMapping(EventSourceMapping):
         """More messages for a batch, until it is full or the batching window ends."""
         deadline = self._clock.time() + window
         more: list[Message] = []
-        while have + len(more) < self.trigger.batch_size and self._clock.time() < deadline:
-            await self._wait_for_messages(queue, deadline)
-            more += queue.receive(self.trigger.batch_size - have - len(more))
+        self._gathering = deadline
+        try:
+            while have + len(more) < self.trigger.batch_size and self._clock.time() < deadline:
+                self._maybe_settled()
+                await self._wait_for_messages(queue, deadline)
+                more += queue.receive(self.trigger.batch_size - have - len(more))
+        finally:
+            self._gathering = None
         return more
 
     async def _process(self, messages: list[Message], slots: anyio.Semaphore) -> None:
@@ -349,7 +364,8 @@ class StreamMapping(EventSourceMapping):
         self._role_arn = role_arn
         # (shard, lane) -> the position it reads next; lanes sleeping until a time -> it.
         self._positions: dict[tuple[int, int], int] = {}
-        self._waiting: dict[tuple[int, int], float] = {}
+        self._waiting: dict[tuple[int, int], float] = {}  # gathering a batch until a time
+        self._retrying: dict[tuple[int, int], float] = {}  # a failed batch's next attempt
         stream = trigger.stream
         for shard in range(len(stream.shard_ids)):
             if trigger.starting_position == "LATEST":
@@ -372,9 +388,13 @@ class StreamMapping(EventSourceMapping):
         stream = self.trigger.stream
         now = self._clock.time()
         for lane, position in self._positions.items():
+            retry = self._retrying.get(lane)
             due = self._waiting.get(lane)
-            if due is not None:
-                if due <= now:
+            if retry is not None:  # like hidden queue messages, a retry is not waited for
+                if retry <= now:
+                    return False
+            elif due is not None:
+                if not self._later(due):
                     return False
             elif position < stream.end(lane[0]):
                 return False
@@ -491,12 +511,12 @@ class StreamMapping(EventSourceMapping):
                 attempts = 0
                 continue
             due = self._clock.time() + min(2.0 ** (attempts - 1), 60.0)
-            self._waiting[key] = due
+            self._retrying[key] = due
             self._maybe_settled()  # waiting for a later time: a drain need not wait for it
             try:
                 await self._clock.sleep_until(due)
             finally:
-                del self._waiting[key]
+                del self._retrying[key]
 
     def _event_record(self, record: StreamRecord) -> dict[str, Any]:
         stream = self.trigger.stream

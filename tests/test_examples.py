@@ -51,6 +51,14 @@ def test_blocking_example_runs() -> None:
     ]
 
 
+def test_typed_sources_example_runs() -> None:
+    out = run_example("typed_sources.py")
+    assert out.splitlines() == [
+        "batch        : 5 orders, 15 items",
+        "mapping      : 5 records in 1 batch",
+    ]
+
+
 def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 
