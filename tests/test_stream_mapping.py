@@ -269,3 +269,20 @@ async def test_stream_retention_and_shards() -> None:
 def test_invalid_stream_mapping_options(options: dict[str, Any], field: str) -> None:
     with pytest.raises(faaslib.ValidationException, match=field):
         faaslib.Kinesis(faaslib.Stream("s"), **options)
+
+
+async def test_iterator_age_is_the_wait_of_the_latest_batch() -> None:
+    clock = faaslib.VirtualClock(T0)
+    stream = faaslib.Stream("s", clock=clock)
+    consumer = Consumer()
+    registry = consuming(consumer, stream, starting_position="LATEST")
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        [mapping] = invoker.event_source_mappings()
+        mapping.disable()
+        stream.put({"n": 0}, "k")
+        clock.advance(2.5)  # the record waits 2.5 s in the stream
+        mapping.enable()
+        await invoker.drain()
+        stats = mapping.statistics()
+    assert flat(consumer.batches) == [0]
+    assert stats.iterator_age == 2500.0
