@@ -28,7 +28,7 @@ from ._shapes import (
 )
 from ._table import ChangeStream
 from ._triggers import SQS, Kinesis
-from ._wakeup import waker
+from ._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -208,16 +208,7 @@ class QueueMapping(EventSourceMapping):
         wake = queue.next_visible()
         if until is not None:
             wake = until if wake is None else min(wake, until)
-        with CancelScope() as scope:
-            waiter = waker(scope.cancel)
-            queue._waiters.add(waiter)
-            try:
-                if wake is None:
-                    await anyio.sleep_forever()
-                else:
-                    await self._clock.sleep_until(wake)
-            finally:
-                queue._waiters.discard(waiter)
+        await sleep_until_woken(queue._waiters, self._clock, wake)
 
     async def _gather(self, queue: Queue, have: int, window: float) -> list[Message]:
         """More messages for a batch, until it is full or the batching window ends."""
@@ -459,17 +450,7 @@ class StreamMapping(EventSourceMapping):
         return batch, position
 
     async def _wait_for_records(self, until: float | None = None) -> None:
-        stream = self.trigger.stream
-        with CancelScope() as scope:
-            waiter = waker(scope.cancel)
-            stream._waiters.add(waiter)
-            try:
-                if until is None:
-                    await anyio.sleep_forever()
-                else:
-                    await self._clock.sleep_until(until)
-            finally:
-                stream._waiters.discard(waiter)
+        await sleep_until_woken(self.trigger.stream._waiters, self._clock, until)
 
     async def _process(self, key: tuple[int, int], records: list[StreamRecord]) -> None:
         """Invoke with ``records`` until they are done: retried, bisected, or sent on."""

@@ -16,13 +16,13 @@ import anyio
 import pydantic_core
 from anyio import CancelScope
 
-from ._clock import SystemClock
+from ._clock import FollowsClock
 from ._errors import FaaslibError, InvalidParameterValueException, ResourceNotFoundException
 from ._execution import new_request_id
 from ._patterns import EventPattern
 from ._shapes import records_event, s3_record, sns_record
 from ._triggers import Trigger
-from ._wakeup import Waker, waker
+from ._wakeup import Waker, sleep_until_woken
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -41,7 +41,7 @@ _S3_EVENTS = (
 )
 
 
-class _Source:
+class _Source(FollowsClock):
     """What buckets and topics share: a clock, and the triggers subscribed to them."""
 
     def __init__(self, region: str, account_id: str, clock: Clock | None) -> None:
@@ -49,17 +49,6 @@ class _Source:
         self.account_id = account_id
         self._clock = clock
         self._subscribers: list[PushTrigger] = []
-
-    @property
-    def clock(self) -> Clock:
-        if self._clock is None:
-            self._clock = SystemClock()
-        return self._clock
-
-    def follow(self, clock: Clock) -> None:
-        """Read ``clock`` from now on, unless the source was given a clock of its own."""
-        if self._clock is None:
-            self._clock = clock
 
 
 @dataclass(frozen=True, eq=False)
@@ -348,13 +337,7 @@ class Pump:
             if self._idle is not None:
                 self._idle.set()
                 self._idle = None
-            with CancelScope() as scope:
-                wake = waker(scope.cancel)
-                self.trigger._waiters.add(wake)
-                try:
-                    await anyio.sleep_forever()
-                finally:
-                    self.trigger._waiters.discard(wake)
+            await sleep_until_woken(self.trigger._waiters, self.trigger.source.clock)
 
     def settled(self) -> bool:
         return not self._busy and not self.trigger._outbox

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ._clock import SystemClock
+from ._clock import FollowsClock
 from ._errors import InvalidParameterValueException, ResourceNotFoundException
 from ._execution import new_request_id
 
@@ -66,7 +66,7 @@ class _Stored:
     md5: str = field(default="")
 
 
-class Queue:
+class Queue(FollowsClock):
     """An in-memory queue with SQS's semantics, usable with or without an invoker.
 
     Messages sent before an invoker opens wait for it. A received message is invisible for
@@ -145,17 +145,6 @@ class Queue:
     @property
     def url(self) -> str:
         return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{self.name}"
-
-    @property
-    def clock(self) -> Clock:
-        if self._clock is None:
-            self._clock = SystemClock()
-        return self._clock
-
-    def follow(self, clock: Clock) -> None:
-        """Read ``clock`` from now on, unless the queue was given a clock of its own."""
-        if self._clock is None:
-            self._clock = clock
 
     # -- sending -------------------------------------------------------------------------------
 

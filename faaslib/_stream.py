@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ._clock import SystemClock
+from ._clock import FollowsClock
 from ._errors import InvalidParameterValueException
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ class StreamRecord:
     index: int
 
 
-class Stream:
+class Stream(FollowsClock):
     """An in-memory data stream with Kinesis's semantics, usable with or without an invoker.
 
     A record goes to the shard whose range of the 128-bit MD5 hash key space holds its
@@ -96,17 +96,6 @@ class Stream:
     @property
     def arn(self) -> str:
         return f"arn:aws:kinesis:{self.region}:{self.account_id}:stream/{self.name}"
-
-    @property
-    def clock(self) -> Clock:
-        if self._clock is None:
-            self._clock = SystemClock()
-        return self._clock
-
-    def follow(self, clock: Clock) -> None:
-        """Read ``clock`` from now on, unless the stream was given a clock of its own."""
-        if self._clock is None:
-            self._clock = clock
 
     def shard_for(self, partition_key: str) -> int:
         """The index of the shard a partition key goes to."""

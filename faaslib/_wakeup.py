@@ -6,8 +6,15 @@ import asyncio
 import sys
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-__all__ = ["Waker", "waker"]
+import anyio
+from anyio import CancelScope
+
+if TYPE_CHECKING:
+    from ._clock import Clock
+
+__all__ = ["Waker", "sleep_until_woken", "waker"]
 
 Waker = Callable[[], None]
 
@@ -43,3 +50,18 @@ def waker(callback: Callable[[], None]) -> Waker:
             token.run_sync_soon(callback)
 
     return wake_trio
+
+
+async def sleep_until_woken(waiters: set[Waker], clock: Clock, until: float | None = None) -> None:
+    """Sleep until a source calls one of ``waiters`` (something arrived), or until ``clock``
+    reaches ``until`` (if given)."""
+    with CancelScope() as scope:
+        wake = waker(scope.cancel)
+        waiters.add(wake)
+        try:
+            if until is None:
+                await anyio.sleep_forever()
+            else:
+                await clock.sleep_until(until)
+        finally:
+            waiters.discard(wake)
