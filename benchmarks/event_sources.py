@@ -21,44 +21,12 @@ import faaslib
 BATCH_SIZES = (1, 10, 100, 1000)
 
 
-async def through_queue(records: int, batch_size: int) -> tuple[float, int]:
-    queue = faaslib.Queue("bench")
-    for i in range(records):
-        queue.send(f'{{"n": {i}}}')
+async def consume_all(records: int, trigger: faaslib.Trigger) -> tuple[float, int]:
+    """Records per second and invocations for a function consuming ``trigger``'s source."""
     seen = 0
     registry = faaslib.Registry()
 
-    @registry.function(
-        events=[
-            faaslib.SQS(
-                queue,
-                batch_size=batch_size,
-                maximum_batching_window=1 if batch_size > 10 else 0,
-            )
-        ]
-    )
-    async def consume(event: dict[str, Any]) -> None:
-        nonlocal seen
-        seen += len(event["Records"])
-
-    start = time.perf_counter()
-    async with faaslib.Invoker(registry) as invoker:
-        await invoker.drain()
-        invocations = invoker.statistics().invocations
-    elapsed = time.perf_counter() - start
-    if seen != records or len(queue):
-        raise RuntimeError(f"queue: {seen} of {records} records processed")
-    return records / elapsed, invocations
-
-
-async def through_stream(records: int, batch_size: int) -> tuple[float, int]:
-    stream = faaslib.Stream("bench", shard_count=2)
-    for i in range(records):
-        stream.put(b'{"n": %d}' % i, f"key-{i % 16}")
-    seen = 0
-    registry = faaslib.Registry()
-
-    @registry.function(events=[faaslib.Kinesis(stream, batch_size=batch_size)])
+    @registry.function(events=[trigger])
     async def consume(event: dict[str, Any]) -> None:
         nonlocal seen
         seen += len(event["Records"])
@@ -69,8 +37,24 @@ async def through_stream(records: int, batch_size: int) -> tuple[float, int]:
         invocations = invoker.statistics().invocations
     elapsed = time.perf_counter() - start
     if seen != records:
-        raise RuntimeError(f"stream: {seen} of {records} records processed")
+        raise RuntimeError(f"{seen} of {records} records processed")
     return records / elapsed, invocations
+
+
+async def through_queue(records: int, batch_size: int) -> tuple[float, int]:
+    queue = faaslib.Queue("bench")
+    for i in range(records):
+        queue.send(f'{{"n": {i}}}')
+    window = 1 if batch_size > 10 else 0
+    trigger = faaslib.SQS(queue, batch_size=batch_size, maximum_batching_window=window)
+    return await consume_all(records, trigger)
+
+
+async def through_stream(records: int, batch_size: int) -> tuple[float, int]:
+    stream = faaslib.Stream("bench", shard_count=2)
+    for i in range(records):
+        stream.put(b'{"n": %d}' % i, f"key-{i % 16}")
+    return await consume_all(records, faaslib.Kinesis(stream, batch_size=batch_size))
 
 
 def main() -> None:
