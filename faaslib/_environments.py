@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import math
-import time
 from collections.abc import Awaitable, Callable
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
@@ -75,18 +74,15 @@ class Environment:
 class EnvironmentPool:
     """The environments of one function version: the free ones, most recently used last."""
 
-    __slots__ = ("cold_starts", "count", "free", "retired")
+    __slots__ = ("count", "free")
 
     def __init__(self) -> None:
         self.free: list[Environment] = []
         self.count = 0  # alive: busy or free
-        self.cold_starts = 0
-        self.retired = 0
 
     def discard(self) -> None:
         """Forget a busy environment that must not be reused (it timed out or crashed)."""
         self.count -= 1
-        self.retired += 1
 
     def expire(self, now: float, idle_timeout: float) -> list[Environment]:
         """Remove and return the free environments idle longer than ``idle_timeout``.
@@ -97,7 +93,6 @@ class EnvironmentPool:
         if gone:
             self.free[:] = [e for e in self.free if e not in gone]
             self.count -= len(gone)
-            self.retired += len(gone)
         return gone
 
 
@@ -166,21 +161,21 @@ class Runner:
             except ProcessInitFailed as exc:
                 raise InitFailed(exc.document_for, exc.duration) from None
             return Environment(None, duration, provisioned=provisioned, process=process)
-        start = time.perf_counter()
+        start = perf_counter()
         try:
             result = await _run_init(fn, self._limiter)
         except TimeoutError:
-            duration = time.perf_counter() - start
+            duration = perf_counter() - start
             raise InitFailed(
                 lambda request_id: errors.timeout_error(request_id, INIT_TIMEOUT), duration
             ) from None
         except Exception as exc:  # noqa: BLE001 - the init error is the invocation's result
-            duration = time.perf_counter() - start
+            duration = perf_counter() - start
             error = exc
             raise InitFailed(
                 lambda request_id: errors.handler_error(error, request_id), duration
             ) from None
-        return Environment(result, time.perf_counter() - start, provisioned=provisioned)
+        return Environment(result, perf_counter() - start, provisioned=provisioned)
 
     def pool(self, fn: FunctionRuntime) -> EnvironmentPool:
         pool = fn.pool
@@ -229,7 +224,6 @@ class Runner:
             environment = free.pop()  # the warmest
         else:
             pool.count += 1
-            pool.cold_starts += 1
             fn.cold_starts += 1
             try:
                 environment = await self.start(fn)
