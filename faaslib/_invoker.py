@@ -387,7 +387,7 @@ class Invoker:
         :param invocation_type: ``RequestResponse`` runs the handler and returns its result
             (200); ``Event`` queues it and returns 202 at once; ``DryRun`` checks everything
             and returns 204 without running anything
-        :param qualifier: version or alias; only ``$LATEST`` exists so far
+        :param qualifier: a version (``$LATEST``, "1", ...) or an alias of the function
         :param client_context: a dict, or base64 JSON; reaches the handler on synchronous
             invocations only
         :param log_type: ``Tail`` returns the last 4 KB of the invocation's log (synchronous
