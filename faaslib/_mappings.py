@@ -21,10 +21,8 @@ from ._patterns import filter_criteria
 from ._shapes import (
     dynamodb_record,
     from_attribute_value,
-    kinesis_event,
-    kinesis_record,
-    sqs_event,
-    sqs_record,
+    kinesis_record_json,
+    records_event_json,
 )
 from ._table import ChangeStream
 from ._triggers import SQS, Kinesis
@@ -32,7 +30,7 @@ from ._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
     from ._clock import Clock
-    from ._queue import Message, Queue
+    from ._queue import Queue, Received
     from ._result import InvocationResult
     from ._stream import Stream, StreamRecord
 
@@ -191,7 +189,7 @@ class QueueMapping(EventSourceMapping):
             while True:
                 await self._until_enabled()
                 await slots.acquire()
-                messages = queue.receive(trigger.batch_size)
+                messages = queue._receive_records(trigger.batch_size)
                 if not messages:
                     slots.release()
                     self._maybe_settled()
@@ -210,69 +208,59 @@ class QueueMapping(EventSourceMapping):
             wake = until if wake is None else min(wake, until)
         await sleep_until_woken(queue._waiters, self._clock, wake)
 
-    async def _gather(self, queue: Queue, have: int, window: float) -> list[Message]:
+    async def _gather(self, queue: Queue, have: int, window: float) -> list[Received]:
         """More messages for a batch, until it is full or the batching window ends."""
         deadline = self._clock.time() + window
-        more: list[Message] = []
+        more: list[Received] = []
         self._gathering = deadline
         try:
             while have + len(more) < self.trigger.batch_size and self._clock.time() < deadline:
                 self._maybe_settled()
                 await self._wait_for_messages(queue, deadline)
-                more += queue.receive(self.trigger.batch_size - have - len(more))
+                more += queue._receive_records(self.trigger.batch_size - have - len(more))
         finally:
             self._gathering = None
         return more
 
-    async def _process(self, messages: list[Message], slots: anyio.Semaphore) -> None:
+    async def _process(self, batch: list[Received], slots: anyio.Semaphore) -> None:
         queue = self.trigger.queue
         try:
-            self._polled += len(messages)
-            records = [
-                sqs_record(
-                    message_id=m.message_id,
-                    receipt_handle=m.receipt_handle,
-                    body=m.body,
-                    attributes=m.attributes,
-                    message_attributes=m.message_attributes,
-                    md5_of_body=m.md5_of_body,
-                    queue_arn=queue.arn,
-                    region=queue.region,
-                )
-                for m in messages
-            ]
+            self._polled += len(batch)
             if self._matches is not None:
-                kept = []
-                for message, record in zip(messages, records, strict=True):
-                    if self._matches(_filterable(record)):
-                        kept.append((message, record))
-                    else:  # Lambda deletes an SQS message its filter drops
-                        self._filtered += 1
-                        _delete(queue, message)
-                if not kept:
+                batch = self._filter(queue, batch)
+                if not batch:
                     return
-                messages = [m for m, _ in kept]
-                records = [r for _, r in kept]
             self._invocations += 1
-            failed = await self._invoke_batch(records, messages)
-            for message in messages:
-                if message.message_id in failed:
+            failed = await self._invoke_batch(batch)
+            for message_id, receipt_handle, _ in batch:
+                if message_id in failed:
                     self._failed += 1
                 else:
                     self._succeeded += 1
-                    _delete(queue, message)
+                    _delete(queue, receipt_handle)
         finally:
             self._in_flight -= 1
             slots.release()
             self._maybe_settled()
 
-    async def _invoke_batch(
-        self, records: list[dict[str, Any]], messages: list[Message]
-    ) -> set[str]:
+    def _filter(self, queue: Queue, batch: list[Received]) -> list[Received]:
+        """The messages the filter criteria keep; Lambda deletes those it drops."""
+        assert self._matches is not None
+        kept: list[Received] = []
+        for received in batch:
+            if self._matches(_filterable(pydantic_core.from_json(received[2]))):
+                kept.append(received)
+            else:
+                self._filtered += 1
+                _delete(queue, received[1])
+        return kept
+
+    async def _invoke_batch(self, batch: list[Received]) -> set[str]:
         """Invoke the function; return the message ids that failed (all of them on an error)."""
-        every = {m.message_id for m in messages}
+        every = {message_id for message_id, _, _ in batch}
+        event = records_event_json([record for _, _, record in batch])
         try:
-            result = await self._invoke(self.function_name, sqs_event(records))
+            result = await self._invoke(self.function_name, event)
         except TooManyRequestsException:
             return every  # throttled: the messages come back after the visibility timeout
         except FaaslibError as exc:
@@ -326,9 +314,9 @@ def _filterable(record: dict[str, Any]) -> dict[str, Any]:
     return {**record, "body": body}
 
 
-def _delete(queue: Queue, message: Message) -> None:
+def _delete(queue: Queue, receipt_handle: str) -> None:
     try:
-        queue.delete(message.receipt_handle)
+        queue.delete(receipt_handle)
     except ResourceNotFoundException:  # its receipt expired and it was received again
         pass
 
@@ -499,28 +487,12 @@ class StreamMapping(EventSourceMapping):
             finally:
                 del self._retrying[key]
 
-    def _event_record(self, record: StreamRecord) -> dict[str, Any]:
+    def _event_record(self, record: StreamRecord) -> bytes:
+        """A record's JSON, as the function's event carries it."""
         stream = self.trigger.stream
-        if isinstance(stream, ChangeStream):  # a table's change
-            change = pydantic_core.from_json(record.data)
-            images = {
-                part: {k: from_attribute_value(v) for k, v in change[part].items()}
-                for part in ("Keys", "NewImage", "OldImage")
-                if part in change
-            }
-            return dynamodb_record(
-                event_name=change["eventName"],
-                keys=images["Keys"],
-                new_image=images.get("NewImage"),
-                old_image=images.get("OldImage"),
-                sequence_number=record.sequence_number,
-                size_bytes=change["SizeBytes"],
-                stream_view_type=stream.view_type,
-                time=record.arrival,
-                stream_arn=stream.arn,
-                region=stream.region,
-            )
-        return kinesis_record(
+        if isinstance(stream, ChangeStream):
+            return pydantic_core.to_json(self._change_record(record, stream))
+        return kinesis_record_json(
             stream_arn=stream.arn,
             shard_id=record.shard_id,
             partition_key=record.partition_key,
@@ -531,11 +503,34 @@ class StreamMapping(EventSourceMapping):
             role_arn=self._role_arn,
         )
 
+    @staticmethod
+    def _change_record(record: StreamRecord, stream: ChangeStream) -> dict[str, Any]:
+        """A table's change as a DynamoDB Streams record."""
+        change = pydantic_core.from_json(record.data)
+        images = {
+            part: {k: from_attribute_value(v) for k, v in change[part].items()}
+            for part in ("Keys", "NewImage", "OldImage")
+            if part in change
+        }
+        return dynamodb_record(
+            event_name=change["eventName"],
+            keys=images["Keys"],
+            new_image=images.get("NewImage"),
+            old_image=images.get("OldImage"),
+            sequence_number=record.sequence_number,
+            size_bytes=change["SizeBytes"],
+            stream_view_type=stream.view_type,
+            time=record.arrival,
+            stream_arn=stream.arn,
+            region=stream.region,
+        )
+
     def _filterable(self, record: StreamRecord) -> dict[str, Any]:
         """A record as Lambda's filter sees it: a Kinesis ``data`` decoded when it is JSON;
         a DynamoDB record as it is delivered."""
-        if isinstance(self.trigger.stream, ChangeStream):
-            return self._event_record(record)
+        stream = self.trigger.stream
+        if isinstance(stream, ChangeStream):
+            return self._change_record(record, stream)
         try:
             data: Any = pydantic_core.from_json(record.data)
         except ValueError:
@@ -549,9 +544,9 @@ class StreamMapping(EventSourceMapping):
     async def _invoke_records(self, batch: list[StreamRecord]) -> int | None:
         """Invoke with a batch: ``None`` if it all succeeded, else the index of the first
         record to retry (0: the whole batch)."""
-        records = [self._event_record(r) for r in batch]
+        event = records_event_json([self._event_record(r) for r in batch])
         try:
-            result = await self._invoke(self.function_name, kinesis_event(records))
+            result = await self._invoke(self.function_name, event)
         except TooManyRequestsException:
             return 0
         except FaaslibError as exc:

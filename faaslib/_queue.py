@@ -16,12 +16,13 @@ import pydantic_core
 from ._clock import FollowsClock
 from ._errors import InvalidParameterValueException, ResourceNotFoundException
 from ._execution import new_request_id
+from ._shapes import sqs_record_json
 
 if TYPE_CHECKING:
     from ._clock import Clock
     from ._wakeup import Waker
 
-__all__ = ["Message", "Queue"]
+__all__ = ["Message", "Queue", "Received"]
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,80}")
 #: SQS's limit on a message (1 MiB since 2025, as Lambda's async payload).
@@ -48,6 +49,10 @@ class Message:
     attributes: Mapping[str, str]
     message_attributes: Mapping[str, Mapping[str, str]]
     md5_of_body: str
+
+
+#: A message received for a mapping: its id, receipt handle, and SQS event record (JSON).
+Received = tuple[str, str, bytes]
 
 
 @dataclass(slots=True)
@@ -233,10 +238,46 @@ class Queue(FollowsClock):
     ) -> list[Message]:
         """Receive up to ``max_messages`` visible messages, hiding them for the visibility
         timeout (FIFO: from groups with nothing in flight, in order)."""
-        now = self.clock.time()
         hide_for = self.visibility_timeout if visibility_timeout is None else visibility_timeout
-        taken: list[Message] = []
-        for message in self._take(max_messages, now):
+        return [
+            Message(
+                m.message_id,
+                m.receipt_handle or "",
+                m.body,
+                self._attributes(m),
+                m.message_attributes,
+                m.md5,
+            )
+            for m in self._receive(max_messages, hide_for)
+        ]
+
+    def _receive_records(self, limit: int) -> list[Received]:
+        """For a mapping: up to ``limit`` messages received, as SQS event records."""
+        arn, region = self.arn, self.region
+        return [
+            (
+                m.message_id,
+                m.receipt_handle or "",
+                sqs_record_json(
+                    message_id=m.message_id,
+                    receipt_handle=m.receipt_handle or "",
+                    body=m.body,
+                    attributes=self._attributes(m),
+                    queue_arn=arn,
+                    region=region,
+                    message_attributes=m.message_attributes,
+                    md5_of_body=m.md5,
+                ),
+            )
+            for m in self._receive(limit, self.visibility_timeout)
+        ]
+
+    def _receive(self, limit: int, hide_for: float) -> list[_Stored]:
+        """Take up to ``limit`` visible messages and hide them for ``hide_for`` seconds (one
+        received too often moves to the dead-letter queue instead)."""
+        now = self.clock.time()
+        taken: list[_Stored] = []
+        for message in self._take(limit, now):
             if (
                 self.max_receive_count is not None
                 and self.dead_letter_queue is not None
@@ -244,7 +285,8 @@ class Queue(FollowsClock):
             ):
                 self._redrive(message)
                 continue
-            taken.append(self._receipt(message, now, hide_for))
+            self._mark_received(message, now, hide_for)
+            taken.append(message)
         return taken
 
     def _take(self, limit: int, now: float) -> list[_Stored]:
@@ -297,7 +339,7 @@ class Queue(FollowsClock):
             del self._groups[group]
         return out
 
-    def _receipt(self, message: _Stored, now: float, hide_for: float) -> Message:
+    def _mark_received(self, message: _Stored, now: float, hide_for: float) -> None:
         message.receive_count += 1
         if message.first_receive_at is None:
             message.first_receive_at = now
@@ -308,24 +350,20 @@ class Queue(FollowsClock):
         message.visible_at = now + hide_for
         if not self.fifo:
             heapq.heappush(self._hidden, (message.visible_at, message.sequence, message.message_id))
+
+    def _attributes(self, message: _Stored) -> dict[str, str]:
+        """A received message's system attributes, as SQS gives them (strings)."""
         attributes = {
             "ApproximateReceiveCount": str(message.receive_count),
             "SentTimestamp": str(round(message.sent_at * 1000)),
             "SenderId": _SENDER,
-            "ApproximateFirstReceiveTimestamp": str(round(message.first_receive_at * 1000)),
+            "ApproximateFirstReceiveTimestamp": str(round((message.first_receive_at or 0) * 1000)),
         }
         if self.fifo:
             attributes["SequenceNumber"] = f"{message.sequence:020d}"
             attributes["MessageGroupId"] = message.group_id or ""
             attributes["MessageDeduplicationId"] = message.deduplication_id or ""
-        return Message(
-            message.message_id,
-            message.receipt_handle,
-            message.body,
-            attributes,
-            message.message_attributes,
-            message.md5,
-        )
+        return attributes
 
     def _redrive(self, message: _Stored) -> None:
         """Move a message received too often to the dead-letter queue."""

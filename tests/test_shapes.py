@@ -13,6 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pydantic_core
 import pytest
 from aws_lambda_powertools.utilities.parser.models import (
     DynamoDBStreamModel,
@@ -28,12 +29,15 @@ from faaslib._shapes import (
     dynamodb_record,
     from_attribute_value,
     kinesis_record,
+    kinesis_record_json,
     md5_of_message_attributes,
     records_event,
+    records_event_json,
     s3_record,
     scheduled_event,
     sns_record,
     sqs_record,
+    sqs_record_json,
     to_attribute_value,
 )
 
@@ -245,6 +249,50 @@ def test_sqs_dead_letter_source_is_an_attribute() -> None:
 )
 def test_md5_of_message_attributes(attributes: dict[str, dict[str, Any]], digest: str) -> None:
     assert md5_of_message_attributes(attributes) == digest
+
+
+SQS_ATTRIBUTES = {
+    "ApproximateReceiveCount": "1",
+    "SentTimestamp": "1545082649183",
+    "SenderId": "AIDAIENQZJOLO23YVJ4VO",
+    "ApproximateFirstReceiveTimestamp": "1545082649185",
+}
+SQS_AWKWARD_BODIES = [
+    "plain",
+    '{"n": 1}',
+    'quote " backslash \\ tab \t newline \n',
+    "\u00e9\u6f22\U0001f600",
+    "\x00\x1f\x7f",
+]
+
+
+@pytest.mark.parametrize("body", SQS_AWKWARD_BODIES)
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {},
+        {"md5_of_body": "0123456789abcdef0123456789abcdef"},
+        {"message_attributes": {"kind": {"DataType": "String", "StringValue": "order"}}},
+        {
+            "attributes": SQS_ATTRIBUTES
+            | {"MessageGroupId": 'group "1"', "MessageDeduplicationId": "d\u00e9dup"}
+        },
+    ],
+    ids=["plain", "md5-given", "message-attributes", "fifo-attributes"],
+)
+def test_sqs_record_json_is_the_record_encoded(body: str, extra: dict[str, Any]) -> None:
+    arguments: dict[str, Any] = {
+        "message_id": "059f36b4-87a3-44ab-83d2-661975830a7d",
+        "receipt_handle": "059f36b4-87a3-44ab-83d2-661975830a7d#1",
+        "body": body,
+        "attributes": SQS_ATTRIBUTES,
+        "queue_arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:my-queue",
+        "region": REGION,
+    } | extra
+    assert sqs_record_json(**arguments) == pydantic_core.to_json(sqs_record(**arguments))
+    event = records_event_json([sqs_record_json(**arguments)] * 2)
+    assert event == pydantic_core.to_json(records_event([sqs_record(**arguments)] * 2))
+    SqsModel.model_validate_json(event)
 
 
 # -- S3 -----------------------------------------------------------------------------------------
@@ -468,6 +516,26 @@ def test_kinesis_event_parses_with_powertools() -> None:
         assert model.eventID == f"shardId-000000000000:{model.kinesis.sequenceNumber}"
         assert model.eventSourceARN == stream
         assert model.invokeIdentityArn == f"arn:aws:iam::{ACCOUNT}:role/lambda-role"
+
+
+@pytest.mark.parametrize(
+    "arrival", [0.0, 1.0, T, 1_732_560_000.5, 1_732_560_000.0005, 99_999_999_999.999]
+)
+@pytest.mark.parametrize("key", ["user-1", 'quote " key', "cl\u00e9 \U0001f600"])
+def test_kinesis_record_json_is_the_record_encoded(arrival: float, key: str) -> None:
+    arguments: dict[str, Any] = {
+        "stream_arn": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks",
+        "shard_id": "shardId-000000000001",
+        "partition_key": key,
+        "sequence_number": "49590338271490256608559692538361571095921575989136588898",
+        "data": bytes(range(256)),
+        "arrival_time": arrival,
+        "region": REGION,
+        "role_arn": f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
+    }
+    built = kinesis_record_json(**arguments)
+    assert built == pydantic_core.to_json(kinesis_record(**arguments))
+    KinesisDataStreamModel.model_validate_json(records_event_json([built]))
 
 
 # -- DynamoDB Streams ---------------------------------------------------------------------------
