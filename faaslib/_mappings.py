@@ -19,10 +19,12 @@ from ._destinations import timestamp
 from ._errors import FaaslibError, ResourceNotFoundException, TooManyRequestsException
 from ._patterns import filter_criteria
 from ._shapes import (
+    RecordsEventWriter,
     dynamodb_record,
     from_attribute_value,
     kinesis_record_json,
     records_event_json,
+    sqs_record_json,
 )
 from ._table import ChangeStream
 from ._triggers import SQS, Kinesis
@@ -30,7 +32,7 @@ from ._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
     from ._clock import Clock
-    from ._queue import Queue, Received
+    from ._queue import Queue
     from ._result import InvocationResult
     from ._stream import Stream, StreamRecord
 
@@ -189,17 +191,48 @@ class QueueMapping(EventSourceMapping):
             while True:
                 await self._until_enabled()
                 await slots.acquire()
-                messages = queue._receive_records(trigger.batch_size)
-                if not messages:
+                batch = _QueueBatch()
+                received = self._receive(queue, batch, trigger.batch_size)
+                if not batch:
                     slots.release()
-                    self._maybe_settled()
-                    await self._wait_for_messages(queue)
+                    if not received:  # (a batch its filter emptied: receive again at once)
+                        self._maybe_settled()
+                        await self._wait_for_messages(queue)
                     continue
                 window = trigger.maximum_batching_window
-                if window and len(messages) < trigger.batch_size:
-                    messages += await self._gather(queue, len(messages), window)
+                if window and len(batch) < trigger.batch_size:
+                    await self._gather(queue, batch, window)
                 self._in_flight += 1
-                batches.start_soon(self._process, messages, slots)
+                batches.start_soon(self._process, batch, slots)
+
+    def _receive(self, queue: Queue, batch: _QueueBatch, limit: int) -> int:
+        """Receive up to ``limit`` messages into ``batch``; return how many were received.
+
+        Those the filter criteria drop are deleted, as Lambda deletes them.
+        """
+        arn, region = queue.arn, queue.region
+        received = queue._receive(limit, queue.visibility_timeout)
+        for message in received:
+            receipt_handle = message.receipt_handle or ""
+            record = sqs_record_json(
+                message_id=message.message_id,
+                receipt_handle=receipt_handle,
+                body=message.body,
+                attributes=queue._attributes(message),
+                queue_arn=arn,
+                region=region,
+                message_attributes=message.message_attributes,
+                md5_of_body=message.md5,
+            )
+            if self._matches is not None and not self._matches(
+                _filterable(pydantic_core.from_json(record))
+            ):
+                self._filtered += 1
+                _delete(queue, receipt_handle)
+                continue
+            batch.add(message.message_id, receipt_handle, record)
+        self._polled += len(received)
+        return len(received)
 
     async def _wait_for_messages(self, queue: Queue, until: float | None = None) -> None:
         """Sleep until a message may be visible: one is sent, or one's hiding ends."""
@@ -208,31 +241,24 @@ class QueueMapping(EventSourceMapping):
             wake = until if wake is None else min(wake, until)
         await sleep_until_woken(queue._waiters, self._clock, wake)
 
-    async def _gather(self, queue: Queue, have: int, window: float) -> list[Received]:
+    async def _gather(self, queue: Queue, batch: _QueueBatch, window: float) -> None:
         """More messages for a batch, until it is full or the batching window ends."""
         deadline = self._clock.time() + window
-        more: list[Received] = []
         self._gathering = deadline
         try:
-            while have + len(more) < self.trigger.batch_size and self._clock.time() < deadline:
+            while len(batch) < self.trigger.batch_size and self._clock.time() < deadline:
                 self._maybe_settled()
                 await self._wait_for_messages(queue, deadline)
-                more += queue._receive_records(self.trigger.batch_size - have - len(more))
+                self._receive(queue, batch, self.trigger.batch_size - len(batch))
         finally:
             self._gathering = None
-        return more
 
-    async def _process(self, batch: list[Received], slots: anyio.Semaphore) -> None:
+    async def _process(self, batch: _QueueBatch, slots: anyio.Semaphore) -> None:
         queue = self.trigger.queue
         try:
-            self._polled += len(batch)
-            if self._matches is not None:
-                batch = self._filter(queue, batch)
-                if not batch:
-                    return
             self._invocations += 1
             failed = await self._invoke_batch(batch)
-            for message_id, receipt_handle, _ in batch:
+            for message_id, receipt_handle in zip(batch.ids, batch.receipts, strict=True):
                 if message_id in failed:
                     self._failed += 1
                 else:
@@ -243,24 +269,11 @@ class QueueMapping(EventSourceMapping):
             slots.release()
             self._maybe_settled()
 
-    def _filter(self, queue: Queue, batch: list[Received]) -> list[Received]:
-        """The messages the filter criteria keep; Lambda deletes those it drops."""
-        assert self._matches is not None
-        kept: list[Received] = []
-        for received in batch:
-            if self._matches(_filterable(pydantic_core.from_json(received[2]))):
-                kept.append(received)
-            else:
-                self._filtered += 1
-                _delete(queue, received[1])
-        return kept
-
-    async def _invoke_batch(self, batch: list[Received]) -> set[str]:
+    async def _invoke_batch(self, batch: _QueueBatch) -> set[str]:
         """Invoke the function; return the message ids that failed (all of them on an error)."""
-        every = {message_id for message_id, _, _ in batch}
-        event = records_event_json([record for _, _, record in batch])
+        every = set(batch.ids)
         try:
-            result = await self._invoke(self.function_name, event)
+            result = await self._invoke(self.function_name, batch.records.event())
         except TooManyRequestsException:
             return every  # throttled: the messages come back after the visibility timeout
         except FaaslibError as exc:
@@ -276,6 +289,25 @@ class QueueMapping(EventSourceMapping):
         if not self.trigger.reports_item_failures:
             return set()
         return _item_failures(result.payload, every)
+
+
+class _QueueBatch:
+    """Messages received for one invocation: their ids and receipt handles, and the event."""
+
+    __slots__ = ("ids", "receipts", "records")
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+        self.receipts: list[str] = []
+        self.records = RecordsEventWriter()
+
+    def add(self, message_id: str, receipt_handle: str, record: bytes) -> None:
+        self.ids.append(message_id)
+        self.receipts.append(receipt_handle)
+        self.records.add(record)
+
+    def __len__(self) -> int:
+        return len(self.ids)
 
 
 def _item_failures(payload: bytes, every: set[str]) -> set[str]:
@@ -544,7 +576,7 @@ class StreamMapping(EventSourceMapping):
     async def _invoke_records(self, batch: list[StreamRecord]) -> int | None:
         """Invoke with a batch: ``None`` if it all succeeded, else the index of the first
         record to retry (0: the whole batch)."""
-        event = records_event_json([self._event_record(r) for r in batch])
+        event = records_event_json(self._event_record(r) for r in batch)
         try:
             result = await self._invoke(self.function_name, event)
         except TooManyRequestsException:

@@ -16,13 +16,12 @@ import pydantic_core
 from ._clock import FollowsClock
 from ._errors import InvalidParameterValueException, ResourceNotFoundException
 from ._execution import new_request_id
-from ._shapes import sqs_record_json
 
 if TYPE_CHECKING:
     from ._clock import Clock
     from ._wakeup import Waker
 
-__all__ = ["Message", "Queue", "Received"]
+__all__ = ["Message", "Queue"]
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,80}")
 #: SQS's limit on a message (1 MiB since 2025, as Lambda's async payload).
@@ -49,10 +48,6 @@ class Message:
     attributes: Mapping[str, str]
     message_attributes: Mapping[str, Mapping[str, str]]
     md5_of_body: str
-
-
-#: A message received for a mapping: its id, receipt handle, and SQS event record (JSON).
-Received = tuple[str, str, bytes]
 
 
 @dataclass(slots=True)
@@ -249,27 +244,6 @@ class Queue(FollowsClock):
                 m.md5,
             )
             for m in self._receive(max_messages, hide_for)
-        ]
-
-    def _receive_records(self, limit: int) -> list[Received]:
-        """For a mapping: up to ``limit`` messages received, as SQS event records."""
-        arn, region = self.arn, self.region
-        return [
-            (
-                m.message_id,
-                m.receipt_handle or "",
-                sqs_record_json(
-                    message_id=m.message_id,
-                    receipt_handle=m.receipt_handle or "",
-                    body=m.body,
-                    attributes=self._attributes(m),
-                    queue_arn=arn,
-                    region=region,
-                    message_attributes=m.message_attributes,
-                    md5_of_body=m.md5,
-                ),
-            )
-            for m in self._receive(limit, self.visibility_timeout)
         ]
 
     def _receive(self, limit: int, hide_for: float) -> list[_Stored]:

@@ -24,6 +24,7 @@ from ._destinations import timestamp
 
 __all__ = [
     "DynamoDBEventName",
+    "RecordsEventWriter",
     "StreamViewType",
     "dynamodb_event",
     "dynamodb_record",
@@ -75,8 +76,38 @@ sqs_event = s3_event = sns_event = kinesis_event = dynamodb_event = records_even
 
 def records_event_json(records: Iterable[bytes]) -> bytes:
     """:func:`records_event`'s JSON, from records already encoded (see :func:`sqs_record_json`
-    and :func:`kinesis_record_json`)."""
-    return b'{"Records":[' + b",".join(records) + b"]}"
+    and :func:`kinesis_record_json`), taken one at a time."""
+    writer = RecordsEventWriter()
+    for record in records:
+        writer.add(record)
+    return writer.event()
+
+
+class RecordsEventWriter:
+    """A ``{"Records": [...]}`` event's JSON, written one encoded record at a time.
+
+    A batch of a thousand records is half a megabyte: written into one buffer as they come,
+    no record's JSON outlives its ``add``, which keeps big batches from churning memory.
+    """
+
+    __slots__ = ("_buffer", "count")
+
+    def __init__(self) -> None:
+        self._buffer = bytearray(b'{"Records":[')
+        self.count = 0
+
+    def add(self, record: bytes) -> None:
+        if self.count:
+            self._buffer += b","
+        self._buffer += record
+        self.count += 1
+
+    def event(self) -> bytes:
+        self._buffer += b"]}"
+        try:
+            return bytes(self._buffer)
+        finally:
+            del self._buffer[-2:]
 
 
 _json = pydantic_core.to_json

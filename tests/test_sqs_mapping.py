@@ -193,6 +193,32 @@ async def test_filter_criteria_drop_and_delete_the_records_they_do_not_match() -
     assert (stats.records_filtered, stats.records_succeeded) == (2, 2)
 
 
+@pytest.mark.parametrize("window", [0, 5])
+async def test_filtered_out_batches_do_not_stall_the_poller(window: float) -> None:
+    """Whole receives the filter drops leave the poller reading on, and filtered records do
+    not take room in a batch gathered over a window."""
+    clock = faaslib.VirtualClock(T0)
+    queue = faaslib.Queue("orders", clock=clock)
+    for i in range(45):
+        queue.send(json.dumps({"n": i, "keep": i >= 40}))
+    recorder = Recorder()
+    registry = setup(
+        recorder,
+        queue,
+        batch_size=5,
+        maximum_batching_window=window,
+        filter_criteria=[{"body": {"keep": [True]}}],
+    )
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        stats = invoker.event_source_mappings()[0].statistics()
+    assert [[json.loads(b)["n"] for b in batch] for batch in recorder.batches] == [
+        [40, 41, 42, 43, 44]
+    ]
+    assert len(queue) == 0
+    assert (stats.records_polled, stats.records_filtered, stats.invocations) == (45, 40, 1)
+
+
 async def test_disable_and_enable_at_run_time() -> None:
     clock = faaslib.VirtualClock(T0)
     queue = faaslib.Queue("orders", clock=clock)
