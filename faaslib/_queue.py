@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import math
 import re
 from collections import OrderedDict, deque
 from collections.abc import Mapping
@@ -125,11 +126,14 @@ class Queue(FollowsClock):
         self.account_id = account_id
         self._clock: Clock | None = clock
         self._messages: dict[str, _Stored] = {}
-        self._by_receipt: dict[str, str] = {}
         self._sequence = itertools.count(1)
-        # Standard queue: visible messages by send order, and in-flight ones by visible time.
-        self._visible: list[tuple[int, str]] = []
-        self._hidden: list[tuple[float, int, str]] = []
+        # Standard queue: visible messages never received, in send order; those visible again
+        # (a hiding ended), by send order; and hidden ones: one entry a receive (or a delayed
+        # send, or a visibility change), by the time they show again.
+        self._ready: deque[str] = deque()
+        self._returned: list[tuple[int, str]] = []
+        self._hidden: list[tuple[float, int, tuple[str, ...]]] = []
+        self._hidings = itertools.count()
         # FIFO queue: each group's messages in order; a group whose first message is in
         # flight waits for it.
         self._groups: OrderedDict[str, deque[str]] = OrderedDict()
@@ -214,9 +218,9 @@ class Queue(FollowsClock):
         if self.fifo:
             self._groups.setdefault(group_id or "", deque()).append(message.message_id)
         elif wait > 0:
-            heapq.heappush(self._hidden, (message.visible_at, message.sequence, message.message_id))
+            self._hide(message.visible_at, (message.message_id,))
         else:
-            heapq.heappush(self._visible, (message.sequence, message.message_id))
+            self._ready.append(message.message_id)
         self._wake()
         return message.message_id
 
@@ -261,26 +265,43 @@ class Queue(FollowsClock):
                 continue
             self._mark_received(message, now, hide_for)
             taken.append(message)
+        if taken and not self.fifo:
+            self._hide(now + hide_for, tuple(m.message_id for m in taken))
         return taken
+
+    def _hide(self, until: float, message_ids: tuple[str, ...]) -> None:
+        heapq.heappush(self._hidden, (until, next(self._hidings), message_ids))
+
+    def _release(self, now: float) -> None:
+        """Standard queue: messages whose hiding has ended are visible again."""
+        hidden, messages = self._hidden, self._messages
+        while hidden and hidden[0][0] <= now:
+            until, _, message_ids = heapq.heappop(hidden)
+            for message_id in message_ids:
+                message = messages.get(message_id)
+                if message is not None and message.visible_at == until:  # not hidden anew
+                    heapq.heappush(self._returned, (message.sequence, message_id))
 
     def _take(self, limit: int, now: float) -> list[_Stored]:
         """Up to ``limit`` visible messages, no longer counted as visible."""
         if self.fifo:
             return self._take_fifo(limit, now)
-        hidden, visible = self._hidden, self._visible
-        while hidden and hidden[0][0] <= now:  # visibility timeouts over: visible again
-            _, sequence, message_id = heapq.heappop(hidden)
-            if message_id in self._messages:
-                heapq.heappush(visible, (sequence, message_id))
+        self._release(now)
+        messages, ready, returned = self._messages, self._ready, self._returned
         out: list[_Stored] = []
-        while visible and len(out) < limit:
-            _, message_id = heapq.heappop(visible)
-            message = self._messages.get(message_id)
-            if message is None or message.visible_at > now:
-                continue
+        while len(out) < limit:
+            if returned and (not ready or returned[0][0] < messages[ready[0]].sequence):
+                message = messages.get(heapq.heappop(returned)[1])
+                if message is None or message.visible_at > now:
+                    continue  # deleted, or received since
+            elif ready:
+                message = messages[ready.popleft()]
+            else:
+                break
             if now - message.sent_at > self.message_retention:
                 self._forget(message)
                 continue
+            message.visible_at = math.inf  # taken: a second entry of it is stale (until hidden)
             out.append(message)
         return out
 
@@ -292,9 +313,7 @@ class Queue(FollowsClock):
             while ids and (
                 ids[0] not in messages or now - messages[ids[0]].sent_at > self.message_retention
             ):
-                gone = messages.pop(ids.popleft(), None)  # deleted, or past retention
-                if gone is not None and gone.receipt_handle is not None:
-                    self._by_receipt.pop(gone.receipt_handle, None)
+                messages.pop(ids.popleft(), None)  # deleted, or past retention
             if not ids:
                 empty.append(group)
                 continue
@@ -317,13 +336,8 @@ class Queue(FollowsClock):
         message.receive_count += 1
         if message.first_receive_at is None:
             message.first_receive_at = now
-        if message.receipt_handle is not None:
-            self._by_receipt.pop(message.receipt_handle, None)
         message.receipt_handle = f"{message.message_id}#{message.receive_count}"
-        self._by_receipt[message.receipt_handle] = message.message_id
         message.visible_at = now + hide_for
-        if not self.fifo:
-            heapq.heappush(self._hidden, (message.visible_at, message.sequence, message.message_id))
 
     def _attributes(self, message: _Stored) -> dict[str, str]:
         """A received message's system attributes, as SQS gives them (strings)."""
@@ -359,7 +373,7 @@ class Queue(FollowsClock):
         if dlq.fifo:
             dlq._groups.setdefault(copy.group_id or "", deque()).append(copy.message_id)
         else:
-            heapq.heappush(dlq._visible, (copy.sequence, copy.message_id))
+            dlq._ready.append(copy.message_id)
         dlq._wake()
 
     # -- finishing -----------------------------------------------------------------------------
@@ -369,12 +383,7 @@ class Queue(FollowsClock):
 
         :raises ~faaslib.ResourceNotFoundException: not a current receipt handle
         """
-        message_id = self._by_receipt.pop(receipt_handle, None)
-        if message_id is None:
-            raise ResourceNotFoundException(f"The receipt handle {receipt_handle!r} is not valid")
-        message = self._messages.get(message_id)
-        if message is not None:
-            self._forget(message)
+        self._forget(self._received(receipt_handle))
 
     def change_visibility(self, receipt_handle: str, timeout: float) -> None:
         """Make a received message visible again after ``timeout`` seconds from now (0: now).
@@ -382,38 +391,56 @@ class Queue(FollowsClock):
         :raises ~faaslib.ResourceNotFoundException: not a current receipt handle
         """
         _check("visibility_timeout", timeout, 0, 43_200)
-        message_id = self._by_receipt.get(receipt_handle)
-        message = None if message_id is None else self._messages.get(message_id)
-        if message is None:
-            raise ResourceNotFoundException(f"The receipt handle {receipt_handle!r} is not valid")
+        message = self._received(receipt_handle)
         message.visible_at = self.clock.time() + timeout
         if not self.fifo:
-            heapq.heappush(self._hidden, (message.visible_at, message.sequence, message.message_id))
+            self._hide(message.visible_at, (message.message_id,))
         self._wake()
+
+    def _received(self, receipt_handle: str) -> _Stored:
+        """The message a receipt handle is the latest receipt of.
+
+        :raises ~faaslib.ResourceNotFoundException: not a current receipt handle
+        """
+        message_id = receipt_handle.partition("#")[0] if isinstance(receipt_handle, str) else ""
+        message = self._messages.get(message_id)
+        if message is None or message.receipt_handle != receipt_handle:
+            raise ResourceNotFoundException(f"The receipt handle {receipt_handle!r} is not valid")
+        return message
 
     def _forget(self, message: _Stored) -> None:
         """Drop a message (its place in a FIFO group's order is cleared when next taken)."""
         self._messages.pop(message.message_id, None)
-        if message.receipt_handle is not None:
-            self._by_receipt.pop(message.receipt_handle, None)
         if self.fifo:
             self._wake()  # its group may go on
 
     def purge(self) -> None:
         """Delete every message."""
-        for message in list(self._messages.values()):
-            self._forget(message)
-        self._visible.clear()
+        self._messages.clear()
+        self._ready.clear()
+        self._returned.clear()
         self._hidden.clear()
         self._groups.clear()
+        self._wake()
 
     # -- waiting (for pollers) -----------------------------------------------------------------
 
     def next_visible(self) -> float | None:
         """When a hidden (in flight or delayed) message next becomes visible, or ``None``."""
         now = self.clock.time()
-        later = [m.visible_at for m in self._messages.values() if m.visible_at > now]
-        return min(later) if later else None
+        if self.fifo:
+            later = [m.visible_at for m in self._messages.values() if m.visible_at > now]
+            return min(later) if later else None
+        self._release(now)
+        hidden, messages = self._hidden, self._messages
+        while hidden:  # drop entries whose messages are all gone or hidden anew
+            until, _, message_ids = hidden[0]
+            for message_id in message_ids:
+                message = messages.get(message_id)
+                if message is not None and message.visible_at == until:
+                    return until
+            heapq.heappop(hidden)
+        return None
 
     def _has_visible(self, now: float) -> bool:
         """Whether a receive now would return something (for a poller settling)."""
@@ -426,7 +453,14 @@ class Queue(FollowsClock):
                             return True
                         break
             return False
-        return any(m.visible_at <= now for m in self._messages.values())
+        self._release(now)
+        returned, messages = self._returned, self._messages
+        while returned:  # drop entries of messages deleted or received since
+            message = messages.get(returned[0][1])
+            if message is not None and message.visible_at <= now:
+                return True
+            heapq.heappop(returned)
+        return bool(self._ready)
 
     def _wake(self) -> None:
         for wake in list(self._waiters):  # from any thread: a sync handler may send

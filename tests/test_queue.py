@@ -65,6 +65,42 @@ def test_change_visibility_and_delay() -> None:
     assert [m.body for m in q.receive()] == ["now"]
 
 
+def test_messages_visible_again_come_first_in_send_order_and_once_each() -> None:
+    q, clock = queue(visibility_timeout=10)
+    for body in ("a", "b", "c"):
+        q.send(body)
+    first = q.receive(2)  # a, b in flight
+    q.send("d")
+    q.change_visibility(first[1].receipt_handle, 5)  # b shows again sooner
+    q.change_visibility(first[0].receipt_handle, 0)  # a at once; its old hiding is stale
+    clock.advance(10)  # every hiding has ended, some twice over
+    assert [m.body for m in q.receive(10)] == ["a", "b", "c", "d"]
+    assert q.receive(10) == []
+
+
+def test_receipt_handles_and_waiting_times_after_deletes() -> None:
+    q, clock = queue(visibility_timeout=30)
+    q.send("m")
+    q.send("n", delay=60)
+    [message] = q.receive()
+    assert q.next_visible() == T0 + 30
+    for bad in ("", "nonsense", f"{message.message_id}#7", message.message_id):
+        with pytest.raises(faaslib.ResourceNotFoundException):
+            q.delete(bad)
+        with pytest.raises(faaslib.ResourceNotFoundException):
+            q.change_visibility(bad, 0)
+    q.delete(message.receipt_handle)
+    assert q.next_visible() == T0 + 60  # the deleted message's hiding no longer counts
+    clock.advance(60)
+    assert q.next_visible() is None
+    [late] = q.receive()
+    q.purge()
+    assert len(q) == 0
+    assert q.next_visible() is None
+    with pytest.raises(faaslib.ResourceNotFoundException):
+        q.delete(late.receipt_handle)
+
+
 def test_redrive_to_the_dead_letter_queue_after_max_receive_count() -> None:
     clock = faaslib.VirtualClock(T0)
     dlq = faaslib.Queue("orders-dlq", clock=clock)
