@@ -211,6 +211,7 @@ class QueueMapping(EventSourceMapping):
         Those the filter criteria drop are deleted, as Lambda deletes them.
         """
         arn, region = queue.arn, queue.region
+        ids, receipts, add = batch.ids, batch.receipts, batch.add
         received = queue._receive(limit, queue.visibility_timeout)
         for message in received:
             receipt_handle = message.receipt_handle or ""
@@ -218,7 +219,7 @@ class QueueMapping(EventSourceMapping):
                 message_id=message.message_id,
                 receipt_handle=receipt_handle,
                 body=message.body,
-                attributes=queue._attributes(message),
+                attributes=queue._attributes_json(message),
                 queue_arn=arn,
                 region=region,
                 message_attributes=message.message_attributes,
@@ -230,7 +231,9 @@ class QueueMapping(EventSourceMapping):
                 self._filtered += 1
                 _delete(queue, receipt_handle)
                 continue
-            batch.add(message.message_id, receipt_handle, record)
+            ids.append(message.message_id)
+            receipts.append(receipt_handle)
+            add(record)
         self._polled += len(received)
         return len(received)
 
@@ -273,7 +276,7 @@ class QueueMapping(EventSourceMapping):
         """Invoke the function; return the message ids that failed (all of them on an error)."""
         every = set(batch.ids)
         try:
-            result = await self._invoke(self.function_name, batch.records.event())
+            result = await self._invoke(self.function_name, batch.event())
         except TooManyRequestsException:
             return every  # throttled: the messages come back after the visibility timeout
         except FaaslibError as exc:
@@ -291,23 +294,18 @@ class QueueMapping(EventSourceMapping):
         return _item_failures(result.payload, every)
 
 
-class _QueueBatch:
-    """Messages received for one invocation: their ids and receipt handles, and the event."""
+class _QueueBatch(RecordsEventWriter):
+    """Messages received for one invocation: the event, and their ids and receipt handles."""
 
-    __slots__ = ("ids", "receipts", "records")
+    __slots__ = ("ids", "receipts")
 
     def __init__(self) -> None:
+        super().__init__()
         self.ids: list[str] = []
         self.receipts: list[str] = []
-        self.records = RecordsEventWriter()
-
-    def add(self, message_id: str, receipt_handle: str, record: bytes) -> None:
-        self.ids.append(message_id)
-        self.receipts.append(receipt_handle)
-        self.records.add(record)
 
     def __len__(self) -> int:
-        return len(self.ids)
+        return self.count
 
 
 def _item_failures(payload: bytes, every: set[str]) -> set[str]:

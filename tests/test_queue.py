@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
+import pydantic_core
 import pytest
 
 import faaslib
@@ -192,3 +193,15 @@ def test_queue_is_a_destination_target() -> None:
     q.send(record)
     [message] = q.receive()
     assert json.loads(message.body) == record
+
+
+@pytest.mark.parametrize("name", ["orders", "orders.fifo"])
+def test_attributes_json_is_the_attributes_encoded(name: str) -> None:
+    """A mapping's records carry the system attributes encoded straight to JSON."""
+    q, clock = queue(name, content_based_deduplication=name.endswith(".fifo"))
+    fifo = {"group_id": 'group "\u00e9"'} if q.fifo else {}
+    q.send("m", **fifo)  # type: ignore[arg-type]
+    clock.advance(1.2345)
+    for _ in range(2):
+        [stored] = q._receive(1, 0)
+        assert q._attributes_json(stored) == pydantic_core.to_json(q._attributes(stored))
