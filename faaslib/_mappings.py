@@ -19,12 +19,12 @@ from ._destinations import timestamp
 from ._errors import FaaslibError, ResourceNotFoundException, TooManyRequestsException
 from ._patterns import filter_criteria
 from ._shapes import (
+    KinesisRecordEncoder,
     RecordsEventWriter,
+    SqsRecordEncoder,
     dynamodb_record,
     from_attribute_value,
-    kinesis_record_json,
     records_event_json,
-    sqs_record_json,
 )
 from ._table import ChangeStream
 from ._triggers import SQS, Kinesis
@@ -176,6 +176,10 @@ class QueueMapping(EventSourceMapping):
 
     _gathering: float | None = None  # the end of the batching window being waited out
 
+    def __init__(self, function_name: str, trigger: SQS, clock: Clock, invoke: Invoke) -> None:
+        super().__init__(function_name, trigger, clock, invoke)
+        self._encode = SqsRecordEncoder(trigger.queue.arn, trigger.queue.region)
+
     def _caught_up(self) -> bool:
         if self._gathering is not None and not self._later(self._gathering):
             return False
@@ -210,20 +214,18 @@ class QueueMapping(EventSourceMapping):
 
         Those the filter criteria drop are deleted, as Lambda deletes them.
         """
-        arn, region = queue.arn, queue.region
+        encode = self._encode
         ids, receipts, add = batch.ids, batch.receipts, batch.add
         received = queue._receive(limit, queue.visibility_timeout)
         for message in received:
             receipt_handle = message.receipt_handle or ""
-            record = sqs_record_json(
-                message_id=message.message_id,
-                receipt_handle=receipt_handle,
-                body=message.body,
-                attributes=queue._attributes_json(message),
-                queue_arn=arn,
-                region=region,
-                message_attributes=message.message_attributes,
-                md5_of_body=message.md5,
+            record = encode(
+                message.message_id,
+                receipt_handle,
+                message.body,
+                queue._attributes_json(message),
+                message.message_attributes,
+                message.md5,
             )
             if self._matches is not None and not self._matches(
                 _filterable(pydantic_core.from_json(record))
@@ -370,7 +372,7 @@ class StreamMapping(EventSourceMapping):
         super().__init__(function_name, trigger, clock, invoke)
         self._deliver = deliver
         self._function_arn = function_arn
-        self._role_arn = role_arn
+        self._encode = KinesisRecordEncoder(trigger.stream.arn, trigger.stream.region, role_arn)
         # (shard, lane) -> the position it reads next; lanes sleeping until a time -> it.
         self._positions: dict[tuple[int, int], int] = {}
         self._waiting: dict[tuple[int, int], float] = {}  # gathering a batch until a time
@@ -522,15 +524,12 @@ class StreamMapping(EventSourceMapping):
         stream = self.trigger.stream
         if isinstance(stream, ChangeStream):
             return pydantic_core.to_json(self._change_record(record, stream))
-        return kinesis_record_json(
-            stream_arn=stream.arn,
-            shard_id=record.shard_id,
-            partition_key=record.partition_key,
-            sequence_number=record.sequence_number,
-            data=record.data,
-            arrival_time=record.arrival,
-            region=stream.region,
-            role_arn=self._role_arn,
+        return self._encode(
+            record.shard_id,
+            record.partition_key,
+            record.sequence_number,
+            record.data,
+            record.arrival,
         )
 
     @staticmethod

@@ -24,14 +24,15 @@ from ._destinations import timestamp
 
 __all__ = [
     "DynamoDBEventName",
+    "KinesisRecordEncoder",
     "RecordsEventWriter",
+    "SqsRecordEncoder",
     "StreamViewType",
     "dynamodb_event",
     "dynamodb_record",
     "from_attribute_value",
     "kinesis_event",
     "kinesis_record",
-    "kinesis_record_json",
     "md5_of_message_attributes",
     "records_event",
     "records_event_json",
@@ -42,7 +43,6 @@ __all__ = [
     "sns_record",
     "sqs_event",
     "sqs_record",
-    "sqs_record_json",
     "to_attribute_value",
 ]
 
@@ -75,8 +75,8 @@ sqs_event = s3_event = sns_event = kinesis_event = dynamodb_event = records_even
 
 
 def records_event_json(records: Iterable[bytes]) -> bytes:
-    """:func:`records_event`'s JSON, from records already encoded (see :func:`sqs_record_json`
-    and :func:`kinesis_record_json`), taken one at a time."""
+    """:func:`records_event`'s JSON, from records already encoded (see
+    :class:`SqsRecordEncoder` and :class:`KinesisRecordEncoder`), taken one at a time."""
     writer = RecordsEventWriter()
     for record in records:
         writer.add(record)
@@ -158,52 +158,64 @@ def sqs_record(
     return record
 
 
-def sqs_record_json(
-    *,
-    message_id: str,
-    receipt_handle: str,
-    body: str,
-    attributes: Mapping[str, str] | bytes,
-    queue_arn: str,
-    region: str,
-    message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
-    md5_of_body: str | None = None,
-) -> bytes:
-    """:func:`sqs_record`'s compact JSON, byte for byte, built without its dicts.
+class SqsRecordEncoder:
+    """:func:`sqs_record`'s compact JSON, byte for byte, for the records of one queue.
 
-    A mapping delivers thousands of records a batch; dicts for each would only feed the
-    garbage collector before being encoded. ``attributes`` may come already encoded.
+    A mapping delivers thousands of records a batch: dicts for each would only feed the
+    garbage collector before being encoded, so records are written straight to JSON, the
+    queue's own parts encoded once. ``attributes`` may come already encoded.
     """
-    if message_attributes:  # rare: not worth a second spelling of their shape
-        return _json(
-            sqs_record(
-                message_id=message_id,
-                receipt_handle=receipt_handle,
-                body=body,
-                attributes=pydantic_core.from_json(attributes)
-                if isinstance(attributes, bytes)
-                else attributes,
-                queue_arn=queue_arn,
-                region=region,
-                message_attributes=message_attributes,
-                md5_of_body=md5_of_body,
-            )
+
+    __slots__ = ("_queue_arn", "_region", "_template")
+
+    def __init__(self, queue_arn: str, region: str) -> None:
+        self._queue_arn = queue_arn
+        self._region = region
+        self._template = (
+            b'{"messageId":%b,"receiptHandle":%b,"body":%b,"attributes":%b,'
+            b'"messageAttributes":{},"md5OfBody":%b,"eventSource":"aws:sqs","eventSourceARN":'
+            + _literal(queue_arn)
+            + b',"awsRegion":'
+            + _literal(region)
+            + b"}"
         )
-    md5 = md5_of_body or hashlib.md5(body.encode(), usedforsecurity=False).hexdigest()
-    return (
-        b'{"messageId":%b,"receiptHandle":%b,"body":%b,"attributes":%b,'
-        b'"messageAttributes":{},"md5OfBody":%b,"eventSource":"aws:sqs",'
-        b'"eventSourceARN":%b,"awsRegion":%b}'
-        % (
+
+    def __call__(
+        self,
+        message_id: str,
+        receipt_handle: str,
+        body: str,
+        attributes: Mapping[str, str] | bytes,
+        message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+        md5_of_body: str | None = None,
+    ) -> bytes:
+        if message_attributes:  # rare: not worth a second spelling of their shape
+            return _json(
+                sqs_record(
+                    message_id=message_id,
+                    receipt_handle=receipt_handle,
+                    body=body,
+                    attributes=pydantic_core.from_json(attributes)
+                    if isinstance(attributes, bytes)
+                    else attributes,
+                    queue_arn=self._queue_arn,
+                    region=self._region,
+                    message_attributes=message_attributes,
+                    md5_of_body=md5_of_body,
+                )
+            )
+        return self._template % (
             _json(message_id),
             _json(receipt_handle),
             _json(body),
             attributes if isinstance(attributes, bytes) else _json(attributes),
-            _json(md5),
-            _json(queue_arn),
-            _json(region),
+            _json(md5_of_body or hashlib.md5(body.encode(), usedforsecurity=False).hexdigest()),
         )
-    )
+
+
+def _literal(text: str) -> bytes:
+    """``text`` as JSON, to splice into a ``%``-format template."""
+    return _json(text).replace(b"%", b"%%")
 
 
 def _binary(value: bytes | bytearray | memoryview | str) -> bytes:
@@ -401,34 +413,41 @@ def kinesis_record(
     }
 
 
-def kinesis_record_json(
-    *,
-    stream_arn: str,
-    shard_id: str,
-    partition_key: str,
-    sequence_number: str,
-    data: bytes,
-    arrival_time: float,
-    region: str,
-    role_arn: str,
-) -> bytes:
-    """:func:`kinesis_record`'s compact JSON, byte for byte, built without its dicts."""
-    return (
-        b'{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":%b,"sequenceNumber":%b,'
-        b'"data":"%b","approximateArrivalTimestamp":%b},"eventSource":"aws:kinesis",'
-        b'"eventVersion":"1.0","eventID":%b,"eventName":"aws:kinesis:record",'
-        b'"invokeIdentityArn":%b,"awsRegion":%b,"eventSourceARN":%b}'
-        % (
+class KinesisRecordEncoder:
+    """:func:`kinesis_record`'s compact JSON, byte for byte, for the records of one stream
+    read by one function (see :class:`SqsRecordEncoder`)."""
+
+    __slots__ = ("_template",)
+
+    def __init__(self, stream_arn: str, region: str, role_arn: str) -> None:
+        self._template = (
+            b'{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":%b,"sequenceNumber":%b,'
+            b'"data":"%b","approximateArrivalTimestamp":%b},"eventSource":"aws:kinesis",'
+            b'"eventVersion":"1.0","eventID":%b,"eventName":"aws:kinesis:record",'
+            b'"invokeIdentityArn":'
+            + _literal(role_arn)
+            + b',"awsRegion":'
+            + _literal(region)
+            + b',"eventSourceARN":'
+            + _literal(stream_arn)
+            + b"}"
+        )
+
+    def __call__(
+        self,
+        shard_id: str,
+        partition_key: str,
+        sequence_number: str,
+        data: bytes,
+        arrival_time: float,
+    ) -> bytes:
+        return self._template % (
             _json(partition_key),
             _json(sequence_number),
             base64.b64encode(data),
             _json(round(arrival_time, 3)),
             _json(f"{shard_id}:{sequence_number}"),
-            _json(role_arn),
-            _json(region),
-            _json(stream_arn),
         )
-    )
 
 
 # DynamoDB Streams

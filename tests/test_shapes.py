@@ -26,10 +26,11 @@ from aws_lambda_powertools.utilities.parser.models import (
 
 from faaslib import _shapes
 from faaslib._shapes import (
+    KinesisRecordEncoder,
+    SqsRecordEncoder,
     dynamodb_record,
     from_attribute_value,
     kinesis_record,
-    kinesis_record_json,
     md5_of_message_attributes,
     records_event,
     records_event_json,
@@ -37,7 +38,6 @@ from faaslib._shapes import (
     scheduled_event,
     sns_record,
     sqs_record,
-    sqs_record_json,
     to_attribute_value,
 )
 
@@ -280,7 +280,7 @@ SQS_AWKWARD_BODIES = [
     ],
     ids=["plain", "md5-given", "message-attributes", "fifo-attributes"],
 )
-def test_sqs_record_json_is_the_record_encoded(body: str, extra: dict[str, Any]) -> None:
+def test_sqs_record_encoder_writes_the_record_encoded(body: str, extra: dict[str, Any]) -> None:
     arguments: dict[str, Any] = {
         "message_id": "059f36b4-87a3-44ab-83d2-661975830a7d",
         "receipt_handle": "059f36b4-87a3-44ab-83d2-661975830a7d#1",
@@ -289,8 +289,13 @@ def test_sqs_record_json_is_the_record_encoded(body: str, extra: dict[str, Any])
         "queue_arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:my-queue",
         "region": REGION,
     } | extra
-    assert sqs_record_json(**arguments) == pydantic_core.to_json(sqs_record(**arguments))
-    event = records_event_json([sqs_record_json(**arguments)] * 2)
+    encode = SqsRecordEncoder(arguments.pop("queue_arn"), arguments.pop("region"))
+    built = encode(**arguments)
+    attributes = pydantic_core.to_json(arguments["attributes"])
+    assert encode(**(arguments | {"attributes": attributes})) == built  # already encoded
+    arguments |= {"queue_arn": f"arn:aws:sqs:{REGION}:{ACCOUNT}:my-queue", "region": REGION}
+    assert built == pydantic_core.to_json(sqs_record(**arguments))
+    event = records_event_json([built] * 2)
     assert event == pydantic_core.to_json(records_event([sqs_record(**arguments)] * 2))
     SqsModel.model_validate_json(event)
 
@@ -522,7 +527,7 @@ def test_kinesis_event_parses_with_powertools() -> None:
     "arrival", [0.0, 1.0, T, 1_732_560_000.5, 1_732_560_000.0005, 99_999_999_999.999]
 )
 @pytest.mark.parametrize("key", ["user-1", 'quote " key', "cl\u00e9 \U0001f600"])
-def test_kinesis_record_json_is_the_record_encoded(arrival: float, key: str) -> None:
+def test_kinesis_record_encoder_writes_the_record_encoded(arrival: float, key: str) -> None:
     arguments: dict[str, Any] = {
         "stream_arn": f"arn:aws:kinesis:{REGION}:{ACCOUNT}:stream/clicks",
         "shard_id": "shardId-000000000001",
@@ -533,7 +538,10 @@ def test_kinesis_record_json_is_the_record_encoded(arrival: float, key: str) -> 
         "region": REGION,
         "role_arn": f"arn:aws:iam::{ACCOUNT}:role/lambda-role",
     }
-    built = kinesis_record_json(**arguments)
+    encode = KinesisRecordEncoder(arguments["stream_arn"], REGION, arguments["role_arn"])
+    built = encode(
+        arguments["shard_id"], key, arguments["sequence_number"], arguments["data"], arrival
+    )
     assert built == pydantic_core.to_json(kinesis_record(**arguments))
     KinesisDataStreamModel.model_validate_json(records_event_json([built]))
 
