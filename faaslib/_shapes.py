@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import datetime
 import hashlib
+import io
 import math
 import struct
 import urllib.parse
@@ -86,28 +87,30 @@ def records_event_json(records: Iterable[bytes]) -> bytes:
 class RecordsEventWriter:
     """A ``{"Records": [...]}`` event's JSON, written one encoded record at a time.
 
-    A batch of a thousand records is half a megabyte: written into one buffer as they come,
-    no record's JSON outlives its ``add``, which keeps big batches from churning memory.
+    A batch of a thousand records is half a megabyte: written as they come into one
+    ``BytesIO`` (whose ``getvalue`` hands over its buffer uncopied), no record's JSON outlives
+    its ``add`` and no buffer is regrown and copied, which kept big batches churning memory.
     """
 
-    __slots__ = ("_buffer", "count")
+    __slots__ = ("_buffer", "_write", "count")
 
     def __init__(self) -> None:
-        self._buffer = bytearray(b'{"Records":[')
+        self._buffer = io.BytesIO()
+        self._write = self._buffer.write
+        self._write(b'{"Records":[')
         self.count = 0
 
     def add(self, record: bytes) -> None:
-        if self.count:
-            self._buffer += b","
-        self._buffer += record
+        self._write(record)
+        self._write(b",")
         self.count += 1
 
     def event(self) -> bytes:
-        self._buffer += b"]}"
-        try:
-            return bytes(self._buffer)
-        finally:
-            del self._buffer[-2:]
+        """The event's JSON; the writer is finished."""
+        if self.count:
+            self._buffer.seek(-1, io.SEEK_CUR)  # the comma after the last record
+        self._write(b"]}")
+        return self._buffer.getvalue()
 
 
 _json = pydantic_core.to_json
