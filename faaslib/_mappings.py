@@ -16,7 +16,7 @@ from anyio import CancelScope
 
 from ._clock import VirtualClock
 from ._destinations import timestamp
-from ._errors import FaaslibError, ResourceNotFoundException, TooManyRequestsException
+from ._errors import FaaslibError, TooManyRequestsException
 from ._patterns import filter_criteria
 from ._shapes import (
     KinesisRecordEncoder,
@@ -231,7 +231,7 @@ class QueueMapping(EventSourceMapping):
                 _filterable(pydantic_core.from_json(record))
             ):
                 self._filtered += 1
-                _delete(queue, receipt_handle)
+                queue._delete_current((receipt_handle,))
                 continue
             ids.append(message.message_id)
             receipts.append(receipt_handle)
@@ -263,24 +263,27 @@ class QueueMapping(EventSourceMapping):
         try:
             self._invocations += 1
             failed = await self._invoke_batch(batch)
-            for message_id, receipt_handle in zip(batch.ids, batch.receipts, strict=True):
-                if message_id in failed:
-                    self._failed += 1
-                else:
-                    self._succeeded += 1
-                    _delete(queue, receipt_handle)
+            if failed is None:  # they come back after the visibility timeout
+                self._failed += len(batch)
+                return
+            done = batch.receipts
+            if failed:
+                done = [r for i, r in zip(batch.ids, done, strict=True) if i not in failed]
+            queue._delete_current(done)
+            self._failed += len(batch) - len(done)
+            self._succeeded += len(done)
         finally:
             self._in_flight -= 1
             slots.release()
             self._maybe_settled()
 
-    async def _invoke_batch(self, batch: _QueueBatch) -> set[str]:
-        """Invoke the function; return the message ids that failed (all of them on an error)."""
-        every = set(batch.ids)
+    async def _invoke_batch(self, batch: _QueueBatch) -> set[str] | None:
+        """Invoke the function; return the message ids that failed, ``None`` for all of them
+        (an error, a throttle, or a malformed partial-batch response)."""
         try:
             result = await self._invoke(self.function_name, batch.event())
         except TooManyRequestsException:
-            return every  # throttled: the messages come back after the visibility timeout
+            return None
         except FaaslibError as exc:
             logger.error(
                 "Event source mapping %s could not invoke %s: %s",
@@ -288,12 +291,14 @@ class QueueMapping(EventSourceMapping):
                 self.function_name,
                 exc,
             )
-            return every
+            return None
         if result.function_error is not None:
-            return every
+            return None
         if not self.trigger.reports_item_failures:
             return set()
-        return _item_failures(result.payload, every)
+        every = set(batch.ids)
+        failed = _item_failures(result.payload, every)
+        return None if failed is every else failed
 
 
 class _QueueBatch(RecordsEventWriter):
@@ -344,13 +349,6 @@ def _filterable(record: dict[str, Any]) -> dict[str, Any]:
     except ValueError:
         return record
     return {**record, "body": body}
-
-
-def _delete(queue: Queue, receipt_handle: str) -> None:
-    try:
-        queue.delete(receipt_handle)
-    except ResourceNotFoundException:  # its receipt expired and it was received again
-        pass
 
 
 class StreamMapping(EventSourceMapping):

@@ -8,7 +8,7 @@ import itertools
 import math
 import re
 from collections import OrderedDict, deque
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -399,6 +399,17 @@ class Queue(FollowsClock):
         :raises ~faaslib.ResourceNotFoundException: not a current receipt handle
         """
         self._forget(self._received(receipt_handle))
+
+    def _delete_current(self, receipt_handles: Iterable[str]) -> None:
+        """Delete the messages these are the current receipts of; skip the others (a
+        mapping's processed batch, some of which may have been received again meanwhile)."""
+        messages = self._messages
+        for receipt_handle in receipt_handles:
+            message = messages.get(receipt_handle.partition("#")[0])
+            if message is not None and message.receipt_handle == receipt_handle:
+                del messages[message.message_id]
+        if self.fifo:
+            self._wake()  # their groups may go on
 
     def change_visibility(self, receipt_handle: str, timeout: float) -> None:
         """Make a received message visible again after ``timeout`` seconds from now (0: now).
