@@ -1,10 +1,12 @@
 """Event source mappings: records per second through a Queue and a Stream mapping.
 
 For batch sizes 1, 10, 100 and 1000: put N records in the source, collect the garbage of
-that setup, open an invoker whose function consumes them (an async handler counting its
-records), and time until every record is processed. Repeats go round all batch sizes in
-turn, so a noisy spell on the machine hits every size alike. Prints the median records/s,
-the invocations made, and the cost per record, which falls as batches grow.
+that setup, open an invoker whose function consumes them, and time until every record is
+processed. The function counts its records; it is an ``async def`` (faaslib's own cost per
+invocation) or a plain ``def`` (the usual Lambda handler, run in a worker thread, whose hop
+costs about 100 us an invocation). Repeats go round all cases in turn, so a noisy spell on
+the machine hits each alike. Prints the median records/s, the invocations made, and the
+cost per record, which falls as batches grow.
 Run: ``python benchmarks/event_sources.py [--quick]``.
 """
 
@@ -15,6 +17,7 @@ import gc
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -22,18 +25,24 @@ import anyio
 import faaslib
 
 BATCH_SIZES = (1, 10, 100, 1000)
+HANDLERS = ("async", "sync")
 
 
-async def consume_all(records: int, trigger: faaslib.Trigger) -> tuple[float, int]:
+async def consume_all(records: int, trigger: faaslib.Trigger, handler: str) -> tuple[float, int]:
     """Records per second and invocations for a function consuming ``trigger``'s source."""
     seen = 0
     registry = faaslib.Registry()
 
-    @registry.function(events=[trigger])
-    async def consume(event: dict[str, Any]) -> None:
+    def count(event: dict[str, Any]) -> None:
         nonlocal seen
         seen += len(event["Records"])
 
+    async def count_async(event: dict[str, Any]) -> None:
+        count(event)
+
+    registry.function(name="consume", events=[trigger])(
+        count_async if handler == "async" else count
+    )
     gc.collect()  # the setup's garbage is not this run's to pay for
     start = time.perf_counter()
     async with faaslib.Invoker(registry) as invoker:
@@ -45,20 +54,26 @@ async def consume_all(records: int, trigger: faaslib.Trigger) -> tuple[float, in
     return records / elapsed, invocations
 
 
-async def through_queue(records: int, batch_size: int) -> tuple[float, int]:
+async def through_queue(records: int, batch_size: int, handler: str) -> tuple[float, int]:
     queue = faaslib.Queue("bench")
     for i in range(records):
         queue.send(f'{{"n": {i}}}')
-    window = 1 if batch_size > 10 else 0
+    window = 1 if batch_size > 10 else 0  # Lambda requires a window over 10 records
     trigger = faaslib.SQS(queue, batch_size=batch_size, maximum_batching_window=window)
-    return await consume_all(records, trigger)
+    return await consume_all(records, trigger, handler)
 
 
-async def through_stream(records: int, batch_size: int) -> tuple[float, int]:
+async def through_stream(records: int, batch_size: int, handler: str) -> tuple[float, int]:
     stream = faaslib.Stream("bench", shard_count=2)
     for i in range(records):
         stream.put(b'{"n": %d}' % i, f"key-{i % 16}")
-    return await consume_all(records, faaslib.Kinesis(stream, batch_size=batch_size))
+    return await consume_all(records, faaslib.Kinesis(stream, batch_size=batch_size), handler)
+
+
+SOURCES: dict[str, Callable[[int, int, str], Any]] = {
+    "queue": through_queue,
+    "stream": through_stream,
+}
 
 
 def main() -> None:
@@ -67,24 +82,30 @@ def main() -> None:
     args = parser.parse_args()
     records, repeats = (2_000, 1) if args.quick else (20_000, 5)
     print(f"faaslib {faaslib.__version__}, Python {sys.version.split()[0]}, asyncio")
-    print(f"{records:,} records per run, medians of {repeats}\n")
-    runs: dict[tuple[str, int], list[tuple[float, int]]] = {}
+    print(f"{records:,} records per run ({records // 4:,} at batch size 1), medians of {repeats}")
+    runs: dict[tuple[str, str, int], list[tuple[float, int]]] = {}
     for _ in range(repeats):
-        for size in BATCH_SIZES:
-            runs.setdefault(("queue", size), []).append(anyio.run(through_queue, records, size))
-            runs.setdefault(("stream", size), []).append(anyio.run(through_stream, records, size))
-    print(
-        f"{'batch':>6} {'queue rec/s':>12} {'invocations':>12} {'us/record':>10}"
-        f"   {'stream rec/s':>13} {'invocations':>12} {'us/record':>10}"
-    )
-    for size in BATCH_SIZES:
-        queue, stream = runs["queue", size], runs["stream", size]
-        q_rate = statistics.median(r for r, _ in queue)
-        s_rate = statistics.median(r for r, _ in stream)
+        for handler in HANDLERS:
+            for size in BATCH_SIZES:
+                count = records // 4 if size == 1 else records  # (the slow case, shorter)
+                for source, run in SOURCES.items():
+                    result = anyio.run(run, count, size, handler)
+                    runs.setdefault((handler, source, size), []).append(result)
+    for handler in HANDLERS:
+        print(f"\n{handler} def handler")
         print(
-            f"{size:>6} {q_rate:12,.0f} {queue[0][1]:12,} {1e6 / q_rate:10.2f}"
-            f"   {s_rate:13,.0f} {stream[0][1]:12,} {1e6 / s_rate:10.2f}"
+            f"{'batch':>6} {'queue rec/s':>12} {'invocations':>12} {'us/record':>10}"
+            f"   {'stream rec/s':>13} {'invocations':>12} {'us/record':>10}"
         )
+        for size in BATCH_SIZES:
+            row = f"{size:>6}"
+            for source in SOURCES:
+                results = runs[handler, source, size]
+                rate = statistics.median(r for r, _ in results)
+                width = 12 if source == "queue" else 13
+                row += f" {rate:{width},.0f} {results[0][1]:12,} {1e6 / rate:10.2f}"
+                row += "  " if source == "queue" else ""
+            print(row)
 
 
 if __name__ == "__main__":

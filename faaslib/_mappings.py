@@ -517,17 +517,16 @@ class StreamMapping(EventSourceMapping):
             finally:
                 del self._retrying[key]
 
-    def _event_record(self, record: StreamRecord) -> bytes:
-        """A record's JSON, as the function's event carries it."""
+    def _event(self, batch: list[StreamRecord]) -> bytes:
+        """The function's event for a batch: its records as Kinesis or DynamoDB Streams ones."""
         stream = self.trigger.stream
         if isinstance(stream, ChangeStream):
-            return pydantic_core.to_json(self._change_record(record, stream))
-        return self._encode(
-            record.shard_id,
-            record.partition_key,
-            record.sequence_number,
-            record.data,
-            record.arrival,
+            return records_event_json(
+                pydantic_core.to_json(self._change_record(r, stream)) for r in batch
+            )
+        encode = self._encode
+        return records_event_json(
+            encode(r.shard_id, r.partition_key, r.sequence_number, r.data, r.arrival) for r in batch
         )
 
     @staticmethod
@@ -571,9 +570,8 @@ class StreamMapping(EventSourceMapping):
     async def _invoke_records(self, batch: list[StreamRecord]) -> int | None:
         """Invoke with a batch: ``None`` if it all succeeded, else the index of the first
         record to retry (0: the whole batch)."""
-        event = records_event_json(self._event_record(r) for r in batch)
         try:
-            result = await self._invoke(self.function_name, event)
+            result = await self._invoke(self.function_name, self._event(batch))
         except TooManyRequestsException:
             return 0
         except FaaslibError as exc:
