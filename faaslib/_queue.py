@@ -403,11 +403,10 @@ class Queue(FollowsClock):
     def _delete_current(self, receipt_handles: Iterable[str]) -> None:
         """Delete the messages these are the current receipts of; skip the others (a
         mapping's processed batch, some of which may have been received again meanwhile)."""
-        messages = self._messages
         for receipt_handle in receipt_handles:
-            message = messages.get(receipt_handle.partition("#")[0])
-            if message is not None and message.receipt_handle == receipt_handle:
-                del messages[message.message_id]
+            message = self._current(receipt_handle)
+            if message is not None:
+                del self._messages[message.message_id]
         if self.fifo:
             self._wake()  # their groups may go on
 
@@ -428,10 +427,19 @@ class Queue(FollowsClock):
 
         :raises ~faaslib.ResourceNotFoundException: not a current receipt handle
         """
-        message_id = receipt_handle.partition("#")[0] if isinstance(receipt_handle, str) else ""
-        message = self._messages.get(message_id)
-        if message is None or message.receipt_handle != receipt_handle:
+        message = self._current(receipt_handle)
+        if message is None:
             raise ResourceNotFoundException(f"The receipt handle {receipt_handle!r} is not valid")
+        return message
+
+    def _current(self, receipt_handle: str) -> _Stored | None:
+        """The message a receipt handle (``<message id>#<receive count>``) is the latest
+        receipt of, if any."""
+        if not isinstance(receipt_handle, str):
+            return None
+        message = self._messages.get(receipt_handle.partition("#")[0])
+        if message is None or message.receipt_handle != receipt_handle:
+            return None
         return message
 
     def _forget(self, message: _Stored) -> None:
