@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
+import anyio.lowlevel
 import pydantic_core
 from anyio import CancelScope
 
@@ -120,7 +122,8 @@ class EventSourceMapping:
     async def _until_enabled(self) -> None:
         while not self._enabled:
             self._maybe_settled()
-            self._enabled_changed = anyio.Event()
+            if self._enabled_changed is None:  # (shared by all the mapping's pollers)
+                self._enabled_changed = anyio.Event()
             await self._enabled_changed.wait()
 
     def statistics(self) -> MappingStatistics:
@@ -174,40 +177,55 @@ class QueueMapping(EventSourceMapping):
         super()._set_enabled(enabled)
         self.trigger.queue._wake()
 
-    _gathering: float | None = None  # the end of the batching window being waited out
-
     def __init__(self, function_name: str, trigger: SQS, clock: Clock, invoke: Invoke) -> None:
         super().__init__(function_name, trigger, clock, invoke)
         self._encode = SqsRecordEncoder(trigger.queue.arn, trigger.queue.region)
+        self._gathering: list[float] = []  # the ends of the batching windows waited out
+        self._pollers = 0
 
     def _caught_up(self) -> bool:
-        if self._gathering is not None and not self._later(self._gathering):
+        if any(not self._later(deadline) for deadline in self._gathering):
             return False
         queue = self.trigger.queue
         return not queue._has_visible(queue.clock.time())
 
     async def run(self) -> None:
-        """Poll the queue until cancelled, invoking the function with each batch."""
+        """Poll the queue until cancelled, invoking the function with each batch.
+
+        One poller runs always; while batches come full, more join it, up to
+        ``maximum_concurrency``, each invoking with its own batches in turn (as Lambda scales
+        its pollers with the queue's backlog). The extra ones leave when the queue runs dry.
+        """
+        async with anyio.create_task_group() as pollers:
+            self._pollers = 1
+            await self._poll(pollers, stay=True)
+
+    async def _poll(self, pollers: anyio.abc.TaskGroup, stay: bool) -> None:
         trigger = self.trigger
         queue = trigger.queue
-        slots = anyio.Semaphore(trigger.maximum_concurrency)
-        async with anyio.create_task_group() as batches:
-            while True:
-                await self._until_enabled()
-                await slots.acquire()
-                batch = _QueueBatch()
-                received = self._receive(queue, batch, trigger.batch_size)
-                if not batch:
-                    slots.release()
-                    if not received:  # (a batch its filter emptied: receive again at once)
-                        self._maybe_settled()
-                        await self._wait_for_messages(queue)
+        while True:
+            await self._until_enabled()
+            batch = _QueueBatch()
+            received = self._receive(queue, batch, trigger.batch_size)
+            if not batch:
+                if received:  # a batch its filter emptied: receive again at once
+                    await anyio.lowlevel.checkpoint()
                     continue
-                window = trigger.maximum_batching_window
-                if window and len(batch) < trigger.batch_size:
-                    await self._gather(queue, batch, window)
-                self._in_flight += 1
-                batches.start_soon(self._process, batch, slots)
+                if not stay:
+                    self._pollers -= 1
+                    self._maybe_settled()
+                    return
+                self._maybe_settled()
+                await self._wait_for_messages(queue)
+                continue
+            window = trigger.maximum_batching_window
+            if window and len(batch) < trigger.batch_size:
+                await self._gather(queue, batch, window)
+            if len(batch) >= trigger.batch_size and self._pollers < trigger.maximum_concurrency:
+                self._pollers += 1  # a full batch: there may be more to read at once
+                pollers.start_soon(self._poll, pollers, False)
+            await self._process(batch)
+            await anyio.lowlevel.checkpoint()
 
     def _receive(self, queue: Queue, batch: _QueueBatch, limit: int) -> int:
         """Receive up to ``limit`` messages into ``batch``; return how many were received.
@@ -249,17 +267,18 @@ class QueueMapping(EventSourceMapping):
     async def _gather(self, queue: Queue, batch: _QueueBatch, window: float) -> None:
         """More messages for a batch, until it is full or the batching window ends."""
         deadline = self._clock.time() + window
-        self._gathering = deadline
+        self._gathering.append(deadline)
         try:
             while len(batch) < self.trigger.batch_size and self._clock.time() < deadline:
                 self._maybe_settled()
                 await self._wait_for_messages(queue, deadline)
                 self._receive(queue, batch, self.trigger.batch_size - len(batch))
         finally:
-            self._gathering = None
+            self._gathering.remove(deadline)
 
-    async def _process(self, batch: _QueueBatch, slots: anyio.Semaphore) -> None:
+    async def _process(self, batch: _QueueBatch) -> None:
         queue = self.trigger.queue
+        self._in_flight += 1
         try:
             self._invocations += 1
             failed = await self._invoke_batch(batch)
@@ -274,7 +293,6 @@ class QueueMapping(EventSourceMapping):
             self._succeeded += len(done)
         finally:
             self._in_flight -= 1
-            slots.release()
             self._maybe_settled()
 
     async def _invoke_batch(self, batch: _QueueBatch) -> set[str] | None:

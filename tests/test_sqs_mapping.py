@@ -313,6 +313,35 @@ async def test_fifo_groups_keep_their_order_across_concurrent_batches() -> None:
     assert seen == {group: list(range(20)) for group in "abc"}
 
 
+@pytest.mark.parametrize("limit", [2, 5])
+async def test_batches_run_concurrently_up_to_maximum_concurrency(limit: int) -> None:
+    clock = faaslib.VirtualClock(T0)
+    queue = faaslib.Queue("orders", clock=clock)
+    for i in range(40):
+        queue.send(f"m{i}")
+    running = peak = 0
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.SQS(queue, batch_size=2, maximum_concurrency=limit)])
+    async def consume(event: dict[str, Any]) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await anyio.sleep(0.005)  # (real time: handlers run on it)
+        running -= 1
+
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        stats = invoker.event_source_mappings()[0].statistics()
+        queue.send("late")  # the extra pollers have left; the first still polls
+        await invoker.drain()
+        late = invoker.event_source_mappings()[0].statistics()
+    assert peak == limit
+    assert (stats.records_succeeded, stats.invocations, stats.batches_in_flight) == (40, 20, 0)
+    assert late.records_succeeded == 41
+    assert len(queue) == 0
+
+
 async def test_a_queue_is_an_on_failure_destination() -> None:
     clock = faaslib.VirtualClock(T0)
     failures = faaslib.Queue("failures", clock=clock)
