@@ -968,8 +968,11 @@ class Invoker:
         :class:`~faaslib.VirtualClock`, time moves only when the test advances it: ``drain``
         returns once the only events left wait for a later time of that clock. Messages hidden
         by a visibility timeout, and stream batches waiting to be retried, are not waited for;
-        a batching window is (on a VirtualClock, only up to the clock's time).
+        a batching window is (on a VirtualClock, only up to the clock's time). Triggers
+        added or removed in the registry since the last invocation are taken up first.
         """
+        if self._state is _State.OPEN and self._generation != self._registry._generation:
+            self._refresh()
         await checkpoint()
         while True:
             while not self._settled():

@@ -55,16 +55,29 @@ class _Source(FollowsClock):
 class PushTrigger(Trigger):
     """A subscription of a function to a push source.
 
-    What the source emits for it waits in its outbox (from the moment the trigger is made,
-    invoker or not) until an invoker running the function takes it as an Event invocation.
+    The source notifies it from the moment a registered function lists it (as S3 and SNS
+    notify what their configuration names) until no function does. What it emits waits in
+    its outbox, invoker or not, until an invoker running the function takes it as an Event
+    invocation.
     """
 
     _outbox: deque[dict[str, Any]] = field(default_factory=deque, init=False, repr=False)
     _waiters: set[Waker] = field(default_factory=set, init=False, repr=False)
+    _listed: list[int] = field(default_factory=lambda: [0], init=False, repr=False)
 
     @property
     def source(self) -> _Source:
         raise NotImplementedError
+
+    def _attach(self) -> None:
+        self._listed[0] += 1
+        if self._listed[0] == 1:
+            self.source._subscribers.append(self)
+
+    def _detach(self) -> None:
+        self._listed[0] -= 1
+        if self._listed[0] == 0:
+            self.source._subscribers.remove(self)
 
     def _emit(self, event: dict[str, Any]) -> None:
         self._outbox.append(event)
@@ -176,7 +189,6 @@ class S3(PushTrigger):
                     f"The event is not supported for notifications: {name}"
                 )
         object.__setattr__(self, "events", names)
-        self.bucket._subscribers.append(self)
 
     @property
     def source(self) -> Bucket:
@@ -279,7 +291,6 @@ class SNS(PushTrigger):
             raise InvalidParameterValueException("SNS trigger needs a faaslib.Topic")
         if self.filter_policy is not None:
             object.__setattr__(self, "_policy", EventPattern(self.filter_policy))
-        self.topic._subscribers.append(self)
 
     @property
     def source(self) -> Topic:

@@ -154,6 +154,8 @@ class Registry:
         self._check_free(spec.name)
         self._specs[spec.name] = spec
         self._generation += 1
+        for trigger in spec.events:
+            trigger._attach()
 
     def _check_free(self, name: str) -> None:
         if name in self._specs:
@@ -186,6 +188,10 @@ class Registry:
         updated = dataclasses.replace(spec, **changes)
         self._specs[name] = updated
         self._generation += 1
+        for trigger in updated.events:  # attach the new list first: triggers kept stay on
+            trigger._attach()
+        for trigger in spec.events:
+            trigger._detach()
         return updated
 
     # -- versions and aliases ------------------------------------------------------------------
@@ -336,6 +342,9 @@ class Registry:
             self._check_free(spec.name)
         self._specs.update((spec.name, spec) for spec in renamed)
         self._generation += 1
+        for spec in renamed:
+            for trigger in spec.events:
+                trigger._attach()
         for name, published in other._versions.items():
             self._versions[prefix + name] = [rename(spec) for spec in published]
         for name, aliases in other._aliases.items():

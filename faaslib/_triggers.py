@@ -41,6 +41,12 @@ def _response_types(value: Sequence[str]) -> tuple[str, ...]:
 class Trigger:
     """Base of the event sources a function lists in ``events=[...]``."""
 
+    def _attach(self) -> None:
+        """A function's spec now lists this trigger (see :class:`~faaslib.Registry`)."""
+
+    def _detach(self) -> None:
+        """A function's spec no longer lists this trigger."""
+
 
 @dataclass(frozen=True, eq=False)
 class SQS(Trigger):

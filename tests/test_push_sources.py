@@ -176,3 +176,47 @@ async def test_a_schedule_fires_on_the_invokers_clock() -> None:
     assert first["time"] == "2023-11-14T22:18:20Z"
     assert first["resources"] == ["arn:aws:events:us-east-1:123456789012:rule/tick-schedule"]
     assert daily == [{"kind": "d"}]  # noon UTC, once in that day
+
+
+async def test_sources_notify_triggers_while_a_function_lists_them() -> None:
+    """As S3 and SNS notify what their configuration names: a trigger made but not (or no
+    longer) listed by a registered function gets nothing, and keeps nothing."""
+    clock = faaslib.VirtualClock(T0)
+    bucket = faaslib.Bucket("uploads", clock=clock)
+    topic = faaslib.Topic("orders", clock=clock)
+    s3, sns = faaslib.S3(bucket), faaslib.SNS(topic)
+    bucket.put("unlisted", b"x")
+    topic.publish("unlisted")
+    registry = faaslib.Registry()
+    seen = collector(registry, "consume", events=[s3, sns])
+    bucket.put("listed", b"x")
+    topic.publish("listed")
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        registry.update("consume", events=[sns])  # s3 off; sns kept
+        bucket.put("dropped", b"x")
+        topic.publish("kept")
+        await invoker.drain()
+        registry.update("consume", events=[s3, sns])
+        bucket.put("again", b"x")
+        await invoker.drain()
+    names = [
+        r["s3"]["object"]["key"] if "s3" in r else r["Sns"]["Message"]
+        for event in seen
+        for r in event["Records"]
+    ]
+    assert sorted(names) == ["again", "kept", "listed", "listed"]
+
+
+async def test_a_trigger_shared_by_included_registries_stays_until_both_drop_it() -> None:
+    clock = faaslib.VirtualClock(T0)
+    topic = faaslib.Topic("orders", clock=clock)
+    sns = faaslib.SNS(topic)
+    inner = faaslib.Registry()
+    collector(inner, "consume", events=[sns])
+    outer = faaslib.Registry()
+    outer.include(inner, prefix="app-")
+    inner.update("consume", events=[])
+    assert "subscriptions=1" in repr(topic)  # outer's app-consume still lists it
+    outer.update("app-consume", events=[])
+    assert "subscriptions=0" in repr(topic)
