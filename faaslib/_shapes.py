@@ -420,9 +420,12 @@ class KinesisRecordEncoder:
     """:func:`kinesis_record`'s compact JSON, byte for byte, for the records of one stream
     read by one function (see :class:`SqsRecordEncoder`)."""
 
-    __slots__ = ("_template",)
+    __slots__ = ("_arrival", "_template")
 
     def __init__(self, stream_arn: str, region: str, role_arn: str) -> None:
+        # The last arrival time and its JSON: records put in the same millisecond share it,
+        # and formatting a float is the dearest part of a record.
+        self._arrival: tuple[float, bytes] = (math.nan, b"")
         self._template = (
             b'{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":%b,"sequenceNumber":%b,'
             b'"data":"%b","approximateArrivalTimestamp":%b},"eventSource":"aws:kinesis",'
@@ -444,11 +447,16 @@ class KinesisRecordEncoder:
         data: bytes,
         arrival_time: float,
     ) -> bytes:
+        arrival = round(arrival_time, 3)
+        last, arrival_json = self._arrival
+        if arrival != last:
+            arrival_json = _json(arrival)
+            self._arrival = (arrival, arrival_json)
         return self._template % (
             _json(partition_key),
             _json(sequence_number),
             base64.b64encode(data),
-            _json(round(arrival_time, 3)),
+            arrival_json,
             _json(f"{shard_id}:{sequence_number}"),
         )
 

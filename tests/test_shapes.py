@@ -544,6 +544,11 @@ def test_kinesis_record_encoder_writes_the_record_encoded(arrival: float, key: s
     )
     assert built == pydantic_core.to_json(kinesis_record(**arguments))
     KinesisDataStreamModel.model_validate_json(records_event_json([built]))
+    for again in (arrival, arrival + 0.0004, arrival + 0.001, arrival):  # its arrival cache
+        arguments["arrival_time"] = again
+        assert encode(
+            arguments["shard_id"], key, arguments["sequence_number"], arguments["data"], again
+        ) == pydantic_core.to_json(kinesis_record(**arguments))
 
 
 # -- DynamoDB Streams ---------------------------------------------------------------------------
