@@ -16,12 +16,14 @@ from ._context import Context as Context
 from ._destinations import Destination as Destination
 from ._destinations import DestinationTarget as DestinationTarget
 from ._errors import FaaslibError as FaaslibError
+from ._errors import InvalidMessageContents as InvalidMessageContents
 from ._errors import InvalidParameterValueException as InvalidParameterValueException
 from ._errors import InvalidRequestContentException as InvalidRequestContentException
 from ._errors import InvokerClosed as InvokerClosed
 from ._errors import RequestTooLargeException as RequestTooLargeException
 from ._errors import ResourceConflictException as ResourceConflictException
 from ._errors import ResourceNotFoundException as ResourceNotFoundException
+from ._errors import ServiceException as ServiceException
 from ._errors import TooManyRequestsException as TooManyRequestsException
 from ._errors import ValidationException as ValidationException
 from ._invoker import Invoker as Invoker
@@ -74,6 +76,7 @@ __all__ = [
     "FaaslibError",
     "FunctionMetrics",
     "FunctionSpec",
+    "InvalidMessageContents",
     "InvalidParameterValueException",
     "InvalidRequestContentException",
     "InvocationResult",
@@ -94,6 +97,7 @@ __all__ = [
     "ResourceConflictException",
     "ResourceNotFoundException",
     "Schedule",
+    "ServiceException",
     "Stream",
     "StreamRecord",
     "SystemClock",

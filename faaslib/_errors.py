@@ -10,6 +10,8 @@
     ├── InvalidRequestContentException 400  payload is not JSON or does not fit the event type
     ├── RequestTooLargeException       413  payload over the invocation type's size limit
     ├── TooManyRequestsException       429  concurrency limit reached (throttled)
+    ├── InvalidMessageContents         400  a queue message holds text SQS does not accept
+    ├── ServiceException               500  faaslib itself failed (a journal commit), not the request
     └── InvokerClosed                  500  the invoker is not open (never entered, or left)
 
 Each class declares the Lambda ``error_type`` and HTTP ``status_code`` it is served with, so a
@@ -24,12 +26,14 @@ from typing import Any, ClassVar, Literal
 
 __all__ = [
     "FaaslibError",
+    "InvalidMessageContents",
     "InvalidParameterValueException",
     "InvalidRequestContentException",
     "InvokerClosed",
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "ServiceException",
     "TooManyRequestsException",
     "ValidationException",
 ]
@@ -172,6 +176,31 @@ class TooManyRequestsException(FaaslibError):
 
     def to_dict(self) -> dict[str, Any]:
         return {"Reason": self.reason, "Type": self.fault, "message": self.message}
+
+
+class InvalidMessageContents(FaaslibError, ValueError):
+    """A message sent to a :class:`~faaslib.Queue` holds characters SQS does not accept (text
+    that is not Unicode, such as a lone surrogate, or a character outside SQS's allowed set).
+
+    Nothing was stored. Encode the content (base64, for instance) before sending it.
+    """
+
+    error_type = "InvalidMessageContents"
+    status_code = 400
+    fault = "User"
+
+
+class ServiceException(FaaslibError):
+    """faaslib itself failed to carry out a request that was valid: for instance the journal
+    could not commit an accepted Event invocation (a full or read-only disk).
+
+    Unlike a 4xx error, the request is not at fault: it was not accepted, and may be sent
+    again once the cause (named in the message) is fixed.
+    """
+
+    error_type = "ServiceException"
+    status_code = 500
+    fault = "Service"
 
 
 class InvokerClosed(FaaslibError, RuntimeError):

@@ -7,12 +7,14 @@ import pytest
 import faaslib
 from faaslib import (
     FaaslibError,
+    InvalidMessageContents,
     InvalidParameterValueException,
     InvalidRequestContentException,
     InvokerClosed,
     RequestTooLargeException,
     ResourceConflictException,
     ResourceNotFoundException,
+    ServiceException,
     TooManyRequestsException,
     ValidationException,
 )
@@ -32,6 +34,8 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     InvalidParameterValueException: (ValueError, "InvalidParameterValueException", 400, "User"),
     ValidationException: (ValueError, "ValidationException", 400, "User"),
     InvokerClosed: (RuntimeError, "ServiceException", 500, "Service"),
+    InvalidMessageContents: (ValueError, "InvalidMessageContents", 400, "User"),
+    ServiceException: (None, "ServiceException", 500, "Service"),
 }
 
 
