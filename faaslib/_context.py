@@ -77,12 +77,19 @@ def parse_client_context(value: object) -> bytes | None:
     if isinstance(value, dict):
         try:
             encoded = base64.b64encode(json.dumps(value).encode())
-        except (TypeError, ValueError) as exc:
+        except (TypeError, ValueError, RecursionError) as exc:
             raise InvalidParameterValueException(
-                f"Client context must be a JSON object: {exc}"
-            ) from exc
-    elif isinstance(value, (str, bytes)):
-        encoded = value.encode() if isinstance(value, str) else value
+                f"Client context must be a JSON object: {type(exc).__name__}: {exc}"
+            ) from None
+    elif isinstance(value, bytes):
+        encoded = value
+    elif isinstance(value, str):
+        try:
+            encoded = value.encode("ascii")
+        except UnicodeEncodeError:
+            raise InvalidParameterValueException(
+                "Client context must be base64-encoded JSON: it holds characters outside base64"
+            ) from None
     else:
         raise InvalidParameterValueException(
             f"Client context must be a dict or base64-encoded JSON, not {type(value).__name__}"
@@ -95,7 +102,7 @@ def parse_client_context(value: object) -> bytes | None:
     try:
         data = base64.b64decode(encoded, validate=True)
         decoded = json.loads(data)
-    except (binascii.Error, ValueError) as exc:
+    except (binascii.Error, ValueError, RecursionError) as exc:
         raise InvalidParameterValueException(
             "Client context must be a base64-encoded JSON object"
         ) from exc

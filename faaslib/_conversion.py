@@ -67,12 +67,18 @@ def payload_bytes(payload: object, function_name: str) -> bytes:
     payload is ``{}``, as Lambda hands the handler for an empty body. Any other object is
     serialised to JSON (pydantic models, dataclasses, dicts, lists, ...).
 
-    :raises ~faaslib.InvalidRequestContentException: the object cannot be serialised to JSON
+    :raises ~faaslib.InvalidRequestContentException: the object cannot be serialised to JSON,
+        or the text cannot be encoded as UTF-8 (a lone surrogate)
     """
     if type(payload) is bytes:
         data = payload
     elif isinstance(payload, str):
-        data = payload.encode()
+        try:
+            data = payload.encode()
+        except UnicodeEncodeError as exc:  # a lone surrogate: not text JSON can carry
+            raise InvalidRequestContentException(
+                f"Could not parse request body into json: {exc}", function_name=function_name
+            ) from None
     elif isinstance(payload, (bytes, bytearray, memoryview)):
         data = bytes(payload)
     else:

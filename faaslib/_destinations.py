@@ -17,7 +17,14 @@ if TYPE_CHECKING:
 
     from ._result import InvocationResult
 
-__all__ = ["Destination", "DestinationTarget", "check_destination", "deliver", "invocation_record"]
+__all__ = [
+    "Destination",
+    "DestinationTarget",
+    "check_destination",
+    "deliver",
+    "invocation_record",
+    "payload_value",
+]
 
 Condition = Literal["Success", "RetriesExhausted", "EventAgeExceeded"]
 
@@ -96,7 +103,7 @@ def dead_letter_attributes(
     """
     attributes = {"RequestID": {"DataType": "String", "StringValue": request_id}}
     if response is not None:
-        document = pydantic_core.from_json(response.payload) if response.payload else None
+        document = payload_value(response.payload)
         message = document.get("errorMessage") if isinstance(document, dict) else None
         attributes["ErrorCode"] = {"DataType": "Number", "StringValue": str(response.status_code)}
         attributes["ErrorMessage"] = {
@@ -104,6 +111,18 @@ def dead_letter_attributes(
             "StringValue": str(message)[:1024] if message is not None else "",
         }
     return attributes
+
+
+def payload_value(data: bytes) -> Any:
+    """A payload as a record carries it: its JSON value (``None`` when empty), or its text
+    where it is not JSON faaslib reads back (raw bytes a handler returned, JSON nested deeper
+    than the parser goes), so that a record is always made and nothing is lost."""
+    if not data:
+        return None
+    try:
+        return pydantic_core.from_json(data)
+    except ValueError:
+        return data.decode(errors="replace")
 
 
 def timestamp(seconds: float) -> str:
@@ -137,7 +156,7 @@ def invocation_record(
             "condition": condition,
             "approximateInvokeCount": attempts,
         },
-        "requestPayload": pydantic_core.from_json(request_payload),
+        "requestPayload": payload_value(request_payload),
     }
     if response is not None:
         context: dict[str, Any] = {
@@ -147,7 +166,5 @@ def invocation_record(
         if response.function_error is not None:
             context["functionError"] = response.function_error
         record["responseContext"] = context
-        record["responsePayload"] = (
-            pydantic_core.from_json(response.payload) if response.payload else None
-        )
+        record["responsePayload"] = payload_value(response.payload)
     return record

@@ -12,12 +12,14 @@ import anyio
 from anyio import CancelScope, CapacityLimiter
 
 from . import _function_errors as errors
+from ._errors import InvokerClosed
 from ._execution import (
+    RuntimeExit,
     execute,
     execute_with_tail,
     max_memory_mb,
     report_line,
-    timed_out,
+    report_status,
 )
 from ._handler import is_async_callable
 from ._result import InvocationResult
@@ -108,6 +110,12 @@ async def _run_init(fn: FunctionRuntime, limiter: CapacityLimiter) -> Any:
     raise TimeoutError
 
 
+def _closed_error() -> InvokerClosed:
+    return InvokerClosed(
+        "The invoker closed while the invocation ran: its worker process was stopped"
+    )
+
+
 class Runner:
     """Runs invocations in execution environments.
 
@@ -139,6 +147,9 @@ class Runner:
         self._account = account
         self._max_response = max_response
         self.pools: list[tuple[FunctionRuntime, EnvironmentPool]] = []
+        #: Worker processes running an invocation now: stopped by :meth:`close`.
+        self._busy: set[ProcessEnvironment] = set()
+        self._closed = False
 
     async def start(self, fn: FunctionRuntime, *, provisioned: bool = False) -> Environment:
         """Start a new environment of ``fn``: run its init step.
@@ -169,12 +180,20 @@ class Runner:
             raise InitFailed(
                 lambda request_id: errors.timeout_error(request_id, INIT_TIMEOUT), duration
             ) from None
+        except RuntimeExit as exc:  # a sync init ended the runtime, in its thread
+            duration = perf_counter() - start
+            cause = exc.cause
+            raise InitFailed(lambda request_id: errors.exit_error(cause, None), duration) from None
         except Exception as exc:  # noqa: BLE001 - the init error is the invocation's result
             duration = perf_counter() - start
             error = exc
             raise InitFailed(
                 lambda request_id: errors.handler_error(error, request_id), duration
             ) from None
+        except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:  # init ended the runtime
+            duration = perf_counter() - start
+            ended = exc
+            raise InitFailed(lambda request_id: errors.exit_error(ended, None), duration) from None
         return Environment(result, perf_counter() - start, provisioned=provisioned)
 
     def pool(self, fn: FunctionRuntime) -> EnvironmentPool:
@@ -243,16 +262,24 @@ class Runner:
         process = environment.process
         try:
             if process is not None:
-                result, reusable, status, error_type, memory = await self._run_in_process(
-                    fn,
-                    process,
-                    data,
-                    request_id,
-                    invoked_arn,
-                    client_context,
-                    tail,
-                    init_ms,
-                )
+                self._busy.add(process)
+                try:
+                    if self._closed:  # closed while the environment started
+                        raise _closed_error()
+                    result, reusable, status, error_type, memory = await self._run_in_process(
+                        fn,
+                        process,
+                        data,
+                        request_id,
+                        invoked_arn,
+                        client_context,
+                        tail,
+                        init_ms,
+                    )
+                finally:
+                    self._busy.discard(process)
+                if self._closed:  # close() stopped the worker: its answer is not the handler's
+                    raise _closed_error()
             elif tail:
                 result = await execute_with_tail(
                     fn,
@@ -284,16 +311,15 @@ class Runner:
         duration_ms = fn.durations[-1]  # what execute (or the process run) recorded
         if init_ms is not None:  # Lambda bills the init too, rounded up with the run
             fn.billed_extra += _ceil(duration_ms + init_ms) - _ceil(duration_ms)
-        if process is None:  # a thread-mode environment survives all but a timeout
-            reusable = result.function_error is None or not timed_out(result)
+        if process is None:  # a thread-mode environment survives all but a timeout or exit
+            status, error_type = report_status(result)
+            reusable, memory = status is None, 0
         if reusable:
             environment.last_used = now + duration_ms / 1000
             free.append(environment)
         else:
             pool.discard()
         if _logger_enabled(_INFO):
-            if process is None:
-                status, error_type, memory = (None if reusable else "timeout"), None, 0
             logger.info("START RequestId: %s Version: %s", request_id, fn.version)
             logger.info("END RequestId: %s", request_id)
             logger.info(
@@ -348,8 +374,13 @@ class Runner:
         )
 
     async def close(self) -> None:
-        """Close the worker processes of every environment left (shielded)."""
+        """Close the worker processes of every environment left (shielded): free ones are
+        asked to exit, busy ones are killed (their invocations raise InvokerClosed)."""
+        self._closed = True
         with CancelScope(shield=True):
+            for process in list(self._busy):
+                process.kill()
+                await process.close()
             for _, pool in self.pools:
                 for environment in pool.free:
                     if environment.process is not None:

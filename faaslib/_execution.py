@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from array import array
+from collections.abc import Callable
 from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +30,16 @@ if TYPE_CHECKING:
     from ._environments import EnvironmentPool
     from ._spec import FunctionSpec
 
-__all__ = ["FunctionRuntime", "execute", "new_request_id"]
+__all__ = [
+    "FunctionRuntime",
+    "RuntimeExit",
+    "catching_exits",
+    "execute",
+    "exited",
+    "new_request_id",
+    "report_status",
+    "timed_out",
+]
 
 LATEST = "$LATEST"
 _UNHANDLED = "Unhandled"
@@ -141,6 +151,30 @@ class FunctionRuntime:
         self.encode = spec.encode_result
         self.pass_context = spec.shape.pass_context
         self.is_async = spec.shape.is_async
+        if not self.is_async:  # runs in a thread: its exits come back as RuntimeExit
+            self.handler = catching_exits(spec.handler)
+
+
+class RuntimeExit(Exception):
+    """A sync handler or init raised what ends a runtime process (``SystemExit``,
+    ``KeyboardInterrupt``, ``GeneratorExit``): caught in its thread, so that it crosses
+    back to the event loop as an ordinary exception."""
+
+    def __init__(self, cause: BaseException) -> None:
+        super().__init__(repr(cause))
+        self.cause = cause
+
+
+def catching_exits(function: Callable[..., Any]) -> Callable[..., Any]:
+    """``function``, raising :class:`RuntimeExit` instead of what would end the runtime."""
+
+    def call(*args: Any) -> Any:
+        try:
+            return function(*args)
+        except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
+            raise RuntimeExit(exc) from None
+
+    return call
 
 
 async def _run_sync(
@@ -167,7 +201,8 @@ async def execute(
 ) -> InvocationResult:
     """Run the handler once and return the 200 result (with a function error if it failed).
 
-    Errors of the handler never escape: they become Lambda's error document. Cancellation
+    Errors of the handler never escape: they become Lambda's error document (``SystemExit``,
+    ``KeyboardInterrupt`` and ``GeneratorExit`` too, as ``Runtime.ExitError``). Cancellation
     from outside does escape. The run's duration (ms) is appended to ``fn.durations``.
     """
     start = time.monotonic()
@@ -188,9 +223,17 @@ async def execute(
     except DeadlineExceeded:
         fn.durations.append((time.monotonic() - start) * 1000)
         return _timed_out(request_id, fn)
+    except RuntimeExit as exc:  # from a sync handler's thread
+        fn.durations.append((time.monotonic() - start) * 1000)
+        return _failed(errors.exit_error(exc.cause, request_id), request_id, fn)
     except Exception as exc:  # noqa: BLE001 - the handler's error is the result
         fn.durations.append((time.monotonic() - start) * 1000)
         return _failed(errors.handler_error(exc, request_id), request_id, fn)
+    except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:  # from an async handler
+        # What would end Lambda's runtime process: Runtime.ExitError, and the environment
+        # is discarded (see exited), never the invoker's own exception.
+        fn.durations.append((time.monotonic() - start) * 1000)
+        return _failed(errors.exit_error(exc, request_id), request_id, fn)
     elapsed = time.monotonic() - start
     fn.durations.append(elapsed * 1000)
     if elapsed > fn.timeout:  # ran past its deadline without yielding
@@ -249,6 +292,25 @@ def report_line(
 def timed_out(result: InvocationResult) -> bool:
     """Whether a result is Lambda's timeout error."""
     return result.function_error is not None and b'"errorType":"Sandbox.Timedout"' in result.payload
+
+
+def exited(result: InvocationResult) -> bool:
+    """Whether a result is ``Runtime.ExitError``: the handler ended its runtime."""
+    return (
+        result.function_error is not None and b'"errorType":"Runtime.ExitError"' in result.payload
+    )
+
+
+def report_status(result: InvocationResult) -> tuple[str | None, str | None]:
+    """The REPORT line's ``Status`` and ``Error Type`` of an environment's invocation:
+    ``timeout``, or ``error`` with ``Runtime.ExitError`` (both reset the environment)."""
+    if result.function_error is None:
+        return None, None
+    if timed_out(result):
+        return "timeout", None
+    if exited(result):
+        return "error", "Runtime.ExitError"
+    return None, None
 
 
 def peak_rss_kb(pid: int | str = "self") -> int:
@@ -319,7 +381,7 @@ async def execute_with_tail(
         fn.memory_limit_in_mb,
         max_memory_mb(),
         init_ms,
-        "timeout" if timed_out(result) else None,
+        *report_status(result),
     )
     buffer.write(f"END RequestId: {request_id}\n{report}\n")
     return InvocationResult(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import os
+import signal
 import sys
 import threading
 import traceback
@@ -14,6 +15,9 @@ import anyio
 import pydantic_core
 
 __all__ = [
+    "exit_document",
+    "exit_error",
+    "exit_reason",
     "handler_error",
     "log_lines",
     "response_too_large",
@@ -25,6 +29,10 @@ _RUNTIME_DIRS = tuple(
     os.path.dirname(module.__file__ or "") + os.sep
     for module in (sys.modules[__package__ or "faaslib"], anyio, asyncio, concurrent.futures)
 ) + (threading.__file__,)
+
+
+#: Error types of a runtime process that ended: logged as the platform logs them.
+_EXITS = ("Runtime.ExitError", "Runtime.OutOfMemory")
 
 
 def _user_frames(exc: BaseException) -> list[str]:
@@ -80,6 +88,48 @@ def timeout_error(request_id: str, timeout: float) -> bytes:
     )
 
 
+def exit_reason(returncode: int) -> str:
+    """Lambda's (Go's) wording for how a process ended: ``exit status 3``, ``signal: killed``."""
+    if returncode >= 0:
+        return f"exit status {returncode}"
+    try:
+        name = signal.strsignal(-returncode)
+    except ValueError:
+        name = None
+    return f"signal: {name.lower() if name else -returncode}"
+
+
+def exit_document(error_type: str, reason: str, request_id: str | None) -> bytes:
+    """The document of a runtime that ended mid-invocation (``Runtime.ExitError``, or
+    ``Runtime.OutOfMemory``); without ``request_id`` for one that ended during init."""
+    prefix = "" if request_id is None else f"RequestId: {request_id} "
+    return pydantic_core.to_json(
+        {
+            "errorType": error_type,
+            "errorMessage": f"{prefix}Error: Runtime exited with error: {reason}",
+        }
+    )
+
+
+def exit_error(exc: BaseException, request_id: str | None) -> bytes:
+    """The ``Runtime.ExitError`` document for a ``SystemExit``, ``KeyboardInterrupt`` or
+    ``GeneratorExit`` out of a handler: how Lambda reports the runtime process that such an
+    uncaught exception ends, with the status Python would exit with."""
+    if isinstance(exc, KeyboardInterrupt):
+        returncode = -signal.SIGINT  # Python ends itself with SIGINT
+    elif isinstance(exc, SystemExit):
+        code = exc.code
+        if code is None:
+            returncode = 0
+        elif isinstance(code, int):
+            returncode = code & 0xFF
+        else:  # a message: printed, and the status is 1
+            returncode = 1
+    else:  # any other uncaught exception
+        returncode = 1
+    return exit_document("Runtime.ExitError", exit_reason(returncode), request_id)
+
+
 def response_too_large(limit: int) -> bytes:
     """The document for a result over the response payload limit."""
     return pydantic_core.to_json(
@@ -95,8 +145,11 @@ def response_too_large(limit: int) -> bytes:
 def log_lines(document: bytes) -> str:
     """Render an error document the way the runtime writes it to the log."""
     doc: dict[str, Any] = pydantic_core.from_json(document)
-    if doc.get("errorType") == "Sandbox.Timedout":
+    error_type = doc.get("errorType")
+    if error_type == "Sandbox.Timedout":
         return f"{doc['errorMessage']}\n"
+    if error_type in _EXITS:  # the platform's two lines: what happened, then the type
+        return f"{doc['errorMessage']}\n{error_type}\n"
     text = f"[ERROR] {doc.get('errorType', 'Error')}: {doc.get('errorMessage', '')}\n"
     stack = doc.get("stackTrace") or []
     if stack:

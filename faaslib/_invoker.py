@@ -14,7 +14,6 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 import anyio
-import pydantic_core
 from anyio import CancelScope, CapacityLimiter
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
@@ -26,7 +25,13 @@ from ._concurrency import Concurrency
 from ._context import parse_client_context
 from ._conversion import payload_bytes
 from ._deadline import deadline_runner
-from ._destinations import Condition, dead_letter_attributes, deliver, invocation_record
+from ._destinations import (
+    Condition,
+    dead_letter_attributes,
+    deliver,
+    invocation_record,
+    payload_value,
+)
 from ._environments import Environment, Runner
 from ._errors import (
     FaaslibError,
@@ -834,8 +839,8 @@ class Invoker:
             await self._send_dead_letter(queued, spec.dead_letter)
         if spec.on_failure is None and spec.dead_letter is None:
             error = ""
-            if queued.response is not None:
-                document = pydantic_core.from_json(queued.response.payload)
+            document = None if queued.response is None else payload_value(queued.response.payload)
+            if isinstance(document, dict):
                 error = f": {document.get('errorType')}: {document.get('errorMessage')}"
             logger.warning(
                 "Event invocation %s of function %s dropped (%s after %d attempts)%s",
@@ -858,16 +863,16 @@ class Invoker:
     ) -> None:
         response = queued.response
         version = response.executed_version if response is not None else None
-        record = invocation_record(
-            request_id=queued.request_id,
-            function_arn=f"{queued.fn.arn}:{version or queued.fn.version}",
-            condition=condition,
-            attempts=queued.attempts,
-            time=self._clock.time(),
-            request_payload=queued.data,
-            response=response,
-        )
         try:
+            record = invocation_record(
+                request_id=queued.request_id,
+                function_arn=f"{queued.fn.arn}:{version or queued.fn.version}",
+                condition=condition,
+                attempts=queued.attempts,
+                time=self._clock.time(),
+                request_payload=queued.data,
+                response=response,
+            )
             await self._deliver(destination, record)
         except Exception as exc:  # noqa: BLE001 - a failed delivery is counted and logged
             self._destination_delivery_failures += 1
@@ -888,7 +893,7 @@ class Invoker:
         try:
             await self._deliver(
                 target,
-                pydantic_core.from_json(queued.data),
+                payload_value(queued.data),
                 dead_letter_attributes(queued.request_id, queued.response),
             )
         except Exception as exc:  # noqa: BLE001 - a failed delivery is counted and logged

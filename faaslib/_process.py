@@ -14,7 +14,6 @@ import base64
 import math
 import os
 import pickle
-import signal
 import subprocess
 import sys
 import time
@@ -27,7 +26,7 @@ from anyio import CancelScope
 
 from . import _function_errors as errors
 from ._errors import ValidationException
-from ._execution import peak_rss_kb, report_line, timed_out
+from ._execution import exited, peak_rss_kb, report_line, timed_out
 from ._logs import TAIL_BYTES
 from ._result import InvocationResult
 
@@ -187,29 +186,8 @@ def check_importable(spec: FunctionSpec) -> None:
         _reference("init", spec.init)
 
 
-def exit_reason(returncode: int) -> str:
-    """Lambda's (Go's) wording for how a process ended: ``exit status 3``, ``signal: killed``."""
-    if returncode >= 0:
-        return f"exit status {returncode}"
-    try:
-        name = signal.strsignal(-returncode)
-    except ValueError:
-        name = None
-    return f"signal: {name.lower() if name else -returncode}"
-
-
 def _platform_error(error_type: str, message: str) -> bytes:
     return pydantic_core.to_json({"errorType": error_type, "errorMessage": message})
-
-
-def _exit_document(error_type: str, reason: str, request_id: str | None) -> bytes:
-    prefix = "" if request_id is None else f"RequestId: {request_id} "
-    return _platform_error(error_type, f"{prefix}Error: Runtime exited with error: {reason}")
-
-
-def _exit_log(document: bytes, error_type: str) -> str:
-    """How Lambda logs a runtime that exited: the message, then the error type."""
-    return f"{pydantic_core.from_json(document)['errorMessage']}\n{error_type}\n"
 
 
 def _worker_env() -> dict[str, str]:
@@ -316,10 +294,12 @@ class ProcessEnvironment:
             document = _platform_error(error_type, message)
         elif reply == "exit":
             error_type = "Runtime.ExitError"
-            document = _exit_document(error_type, exit_reason(await self._exit_code()), None)
+            document = errors.exit_document(
+                error_type, errors.exit_reason(await self._exit_code()), None
+            )
         elif reply == "memory":
             error_type = "Runtime.OutOfMemory"
-            document = _exit_document(error_type, "signal: killed", None)
+            document = errors.exit_document(error_type, "signal: killed", None)
         else:  # ("init_error", document): init or the imports raised
             document = reply[1]
             error_type = pydantic_core.from_json(document).get("errorType", "")
@@ -389,7 +369,7 @@ class ProcessEnvironment:
         """The outcome of an invocation whose worker died (``exit``) or was killed at the
         deadline (``timeout``) or over its memory size (``memory``)."""
         if cause == "exit":
-            reason = exit_reason(await self._exit_code())
+            reason = errors.exit_reason(await self._exit_code())
         else:
             self._peak_kb = max(self._peak_kb, peak_rss_kb(self.pid))
             self.kill()
@@ -402,8 +382,8 @@ class ProcessEnvironment:
             status, error_type = "timeout", None
         else:
             error_type = "Runtime.ExitError" if cause == "exit" else "Runtime.OutOfMemory"
-            document = _exit_document(error_type, reason, request_id)
-            lines = _exit_log(document, error_type)
+            document = errors.exit_document(error_type, reason, request_id)
+            lines = errors.log_lines(document)
             status = "error"
         log = None
         if tail:
@@ -425,12 +405,12 @@ class ProcessEnvironment:
         if self.max_memory_mb > self._memory_size:
             request_id = result.request_id
             error_type = "Runtime.OutOfMemory"
-            document = _exit_document(error_type, "signal: killed", request_id)
+            document = errors.exit_document(error_type, "signal: killed", request_id)
             log = None
             if tail and result.log_result is not None:  # the handler's log, then the error's
                 text = base64.b64decode(result.log_result).decode(errors="replace")
                 head = text.rpartition(f"END RequestId: {request_id}\n")[0]
-                lines = _exit_log(document, error_type)
+                lines = errors.log_lines(document)
                 duration = (time.perf_counter() - began) * 1000
                 text = head + lines
                 log = self._report(text, request_id, duration, init_ms, "error", error_type)
@@ -439,6 +419,8 @@ class ProcessEnvironment:
         if timed_out(result):
             # A timed-out sync handler's thread runs on: the environment is reset.
             return ProcessOutcome(result, self.max_memory_mb, False, "timeout", None)
+        if exited(result):  # the handler raised SystemExit or kin: the worker has ended
+            return ProcessOutcome(result, self.max_memory_mb, False, "error", "Runtime.ExitError")
         return ProcessOutcome(result, self.max_memory_mb, True, None, None)
 
     def _report(

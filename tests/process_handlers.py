@@ -152,3 +152,16 @@ async def blocking_async(event: dict[str, Any]) -> str:
 
 def slow_init() -> None:
     time.sleep(30)
+
+
+def write_pid_then_sleep(event: dict[str, Any]) -> None:
+    """Write the worker's pid to ``event["pid_file"]``, then sleep ``event["sleep"]`` seconds."""
+    Path(event["pid_file"]).write_text(str(os.getpid()))
+    time.sleep(event["sleep"])
+
+
+def raise_exit(event: dict[str, Any]) -> int:
+    """Raise SystemExit with ``event["status"]`` when given one, else return the pid."""
+    if "status" in event:
+        raise SystemExit(event["status"])
+    return os.getpid()
