@@ -258,11 +258,18 @@ class QueueMapping(EventSourceMapping):
         return len(received)
 
     async def _wait_for_messages(self, queue: Queue, until: float | None = None) -> None:
-        """Sleep until a message may be visible: one is sent, or one's hiding ends."""
+        """Sleep until a message may be visible (one is sent, or one's hiding ends on the
+        queue's clock), or until the mapping's clock reaches ``until``."""
+        deadlines: list[tuple[Clock, float]] = []
         wake = queue.next_visible()
+        if wake is not None:
+            deadlines.append((queue.clock, wake))
         if until is not None:
-            wake = until if wake is None else min(wake, until)
-        await sleep_until_woken(queue._waiters, self._clock, wake)
+            if wake is not None and queue.clock is self._clock:
+                deadlines[0] = (self._clock, min(wake, until))
+            else:
+                deadlines.append((self._clock, until))
+        await sleep_until_woken(queue._waiters, *deadlines)
 
     async def _gather(self, queue: Queue, batch: _QueueBatch, window: float) -> None:
         """More messages for a batch, until it is full or the batching window ends."""
@@ -486,7 +493,9 @@ class StreamMapping(EventSourceMapping):
         return batch, position
 
     async def _wait_for_records(self, until: float | None = None) -> None:
-        await sleep_until_woken(self.trigger.stream._waiters, self._clock, until)
+        """Sleep until a record is put, or until the mapping's clock reaches ``until``."""
+        deadlines = () if until is None else ((self._clock, until),)
+        await sleep_until_woken(self.trigger.stream._waiters, *deadlines)
 
     async def _process(self, key: tuple[int, int], records: list[StreamRecord]) -> None:
         """Invoke with ``records`` until they are done: retried, bisected, or sent on."""

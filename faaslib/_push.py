@@ -348,7 +348,7 @@ class Pump:
             if self._idle is not None:
                 self._idle.set()
                 self._idle = None
-            await sleep_until_woken(self.trigger._waiters, self.trigger.source.clock)
+            await sleep_until_woken(self.trigger._waiters)
 
     def settled(self) -> bool:
         return not self._busy and not self.trigger._outbox

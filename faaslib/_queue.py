@@ -256,20 +256,12 @@ class Queue(FollowsClock):
         ]
 
     def _receive(self, limit: int, hide_for: float) -> list[_Stored]:
-        """Take up to ``limit`` visible messages and hide them for ``hide_for`` seconds (one
-        received too often moves to the dead-letter queue instead)."""
+        """Take up to ``limit`` visible messages and hide them for ``hide_for`` seconds (those
+        received too often move to the dead-letter queue on the way, taking no room)."""
         now = self.clock.time()
-        taken: list[_Stored] = []
-        for message in self._take(limit, now):
-            if (
-                self.max_receive_count is not None
-                and self.dead_letter_queue is not None
-                and message.receive_count >= self.max_receive_count
-            ):
-                self._redrive(message)
-                continue
+        taken = self._take(limit, now)
+        for message in taken:
             self._mark_received(message, now, hide_for)
-            taken.append(message)
         if taken and not self.fifo:
             self._hide(now + hide_for, tuple(m.message_id for m in taken))
         return taken
@@ -287,11 +279,17 @@ class Queue(FollowsClock):
                 if message is not None and message.visible_at == until:  # not hidden anew
                     heapq.heappush(self._returned, (message.sequence, message_id))
 
+    def _redrive_after(self) -> int | None:
+        """The receive count past which a message moves to the dead-letter queue, if any."""
+        return None if self.dead_letter_queue is None else self.max_receive_count
+
     def _take(self, limit: int, now: float) -> list[_Stored]:
-        """Up to ``limit`` visible messages, no longer counted as visible."""
+        """Up to ``limit`` visible messages, no longer counted as visible; those past their
+        retention are dropped, those received too often redriven, on the way."""
         if self.fifo:
             return self._take_fifo(limit, now)
         self._release(now)
+        redrive_after = self._redrive_after()
         messages, ready, returned = self._messages, self._ready, self._returned
         out: list[_Stored] = []
         while len(out) < limit:
@@ -306,6 +304,9 @@ class Queue(FollowsClock):
             if now - message.sent_at > self.message_retention:
                 self._forget(message)
                 continue
+            if redrive_after is not None and message.receive_count >= redrive_after:
+                self._redrive(message)
+                continue
             message.visible_at = math.inf  # taken: a second entry of it is stale (until hidden)
             out.append(message)
         return out
@@ -313,6 +314,7 @@ class Queue(FollowsClock):
     def _take_fifo(self, limit: int, now: float) -> list[_Stored]:
         out: list[_Stored] = []
         messages = self._messages
+        redrive_after = self._redrive_after()
         empty: list[str] = []
         for group, ids in self._groups.items():
             while ids and (
@@ -330,6 +332,9 @@ class Queue(FollowsClock):
                     continue
                 if message.visible_at > now:
                     break
+                if redrive_after is not None and message.receive_count >= redrive_after:
+                    self._redrive(message)  # its group goes on with the next one
+                    continue
                 out.append(message)
                 if len(out) >= limit:
                     break

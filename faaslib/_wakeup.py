@@ -52,16 +52,27 @@ def waker(callback: Callable[[], None]) -> Waker:
     return wake_trio
 
 
-async def sleep_until_woken(waiters: set[Waker], clock: Clock, until: float | None = None) -> None:
-    """Sleep until a source calls one of ``waiters`` (something arrived), or until ``clock``
-    reaches ``until`` (if given)."""
+async def sleep_until_woken(waiters: set[Waker], *deadlines: tuple[Clock, float]) -> None:
+    """Sleep until a source calls one of ``waiters`` (something arrived), or until one of
+    ``deadlines``: a time, waited for on the clock it comes with (a source may follow another
+    clock than its poller)."""
     with CancelScope() as scope:
         wake = waker(scope.cancel)
         waiters.add(wake)
         try:
-            if until is None:
+            if not deadlines:
                 await anyio.sleep_forever()
-            else:
+            elif len(deadlines) == 1:
+                clock, until = deadlines[0]
                 await clock.sleep_until(until)
+            else:
+                async with anyio.create_task_group() as tg:
+                    for clock, until in deadlines:
+                        tg.start_soon(_ring, clock, until, scope)
         finally:
             waiters.discard(wake)
+
+
+async def _ring(clock: Clock, until: float, scope: CancelScope) -> None:
+    await clock.sleep_until(until)
+    scope.cancel()
