@@ -15,7 +15,11 @@ from typing import TYPE_CHECKING, Any
 import pydantic_core
 
 from ._clock import FollowsClock
-from ._errors import InvalidParameterValueException, ResourceNotFoundException
+from ._errors import (
+    InvalidMessageContents,
+    InvalidParameterValueException,
+    ResourceNotFoundException,
+)
 from ._execution import new_request_id
 
 if TYPE_CHECKING:
@@ -28,6 +32,7 @@ _NAME = re.compile(r"[a-zA-Z0-9_-]{1,80}")
 #: SQS's limit on a message (1 MiB since 2025, as Lambda's async payload).
 MAX_MESSAGE = 1_048_576
 _SENDER = "AIDAFAASLIBLOCALSENDER"
+_ALLOWED = "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
 _STANDARD_ATTRIBUTES = (
     b'{"ApproximateReceiveCount":"%d","SentTimestamp":"%d","SenderId":"'
     + _SENDER.encode()
@@ -177,10 +182,24 @@ class Queue(FollowsClock):
         :param delay: seconds before it becomes visible (standard queues; default the queue's)
         :raises ~faaslib.InvalidParameterValueException: too large, or FIFO fields missing or
             given to a standard queue
+        :raises ~faaslib.InvalidMessageContents: the body, or an attribute, holds text UTF-8
+            cannot encode (a lone surrogate), or the body cannot be made JSON
         """
-        text = body if isinstance(body, str) else pydantic_core.to_json(body).decode()
-        size = len(text.encode())
-        if size > MAX_MESSAGE:
+        if isinstance(body, str):
+            text = body
+        else:
+            try:
+                text = pydantic_core.to_json(body).decode()
+            except pydantic_core.PydanticSerializationError as exc:
+                raise InvalidMessageContents(f"The message body is not JSON text: {exc}") from None
+        data = _encoded(text, "the message body")
+        if attributes:
+            for name, attribute in attributes.items():
+                _encoded(name, "a message attribute name")
+                for value in attribute.values():
+                    if isinstance(value, str):
+                        _encoded(value, f"message attribute {name!r}")
+        if len(data) > MAX_MESSAGE:
             raise InvalidParameterValueException(
                 f"One or more parameters are invalid. Reason: Message must be shorter than "
                 f"{MAX_MESSAGE} bytes."
@@ -197,7 +216,7 @@ class Queue(FollowsClock):
                         "The queue should either have ContentBasedDeduplication enabled or "
                         "MessageDeduplicationId provided explicitly"
                     )
-                deduplication_id = hashlib.sha256(text.encode()).hexdigest()
+                deduplication_id = hashlib.sha256(data).hexdigest()
             seen = self._deduplication.get(deduplication_id)
             if seen is not None and now - seen < 300:
                 return self._duplicate_id(deduplication_id)
@@ -217,7 +236,7 @@ class Queue(FollowsClock):
             sequence=next(self._sequence),
             group_id=group_id,
             deduplication_id=deduplication_id,
-            md5=hashlib.md5(text.encode(), usedforsecurity=False).hexdigest(),
+            md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
         )
         self._messages[message.message_id] = message
         if self.fifo:
@@ -511,6 +530,20 @@ class Queue(FollowsClock):
 
     def __repr__(self) -> str:
         return f"<Queue {self.name} messages={len(self._messages)}>"
+
+
+def _encoded(text: str, where: str) -> bytes:
+    """``text`` in UTF-8.
+
+    :raises ~faaslib.InvalidMessageContents: it holds a lone surrogate
+    """
+    try:
+        return text.encode()
+    except UnicodeEncodeError as exc:
+        raise InvalidMessageContents(
+            f"Invalid binary character '#x{ord(text[exc.start]):X}' was found in {where}, the "
+            f"set of allowed characters is {_ALLOWED}"
+        ) from None
 
 
 def _check(name: str, value: object, low: float, high: float) -> None:

@@ -98,29 +98,40 @@ class Stream(FollowsClock):
         return f"arn:aws:kinesis:{self.region}:{self.account_id}:stream/{self.name}"
 
     def shard_for(self, partition_key: str) -> int:
-        """The index of the shard a partition key goes to."""
-        digest = int.from_bytes(
-            hashlib.md5(partition_key.encode(), usedforsecurity=False).digest(), "big"
-        )
+        """The index of the shard a partition key goes to.
+
+        :raises ~faaslib.InvalidParameterValueException: the key holds a lone surrogate
+        """
+        return self._shard(_utf8(partition_key, "The partition key"))
+
+    def _shard(self, partition_key: bytes) -> int:
+        digest = int.from_bytes(hashlib.md5(partition_key, usedforsecurity=False).digest(), "big")
         return digest * len(self._shards) // _HASH_SPACE
 
     def put(self, data: Any, partition_key: str) -> StreamRecord:
         """Put a record (bytes; a string as UTF-8; anything else as its JSON).
 
         :raises ~faaslib.InvalidParameterValueException: an empty or over-256-character
-            partition key, or data over 1 MiB
+            partition key, data over 1 MiB, or text UTF-8 cannot encode (a lone surrogate) in
+            either, or data that cannot be made JSON
         """
         if not isinstance(partition_key, str) or not 1 <= len(partition_key) <= 256:
             raise InvalidParameterValueException("The partition key must be 1-256 characters")
+        key = _utf8(partition_key, "The partition key")
         if isinstance(data, (bytes, bytearray, memoryview)):
             body = bytes(data)
         elif isinstance(data, str):
-            body = data.encode()
+            body = _utf8(data, "A record's data")
         else:
-            body = pydantic_core.to_json(data)
+            try:
+                body = pydantic_core.to_json(data)
+            except pydantic_core.PydanticSerializationError as exc:
+                raise InvalidParameterValueException(
+                    f"A record's data is not JSON text: {exc}"
+                ) from None
         if len(body) > 1_048_576:
             raise InvalidParameterValueException("A record's data must be 1 MiB at most")
-        shard = self.shard_for(partition_key)
+        shard = self._shard(key)
         records = self._shards[shard]
         record = StreamRecord(
             self.shard_ids[shard],
@@ -172,3 +183,14 @@ class Stream(FollowsClock):
 
     def __repr__(self) -> str:
         return f"<Stream {self.name} shards={len(self._shards)} records={len(self)}>"
+
+
+def _utf8(text: str, what: str) -> bytes:
+    """``text`` in UTF-8.
+
+    :raises ~faaslib.InvalidParameterValueException: it holds a lone surrogate
+    """
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise InvalidParameterValueException(f"{what} is not valid Unicode text") from None
