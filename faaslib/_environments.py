@@ -12,6 +12,7 @@ import anyio
 from anyio import CancelScope, CapacityLimiter
 
 from . import _function_errors as errors
+from ._durations import EXACT_RUNS
 from ._errors import InvokerClosed
 from ._execution import (
     RuntimeExit,
@@ -106,7 +107,10 @@ async def _run_init(fn: FunctionRuntime, limiter: CapacityLimiter) -> Any:
         if is_async_callable(init):
             outcome: Awaitable[Any] = init()
             return await outcome
-        return await anyio.to_thread.run_sync(init, abandon_on_cancel=True, limiter=limiter)
+        # A daemon thread, abandoned at the timeout (``limiter`` is unused).
+        from ._threads import run_sync
+
+        return await run_sync(init)
     raise TimeoutError
 
 
@@ -308,12 +312,19 @@ class Runner:
             if process is not None:
                 process.kill()
             raise
-        duration_ms = fn.durations[-1]  # what execute (or the process run) recorded
+        durations = fn.durations
+        duration_ms = durations[-1]  # what execute (or the process run) recorded
+        if len(durations) >= EXACT_RUNS:
+            fn.fold_durations()
         if init_ms is not None:  # Lambda bills the init too, rounded up with the run
             fn.billed_extra += _ceil(duration_ms + init_ms) - _ceil(duration_ms)
         if process is None:  # a thread-mode environment survives all but a timeout or exit
-            status, error_type = report_status(result)
-            reusable, memory = status is None, 0
+            memory = 0
+            if result.function_error is None:
+                reusable, status, error_type = True, None, None
+            else:
+                status, error_type = report_status(result)
+                reusable = status is None
         if reusable:
             environment.last_used = now + duration_ms / 1000
             free.append(environment)

@@ -23,6 +23,7 @@ from . import _logs
 from ._arn import function_arn
 from ._context import Context
 from ._deadline import DeadlineExceeded, DeadlineRunner
+from ._durations import DurationLog
 from ._result import InvocationResult
 
 if TYPE_CHECKING:
@@ -86,6 +87,7 @@ class FunctionRuntime:
         "cold_starts",
         "concurrency",
         "decode",
+        "duration_log",
         "durations",
         "encode",
         "errors",
@@ -96,7 +98,7 @@ class FunctionRuntime:
         "log_stream_name",
         "max_response",
         "memory_limit_in_mb",
-        "memory_marks",
+        "memory_size",
         "name",
         "pass_context",
         "pool",
@@ -118,10 +120,12 @@ class FunctionRuntime:
     ):
         self.name = spec.name
         self.version = version
-        #: Duration of each invocation, in ms (the handler's run: what Lambda bills).
+        #: Duration of each recent invocation, in ms (the handler's run: what Lambda bills),
+        #: until :meth:`fold_durations` moves them into ``duration_log``.
         self.durations = array("d")
-        #: (first invocation, memory MB) at each memory size the function has had.
-        self.memory_marks: list[tuple[int, int]] = []
+        self.duration_log = DurationLog()
+        #: The memory size (MB) the recent invocations ran with.
+        self.memory_size = spec.memory_size
         self.load(spec)
         self.max_response = max_response
         self.arn = function_arn(region, account, spec.name)
@@ -142,8 +146,9 @@ class FunctionRuntime:
     def load(self, spec: FunctionSpec) -> None:
         """Take the handler and configuration of ``spec`` (same name), keeping the counters."""
         self.spec = spec
-        if not self.memory_marks or self.memory_marks[-1][1] != spec.memory_size:
-            self.memory_marks.append((len(self.durations), spec.memory_size))
+        if spec.memory_size != self.memory_size:  # runs so far are billed at the old size
+            self.fold_durations()
+            self.memory_size = spec.memory_size
         self.timeout = spec.timeout
         self.memory_limit_in_mb = str(spec.memory_size)
         self.handler = spec.handler
@@ -153,6 +158,10 @@ class FunctionRuntime:
         self.is_async = spec.shape.is_async
         if not self.is_async:  # runs in a thread: its exits come back as RuntimeExit
             self.handler = catching_exits(spec.handler)
+
+    def fold_durations(self) -> None:
+        """Move the recent durations into ``duration_log`` (bounded memory)."""
+        self.duration_log.fold(self.durations, self.memory_size)
 
 
 class RuntimeExit(Exception):
@@ -181,11 +190,13 @@ async def _run_sync(
     fn: FunctionRuntime, args: tuple[Any, ...], start: float, limiter: CapacityLimiter
 ) -> Any:
     # The thread cannot be stopped; at the deadline it is abandoned and the caller answered.
+    # It is one of faaslib's daemon threads, so it never keeps the program from exiting.
+    # (``limiter`` is unused: the invoker counts concurrency itself.)
+    from ._threads import run_sync
+
     remaining = fn.timeout - (time.monotonic() - start)
     with CancelScope(deadline=anyio.current_time() + remaining):
-        return await anyio.to_thread.run_sync(
-            fn.handler, *args, abandon_on_cancel=True, limiter=limiter
-        )
+        return await run_sync(fn.handler, *args)
     raise DeadlineExceeded
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import enum
-import itertools
 import logging
 import math
 import os
@@ -32,6 +31,7 @@ from ._destinations import (
     invocation_record,
     payload_value,
 )
+from ._durations import percentiles
 from ._environments import Environment, Runner
 from ._errors import (
     FaaslibError,
@@ -78,6 +78,10 @@ UNRESERVED_MINIMUM = 100
 #: version with its weight (``None`` and 0.0 without routing).
 _Target = tuple[FunctionRuntime, str, "FunctionRuntime | None", float]
 _CHECKPOINT_EVERY = 64
+#: ``invoke`` lets the loop run (a checkpoint: other tasks, timers, cancellation) once in this
+#: many calls, so a loop of invocations that never suspend shares the loop and can be
+#: cancelled; a checkpoint on every call would cost a third of a RequestResponse.
+_INVOKE_CHECKPOINT_MASK = 31
 #: Queued events beyond this many keep their payload as bytes, not decoded: a decoded event is
 #: many objects, and the garbage collector's passes over 100,000 of them cost more than
 #: decoding again.
@@ -93,22 +97,13 @@ class _State(enum.Enum):
 def _billed(fn: FunctionRuntime) -> tuple[int, int]:
     """Billed milliseconds of a function version, and the same times its memory size (MB):
     each run rounded up to the millisecond, the init of cold starts included."""
-    durations = fn.durations
-    marks = [*fn.memory_marks, (len(durations), 0)]
-    ms = mb_ms = 0
-    for (first, memory), (end, _) in itertools.pairwise(marks):
-        part = sum(math.ceil(d) for d in durations[first:end])
-        ms += part
-        mb_ms += part * memory
+    log = fn.duration_log
+    recent = sum(map(math.ceil, fn.durations))
     extra = fn.billed_extra
-    return ms + extra, mb_ms + extra * fn.spec.memory_size
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    """Nearest-rank percentile of sorted values (0.0 for none)."""
-    if not ordered:
-        return 0.0
-    return ordered[max(math.ceil(q * len(ordered)) - 1, 0)]
+    return (
+        log.billed_ms + recent + extra,
+        log.billed_mb_ms + recent * fn.memory_size + extra * fn.spec.memory_size,
+    )
 
 
 def _positive(name: str, value: object) -> int:
@@ -251,6 +246,7 @@ class Invoker:
         self._capturing_logs = False
         self._running = 0
         self._throttles = 0
+        self._calls = 0
         self._pending = 0  # accepted events not finished
         self._running_events: set[QueuedEvent] = set()
         self._events_received = 0
@@ -300,15 +296,16 @@ class Invoker:
                 self._task_group.start_soon(self._event_worker)
             await self._provision()
             self._sync_mappings()
+            self._state = _State.OPEN
+            self._replay(replay)
         except BaseException:
+            self._state = _State.CLOSED
             self._task_group.cancel_scope.cancel()
             await self._task_group.__aexit__(None, None, None)
             await self._runner.close()
             if self._journal is not None:
                 await self._journal.close()
             raise
-        self._state = _State.OPEN
-        self._replay(replay)
         return self
 
     async def __aexit__(
@@ -410,6 +407,11 @@ class Invoker:
         """
         if self._state is not _State.OPEN:
             raise self._closed_error()
+        self._calls += 1
+        if not self._calls & _INVOKE_CHECKPOINT_MASK:
+            await checkpoint()
+            if self._state is not _State.OPEN:
+                raise self._closed_error()
         if self._generation != self._registry._generation:
             self._refresh()
         if self._overreserved is not None:
@@ -720,8 +722,9 @@ class Invoker:
                 fn, _ = self._pick(self._resolve(entry.invoked_arn, None))
             except FaaslibError as exc:
                 logger.error(
-                    "Event invocation %s in the journal is kept, not run: %s",
+                    "Event invocation %s in the journal %s is kept, not run: %s",
                     entry.request_id,
+                    self._journal.path if self._journal is not None else "",
                     exc,
                 )
                 continue
@@ -1019,7 +1022,9 @@ class Invoker:
             by_name.setdefault(name, []).append(fn)
         functions: dict[str, FunctionMetrics] = {}
         for name, runtimes in by_name.items():
-            durations = sorted(d for fn in runtimes for d in fn.durations)
+            (p50, p99), duration_max = percentiles(
+                ((fn.duration_log, fn.durations) for fn in runtimes), (0.50, 0.99)
+            )
             invocations = sum(fn.invocations for fn in runtimes)
             billed = [_billed(fn) for fn in runtimes]
             gb_seconds = sum(mb_ms for _, mb_ms in billed) / 1024 / 1000
@@ -1033,9 +1038,9 @@ class Invoker:
                 max_concurrent_executions=concurrency.peak,
                 cold_starts=sum(fn.cold_starts for fn in runtimes),
                 environments=sum(fn.pool.count for fn in runtimes if fn.pool is not None),
-                duration_p50=_percentile(durations, 0.50),
-                duration_p99=_percentile(durations, 0.99),
-                duration_max=durations[-1] if durations else 0.0,
+                duration_p50=p50,
+                duration_p99=p99,
+                duration_max=duration_max,
                 billed_duration=sum(ms for ms, _ in billed),
                 gb_seconds=gb_seconds,
                 cost=self._prices.cost(invocations, gb_seconds),

@@ -32,6 +32,7 @@ from . import _execution, _logs
 from . import _function_errors as errors
 from ._concurrency import Concurrency
 from ._deadline import deadline_runner
+from ._durations import EXACT_RUNS
 from ._execution import FunctionRuntime, execute, execute_with_tail
 from ._handler import is_async_callable
 from ._process import encode_frame, take_frame
@@ -219,6 +220,8 @@ async def _serve(setup: dict[str, Any], fd_in: int, fd_out: int, buffer: bytearr
             result = await execute_with_tail(*args, init_result, init_ms)
         else:
             result = await execute(*args, init_result)
+        if len(runtime.durations) >= EXACT_RUNS:  # bounded memory in a long-lived worker
+            runtime.fold_durations()
         _write(
             fd_out,
             (
