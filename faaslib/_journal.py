@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import enum
 import logging
+import math
 import os
 import sqlite3
+import uuid
 from dataclasses import dataclass
+from typing import Literal
 
 try:
     import fcntl
@@ -14,9 +17,11 @@ except ImportError:  # Windows: no advisory lock, one invoker per journal is up 
     fcntl = None  # type: ignore[assignment]
 
 import anyio
+import pydantic_core
 from anyio import CancelScope, CapacityLimiter, to_thread
 
-from ._errors import FaaslibError, InvalidParameterValueException, InvokerClosed
+from ._errors import InvalidParameterValueException, InvokerClosed, ServiceException
+from ._spec import MAX_EVENT_AGE
 
 __all__ = ["Journal", "JournalEntry"]
 
@@ -31,14 +36,75 @@ _SCHEMA = (
     "UNIQUE, function TEXT NOT NULL, invoked_arn TEXT NOT NULL, payload BLOB NOT NULL, "
     "received_at REAL NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL DEFAULT 0)"
 )
+# The marker: one row naming the journal and counting its commits and inserted entries. Each
+# transaction updates it, and ``<path>.lock`` repeats it after each commit: an open that finds
+# fewer commits in the database than in the lock file knows that commits were lost. Version 1
+# journals written before the marker get one when first opened.
+_MARKER_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS marker (id INTEGER PRIMARY KEY CHECK (id = 1), journal TEXT "
+    "NOT NULL, commits INTEGER NOT NULL, inserts INTEGER NOT NULL)"
+)
 _INSERT = (
     "INSERT OR IGNORE INTO events (request_id, function, invoked_arn, payload, received_at, "
     "attempts, due) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _SELECT = (
-    "SELECT request_id, function, invoked_arn, payload, received_at, attempts, due FROM events "
-    "ORDER BY seq"
+    "SELECT seq, request_id, function, invoked_arn, payload, received_at, attempts, due "
+    "FROM events ORDER BY seq"
 )
+_COUNT = "UPDATE marker SET commits = ?, inserts = ? WHERE id = 1"
+#: Damaged rows logged one by one at an open; more are summed up in one message.
+_DAMAGED_LOGGED = 10
+
+
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """The marker as ``<path>.lock`` holds it, with the entries left by the last commit."""
+
+    journal: str
+    commits: int
+    inserts: int
+    pending: int
+
+    def encode(self) -> bytes:
+        """Fixed-width text, so that each write overwrites the last one whole."""
+        return b"faaslib journal %s %020d %020d %020d\n" % (
+            self.journal.encode(),
+            self.commits,
+            self.inserts,
+            self.pending,
+        )
+
+    @classmethod
+    def decode(cls, data: bytes) -> _Mark:
+        """:raises ValueError: not a mark"""
+        words = data.split(b" ")
+        if len(words) != 6 or words[:2] != [b"faaslib", b"journal"] or data[-1:] != b"\n":
+            raise ValueError(data)
+        journal = words[2].decode("ascii")
+        counts = [int(w) for w in words[3:]]
+        if not _is_journal_id(journal) or min(counts) < 0:
+            raise ValueError(data)
+        return cls(journal, *counts)
+
+
+def _checked_marker(found: list[tuple[object, ...]], rows: int) -> _Mark | None:
+    """The marker the database holds; None if it is damaged or missing."""
+    if len(found) == 1:
+        journal, commits, inserts = found[0]
+        if (
+            isinstance(journal, str)
+            and _is_journal_id(journal)
+            and isinstance(commits, int)
+            and isinstance(inserts, int)
+            and min(commits, inserts) >= 0
+        ):
+            return _Mark(journal, commits, inserts, rows)
+    return None
+
+
+def _is_journal_id(value: str) -> bool:
+    return len(value) == 32 and not value.strip("0123456789abcdef")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +122,11 @@ class JournalEntry:
     attempts: int
     #: When the next attempt is due (the invoker's clock); 0 for at once.
     due: float = 0.0
+
+
+#: Where the marker of an opened journal comes from: written with the new journal's schema,
+#: found, or added to a journal written before the marker.
+_Marker = Literal["created", "found", "added"]
 
 
 class _State(enum.Enum):
@@ -84,14 +155,29 @@ class Journal:
     while a commit runs share the next one. :meth:`set_attempts` and :meth:`remove` do not
     wait: they are written with the next transaction (inserts, then updates, then deletes).
 
+    ``<path>.lock`` is locked while the journal is open (one invoker per journal), and holds
+    the journal's identity and commit count as of its last commit: :meth:`open` compares them
+    with the database to tell a file emptied, deleted or replaced, or commits lost with the
+    WAL file (``<path>-wal``), and says so.
+
     Use: ``await open()``, start :meth:`run` as a task, ``await close()`` when done.
 
     :param path: the database file; its directory must exist
+    :raises ~faaslib.InvalidParameterValueException: ``path`` cannot name a file (empty,
+        holding a NUL character, or not text)
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
+        try:
+            name = os.fspath(path)
+        except TypeError:
+            name = path  # type: ignore[assignment]
+        if not isinstance(name, str) or not name or "\0" in name:
+            raise InvalidParameterValueException(
+                f"The journal must be the path of a file, got {path!r}"
+            )
         #: The database file.
-        self.path: str = os.fspath(path)
+        self.path: str = name
         self._state = _State.NEW
         self._conn: sqlite3.Connection | None = None
         self._lock_fd: int | None = None  # held while open: one invoker per journal
@@ -103,14 +189,23 @@ class Journal:
         self._committing: _Batch | None = None  # the transaction running now
         self._wakeup: anyio.Event | None = None  # set when run() waits for work
         self._closed: anyio.Event | None = None
-        self._commits = 0  # transactions committed (for tests)
+        self._commits = 0  # transactions committed by this instance (for tests)
+        # The marker, as of the last commit: written to the database and to <path>.lock.
+        self._mark = _Mark("", 0, 0, 0)
+        self._mark_failed = False
 
     async def open(self) -> list[JournalEntry]:
         """Open the journal, creating it if the file is new or empty.
 
+        A damaged row (a value of the wrong type or out of range, a payload that is not
+        JSON, a request id seen before) stays in the file, is logged at ERROR level with its
+        rowid and request id, and is not returned. A file emptied, deleted or replaced since
+        the last commit, and commits lost with the WAL file, are logged at ERROR level.
+
         :return: the unfinished entries (added, not removed), in acceptance order
-        :raises ~faaslib.InvalidParameterValueException: the directory does not exist, or
-            the file is not a faaslib journal
+        :raises ~faaslib.InvalidParameterValueException: the directory does not exist, the
+            file is not a faaslib journal, or it is too damaged to be read (its table gone,
+            pages broken, the main file empty while its WAL file is not)
         :raises ~faaslib.InvokerClosed: the journal was opened before
         """
         if self._state is not _State.NEW:
@@ -129,28 +224,35 @@ class Journal:
             )
         self._lock()
         try:
-            return self._connect_locked()
+            last = self._read_mark()
+            conn, marker = self._connect_locked(journal_header=self._read_header())
+            try:
+                entries = self._read(conn, last, marker)
+            except BaseException:
+                conn.close()
+                raise
+            self._write_mark(truncate=True)
         except BaseException:
             self._unlock()
             raise
+        return conn, entries
 
     def _lock(self) -> None:
-        """Take ``<path>.lock``: a second invoker on the journal would run its events twice."""
-        if fcntl is None:
-            return
+        """Open ``<path>.lock`` and take it: a second invoker would run its events twice."""
         try:
             fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
             raise InvalidParameterValueException(
                 f"Cannot open journal {self.path!r}: {exc}"
             ) from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            os.close(fd)
-            raise InvalidParameterValueException(
-                f"Journal {self.path!r} is in use by another invoker"
-            ) from None
+        if fcntl is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                os.close(fd)
+                raise InvalidParameterValueException(
+                    f"Journal {self.path!r} is in use by another invoker"
+                ) from None
         self._lock_fd = fd
 
     def _unlock(self) -> None:
@@ -158,7 +260,72 @@ class Journal:
             os.close(self._lock_fd)  # closing the descriptor releases the lock
             self._lock_fd = None
 
-    def _connect_locked(self) -> tuple[sqlite3.Connection, list[JournalEntry]]:
+    def _read_mark(self) -> _Mark | None:
+        """The mark the last commit left in ``<path>.lock``; None if there is none."""
+        assert self._lock_fd is not None
+        try:
+            os.lseek(self._lock_fd, 0, os.SEEK_SET)
+            data = os.read(self._lock_fd, 4096)
+        except OSError as exc:
+            logger.warning(
+                "Journal %r: cannot read %r (%s); commits lost before this open cannot be detected",
+                self.path,
+                self.path + ".lock",
+                exc,
+            )
+            return None
+        if not data:  # a new lock file, or one of a journal written before the marker
+            return None
+        try:
+            return _Mark.decode(data)
+        except ValueError:
+            logger.warning(
+                "Journal %r: %r does not hold a faaslib journal's marker; it is written anew, "
+                "and commits lost before this open cannot be detected",
+                self.path,
+                self.path + ".lock",
+            )
+            return None
+
+    def _read_header(self) -> bool:
+        """Whether the file starts with a faaslib journal's header (SQLite's, with our
+        application id), read before SQLite parses the rest.
+
+        :raises ~faaslib.InvalidParameterValueException: the file is empty or missing while
+            its WAL file is not: opening it would discard the commits the WAL holds
+        """
+        try:
+            with open(self.path, "rb") as file:
+                header = file.read(72)
+        except FileNotFoundError:
+            header = b""
+        except OSError:
+            return False  # a directory, no permission: SQLite says what is wrong
+        if not header:
+            wal = self.path + "-wal"
+            try:
+                wal_size = os.stat(wal).st_size
+            except OSError:
+                wal_size = 0
+            if wal_size:
+                raise InvalidParameterValueException(
+                    f"Journal {self.path!r} is damaged: the file is empty or missing while its "
+                    f"WAL file {wal!r} holds {wal_size} bytes of commits, which opening it "
+                    "would discard. Restore the file, or move both away to start a new journal"
+                )
+        return header[:16] == b"SQLite format 3\0" and header[68:72] == _APPLICATION_ID.to_bytes(
+            4, "big"
+        )
+
+    def _damaged(self, detail: object) -> InvalidParameterValueException:
+        return InvalidParameterValueException(
+            f"Journal {self.path!r} is damaged ({detail}); it is left as it is. Repair it "
+            "with the sqlite3 shell (.recover), or move it away to start a new journal"
+        )
+
+    def _connect_locked(self, *, journal_header: bool) -> tuple[sqlite3.Connection, _Marker]:
+        """Connect, check what the file is, and create the schema it lacks; return the
+        connection and where its marker comes from."""
         try:
             conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         except sqlite3.Error as exc:
@@ -169,8 +336,10 @@ class Journal:
             try:
                 app_id = conn.execute("PRAGMA application_id").fetchone()[0]
                 version = conn.execute("PRAGMA user_version").fetchone()[0]
-                tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
+                tables = {n for (n,) in conn.execute("SELECT name FROM sqlite_master")}
             except sqlite3.DatabaseError as exc:
+                if journal_header:  # a journal whose pages are broken
+                    raise self._damaged(exc) from None
                 raise InvalidParameterValueException(
                     f"{self.path!r} is not a faaslib journal: {exc}"
                 ) from None
@@ -184,6 +353,8 @@ class Journal:
                     f"{self.path!r} is not a faaslib journal: it is another application's "
                     "SQLite database"
                 )
+            if app_id and "events" not in tables:  # creation is one transaction: by hand
+                raise self._damaged("its events table is gone")
             try:
                 mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
                 if mode != "wal":
@@ -191,13 +362,29 @@ class Journal:
                         f"Cannot open journal {self.path!r}: WAL mode unavailable ({mode})"
                     )
                 conn.execute("PRAGMA synchronous=NORMAL")
-                if not tables:
+                if app_id:
+                    problems = [p for (p,) in conn.execute("PRAGMA quick_check(5)")]
+                    if problems != ["ok"]:
+                        raise self._damaged("; ".join(map(str, problems)))
+                marker: _Marker = (
+                    "created" if not tables else "found" if "marker" in tables else "added"
+                )
+                if "marker" not in tables:  # a new journal, or one written before the marker
                     conn.execute("BEGIN IMMEDIATE")
                     conn.execute(_SCHEMA)
+                    conn.execute(_MARKER_SCHEMA)
+                    conn.execute("INSERT INTO marker VALUES (1, ?, 0, 0)", (uuid.uuid4().hex,))
                     conn.execute(f"PRAGMA application_id={_APPLICATION_ID}")
                     conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
                     conn.execute("COMMIT")
-                entries = [JournalEntry(*row) for row in conn.execute(_SELECT)]
+                    # Into the main file: a WAL file lost later takes entries, not the schema.
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+            except sqlite3.DatabaseError as exc:
+                if type(exc) is sqlite3.DatabaseError:  # SQLite's corrupt or not-a-database
+                    raise self._damaged(exc) from None
+                raise InvalidParameterValueException(
+                    f"Cannot open journal {self.path!r}: {exc}"
+                ) from None
             except sqlite3.Error as exc:
                 raise InvalidParameterValueException(
                     f"Cannot open journal {self.path!r}: {exc}"
@@ -205,7 +392,138 @@ class Journal:
         except BaseException:
             conn.close()
             raise
-        return conn, entries
+        return conn, marker
+
+    def _read(
+        self, conn: sqlite3.Connection, last: _Mark | None, marker: _Marker
+    ) -> list[JournalEntry]:
+        """The valid entries; damaged rows and lost commits are logged."""
+        try:
+            found = conn.execute("SELECT journal, commits, inserts FROM marker").fetchall()
+            rows = conn.execute(_SELECT).fetchall()
+        except sqlite3.Error as exc:  # a column gone, pages broken
+            raise self._damaged(exc) from None
+        mark = _checked_marker(found, len(rows))
+        trusted = mark is not None and (marker != "added" or last is None)
+        if not trusted:  # a marker table dropped by hand would hide lost commits otherwise
+            logger.warning(
+                "Journal %r: its marker row is damaged or gone and is written anew; commits "
+                "lost before this open cannot be detected",
+                self.path,
+            )
+        if mark is None:
+            mark = self._mark = _Mark(uuid.uuid4().hex, 0, 0, len(rows))
+            self._rewrite_marker(conn)
+        self._mark = mark
+        if trusted and last is not None:
+            self._compare(last, created=marker == "created")
+        entries: list[JournalEntry] = []
+        seen: dict[object, int] = {}
+        damaged = 0
+        for row in rows:
+            checked = _check_row(row)
+            if isinstance(checked, JournalEntry):
+                first = seen.setdefault(checked.request_id, row[0])
+                if first == row[0]:
+                    entries.append(checked)
+                    continue
+                checked = f"row {first} has the same request id"
+            damaged += 1
+            if damaged <= _DAMAGED_LOGGED:
+                logger.error(
+                    "Journal %r: row %d (request id %r) is damaged: %s. It stays in the "
+                    "journal and is not run; repair or delete it with the sqlite3 shell",
+                    self.path,
+                    row[0],
+                    row[1],
+                    checked,
+                )
+        if damaged > _DAMAGED_LOGGED:
+            logger.error(
+                "Journal %r: %d damaged rows in all stay in the journal and are not run",
+                self.path,
+                damaged,
+            )
+        return entries
+
+    def _rewrite_marker(self, conn: sqlite3.Connection) -> None:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("DELETE FROM marker")
+            conn.execute("INSERT INTO marker VALUES (1, ?, 0, 0)", (self._mark.journal,))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise InvalidParameterValueException(
+                f"Cannot open journal {self.path!r}: {exc}"
+            ) from None
+
+    def _compare(self, last: _Mark, *, created: bool) -> None:
+        """Log what the mark in ``<path>.lock`` shows was lost since the last commit."""
+        mark = self._mark
+        if last.journal != mark.journal:
+            if last.pending and created:
+                logger.error(
+                    "Journal %r was emptied or deleted since its last use: it held %d "
+                    "unfinished Event invocations at its last commit (as %r shows), which "
+                    "are lost. A new, empty journal starts",
+                    self.path,
+                    last.pending,
+                    self.path + ".lock",
+                )
+            elif last.pending:
+                logger.error(
+                    "Journal %r is not the journal last used at this path: that one held %d "
+                    "unfinished Event invocations at its last commit (as %r shows), and they "
+                    "are not in this file. They are lost unless that file is put back",
+                    self.path,
+                    last.pending,
+                    self.path + ".lock",
+                )
+        elif mark.commits < last.commits:
+            lost = last.inserts - mark.inserts
+            logger.error(
+                "Journal %r lacks its last %d commits (its WAL file %r was deleted or "
+                "truncated, or the file was restored from a copy): %s, and invocations "
+                "finished in them may run again",
+                self.path,
+                last.commits - mark.commits,
+                self.path + "-wal",
+                f"up to {lost} accepted Event invocations are lost"
+                if lost
+                else "no accepted Event invocation is lost",
+            )
+        elif mark.commits == last.commits and mark.pending != last.pending:
+            logger.warning(
+                "Journal %r holds %d entries where its last commit left %d: it was changed "
+                "outside faaslib",
+                self.path,
+                mark.pending,
+                last.pending,
+            )
+
+    def _write_mark(self, *, truncate: bool = False) -> None:
+        """Write the mark to ``<path>.lock`` (no fsync: as durable as a commit)."""
+        if self._lock_fd is None or self._mark_failed:
+            return
+        data = self._mark.encode()
+        try:
+            if _pwrite is not None:
+                _pwrite(self._lock_fd, data, 0)
+            else:  # pragma: no cover - Windows
+                os.lseek(self._lock_fd, 0, os.SEEK_SET)
+                os.write(self._lock_fd, data)
+            if truncate:
+                os.ftruncate(self._lock_fd, len(data))
+        except OSError as exc:
+            self._mark_failed = True
+            logger.warning(
+                "Journal %r: cannot write %r (%s); commits lost later cannot be detected",
+                self.path,
+                self.path + ".lock",
+                exc,
+            )
 
     async def run(self) -> None:
         """Commit pending work as it comes, until cancelled or the journal is closed.
@@ -228,7 +546,7 @@ class Journal:
         If the call is cancelled while waiting, the entry may still be committed. An entry
         whose request id is already in the journal is ignored.
 
-        :raises ~faaslib.FaaslibError: the transaction failed
+        :raises ~faaslib.ServiceException: the transaction failed (a full or read-only disk)
         :raises ~faaslib.InvokerClosed: the journal is not open
         """
         if self._state is not _State.OPEN:
@@ -243,7 +561,7 @@ class Journal:
             self._wakeup = None
         await batch.done.wait()
         if batch.error is not None:
-            raise FaaslibError(
+            raise ServiceException(
                 f"Journal {self.path!r}: commit failed: {batch.error}"
             ) from batch.error
 
@@ -269,7 +587,7 @@ class Journal:
 
         It completes even if the caller is cancelled meanwhile.
 
-        :raises ~faaslib.FaaslibError: the last transaction failed
+        :raises ~faaslib.ServiceException: the last transaction failed
         """
         if self._closed is not None:
             with CancelScope(shield=True):
@@ -294,7 +612,7 @@ class Journal:
                     self._wakeup = None
                 self._closed.set()
         if error is not None:
-            raise FaaslibError(f"Journal {self.path!r}: commit failed: {error}") from error
+            raise ServiceException(f"Journal {self.path!r}: commit failed: {error}") from error
 
     async def _commit(self) -> BaseException | None:
         """Write what is pending in one transaction; wake its adders; return its error."""
@@ -311,7 +629,7 @@ class Journal:
         try:
             with CancelScope(shield=True):
                 await to_thread.run_sync(
-                    _write, self._conn, inserts, attempts, removes, limiter=self._limiter
+                    self._write, self._conn, inserts, attempts, removes, limiter=self._limiter
                 )
             self._commits += 1
         except sqlite3.Error as exc:  # e.g. disk full
@@ -332,39 +650,97 @@ class Journal:
             batch.done.set()
         return batch.error
 
-
-def _write(
-    conn: sqlite3.Connection,
-    inserts: list[JournalEntry],
-    attempts: dict[str, tuple[int, float]],
-    removes: list[str],
-) -> None:
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        conn.executemany(
-            _INSERT,
-            (
-                (
-                    e.request_id,
-                    e.function,
-                    e.invoked_arn,
-                    e.payload,
-                    e.received_at,
-                    e.attempts,
-                    e.due,
+    def _write(
+        self,
+        conn: sqlite3.Connection,
+        inserts: list[JournalEntry],
+        attempts: dict[str, tuple[int, float]],
+        removes: list[str],
+    ) -> None:
+        """One transaction, in the worker thread; then the mark in ``<path>.lock``."""
+        mark = self._mark
+        inserted = removed = 0
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if inserts:
+                inserted = conn.executemany(
+                    _INSERT,
+                    (
+                        (
+                            e.request_id,
+                            e.function,
+                            e.invoked_arn,
+                            e.payload,
+                            e.received_at,
+                            e.attempts,
+                            e.due,
+                        )
+                        for e in inserts
+                    ),
+                ).rowcount
+            if attempts:
+                conn.executemany(
+                    "UPDATE events SET attempts = ?, due = ? WHERE request_id = ?",
+                    ((n, due, request_id) for request_id, (n, due) in attempts.items()),
                 )
-                for e in inserts
-            ),
+            if removes:
+                removed = conn.executemany(
+                    "DELETE FROM events WHERE request_id = ?",
+                    ((request_id,) for request_id in removes),
+                ).rowcount
+            conn.execute(_COUNT, (mark.commits + 1, mark.inserts + inserted))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        self._mark = _Mark(
+            mark.journal,
+            mark.commits + 1,
+            mark.inserts + inserted,
+            mark.pending + inserted - removed,
         )
-        conn.executemany(
-            "UPDATE events SET attempts = ?, due = ? WHERE request_id = ?",
-            ((n, due, request_id) for request_id, (n, due) in attempts.items()),
+        self._write_mark()
+
+
+_pwrite = getattr(os, "pwrite", None)
+
+
+def _describe(value: object) -> str:
+    """A column's value with its SQLite storage class, for a log message."""
+    if value is None:
+        return "NULL"
+    kind = {str: "text", bytes: "a BLOB", int: "an integer", float: "a real"}[type(value)]
+    shown = repr(value)
+    return f"{kind} {shown[:40]}{'...' if len(shown) > 40 else ''}"
+
+
+def _check_row(row: tuple[object, ...]) -> JournalEntry | str:
+    """The entry a row of ``_SELECT`` holds, or what is wrong with it."""
+    _, request_id, function, invoked_arn, payload, received_at, attempts, due = row
+    if not isinstance(request_id, str) or not request_id:
+        return f"request_id is {_describe(request_id)}, not non-empty text"
+    if not isinstance(function, str) or not function:
+        return f"function is {_describe(function)}, not non-empty text"
+    if not isinstance(invoked_arn, str) or not invoked_arn:
+        return f"invoked_arn is {_describe(invoked_arn)}, not non-empty text"
+    if not isinstance(payload, bytes):
+        return f"payload is {_describe(payload)}, not a BLOB"
+    try:
+        pydantic_core.from_json(payload)
+    except ValueError as exc:
+        return f"payload is not JSON ({exc})"
+    if not isinstance(received_at, (int, float)) or not math.isfinite(received_at):
+        return f"received_at is {_describe(received_at)}, not a finite number"
+    if not isinstance(due, (int, float)) or not math.isfinite(due):
+        return f"due is {_describe(due)}, not a finite number"
+    if not isinstance(attempts, int) or attempts < 0:
+        return f"attempts is {_describe(attempts)}, not a whole number >= 0"
+    if due > received_at + MAX_EVENT_AGE:  # the invoker never writes a retry after expiry
+        return (
+            f"due is {due!r}, more than {MAX_EVENT_AGE} s (the greatest maximum event age) "
+            f"after received_at {received_at!r}"
         )
-        conn.executemany(
-            "DELETE FROM events WHERE request_id = ?", ((request_id,) for request_id in removes)
-        )
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
+    return JournalEntry(
+        request_id, function, invoked_arn, payload, float(received_at), attempts, float(due)
+    )

@@ -17,7 +17,7 @@ import anyio
 import anyio.lowlevel
 import pytest
 
-from faaslib._errors import FaaslibError, InvalidParameterValueException, InvokerClosed
+from faaslib._errors import InvalidParameterValueException, InvokerClosed, ServiceException
 from faaslib._journal import Journal, JournalEntry
 
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:work"
@@ -239,7 +239,7 @@ async def test_a_failed_commit_fails_its_adds_and_not_the_writer(tmp_path: Path)
             failures: list[BaseException] = []
 
             async def add_failing(e: JournalEntry) -> None:
-                with pytest.raises(FaaslibError) as info:
+                with pytest.raises(ServiceException) as info:
                     await journal.add(e)
                 failures.append(info.value)
 
@@ -248,7 +248,7 @@ async def test_a_failed_commit_fails_its_adds_and_not_the_writer(tmp_path: Path)
                     for n in range(10):
                         tg.start_soon(add_failing, entry(n))
             assert len(failures) == 10
-            assert all(type(f) is FaaslibError for f in failures)
+            assert all(type(f) is ServiceException for f in failures)
             assert all(str(path) in str(f) and "disk is full" in str(f) for f in failures)
             assert all(isinstance(f.__cause__, sqlite3.Error) for f in failures)
             with other:
@@ -256,6 +256,30 @@ async def test_a_failed_commit_fails_its_adds_and_not_the_writer(tmp_path: Path)
         with anyio.fail_after(5):
             await journal.add(kept)  # the writer still runs
     assert await reopen(path) == [kept]
+
+
+async def test_a_failed_last_commit_fails_close(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    journal = Journal(path)
+    await journal.open()
+    with closing(sqlite3.connect(path)) as other, other:
+        other.execute(
+            "CREATE TRIGGER full BEFORE INSERT ON events "
+            "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+        )
+    failures: list[BaseException] = []
+
+    async def add_failing() -> None:
+        with pytest.raises(ServiceException) as info:
+            await journal.add(entry(1))
+        failures.append(info.value)
+
+    async with anyio.create_task_group() as tg:  # no run(): close() writes the batch
+        tg.start_soon(add_failing)
+        await anyio.wait_all_tasks_blocked()
+        with pytest.raises(ServiceException, match="journal.db.*disk is full"):
+            await journal.close()
+    assert len(failures) == 1  # its add failed the same way
 
 
 async def test_a_cancelled_add_does_not_break_the_writer(tmp_path: Path) -> None:
