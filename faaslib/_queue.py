@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import heapq
 import itertools
@@ -180,8 +181,9 @@ class Queue(FollowsClock):
         :param deduplication_id: FIFO: a message with an id seen in the last 5 minutes is
             accepted and dropped (SQS's deduplication window)
         :param delay: seconds before it becomes visible (standard queues; default the queue's)
-        :raises ~faaslib.InvalidParameterValueException: too large, or FIFO fields missing or
-            given to a standard queue
+        :raises ~faaslib.InvalidParameterValueException: too large, FIFO fields missing or
+            given to a standard queue, or an attribute without a type (``String``, ``Number``,
+            ``Binary``, with an optional ``.custom`` suffix) or a value of it
         :raises ~faaslib.InvalidMessageContents: the body, or an attribute, holds text UTF-8
             cannot encode (a lone surrogate), or the body cannot be made JSON
         """
@@ -193,12 +195,7 @@ class Queue(FollowsClock):
             except pydantic_core.PydanticSerializationError as exc:
                 raise InvalidMessageContents(f"The message body is not JSON text: {exc}") from None
         data = _encoded(text, "the message body")
-        if attributes:
-            for name, attribute in attributes.items():
-                _encoded(name, "a message attribute name")
-                for value in attribute.values():
-                    if isinstance(value, str):
-                        _encoded(value, f"message attribute {name!r}")
+        message_attributes = _message_attributes(attributes) if attributes else {}
         if len(data) > MAX_MESSAGE:
             raise InvalidParameterValueException(
                 f"One or more parameters are invalid. Reason: Message must be shorter than "
@@ -230,7 +227,7 @@ class Queue(FollowsClock):
         message = _Stored(
             message_id=new_request_id(),
             body=text,
-            message_attributes={k: dict(v) for k, v in (attributes or {}).items()},
+            message_attributes=message_attributes,
             sent_at=now,
             visible_at=now + (0 if self.fifo else wait),
             sequence=next(self._sequence),
@@ -544,6 +541,54 @@ def _encoded(text: str, where: str) -> bytes:
             f"Invalid binary character '#x{ord(text[exc.start]):X}' was found in {where}, the "
             f"set of allowed characters is {_ALLOWED}"
         ) from None
+
+
+def _message_attributes(attributes: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A copy of SendMessage's message attributes, each checked for what delivering it needs:
+    a type, and a value of it (a string, or bytes or base64 text). (An empty string passes:
+    Lambda's own dead letters carry one.)
+
+    :raises ~faaslib.InvalidParameterValueException: an attribute lacks either
+    :raises ~faaslib.InvalidMessageContents: text UTF-8 cannot encode
+    """
+    checked: dict[str, dict[str, Any]] = {}
+    for name, attribute in attributes.items():
+        _encoded(name, "a message attribute name")
+        kind = attribute.get("DataType") if isinstance(attribute, Mapping) else None
+        if not isinstance(kind, str) or not kind:
+            raise InvalidParameterValueException(
+                f"The message attribute {name!r} must contain non-empty message attribute type."
+            )
+        if kind.partition(".")[0] not in ("String", "Number", "Binary"):
+            raise InvalidParameterValueException(
+                f"The type of message attribute {name!r} is invalid. You must use only the "
+                f"following supported type prefixes: Binary, Number, String."
+            )
+        if kind.startswith("Binary"):
+            value = attribute.get("BinaryValue")
+            valid = isinstance(value, (bytes, bytearray, memoryview)) or (
+                isinstance(value, str) and _is_base64(value)
+            )
+        else:
+            value = attribute.get("StringValue")
+            valid = isinstance(value, str)
+            if valid:
+                _encoded(value, f"message attribute {name!r}")
+        if not valid:
+            raise InvalidParameterValueException(
+                f"The message attribute {name!r} must contain a message attribute value for "
+                f"message attribute type {kind!r}."
+            )
+        checked[name] = dict(attribute)
+    return checked
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        base64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error
+        return False
+    return True
 
 
 def _check(name: str, value: object, low: float, high: float) -> None:

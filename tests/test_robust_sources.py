@@ -312,3 +312,35 @@ def test_stream_put_with_a_lone_surrogate_is_invalid_parameter_value(data: Any, 
     with pytest.raises(faaslib.InvalidParameterValueException):
         stream.put(data, key)
     assert len(stream) == 0
+
+
+# -- message attributes a mapping could not deliver ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "attribute",
+    [
+        {"StringValue": "v"},
+        {"DataType": "String"},
+        {"DataType": "Text", "StringValue": "v"},
+        {"DataType": "Binary", "BinaryValue": "not base64!"},
+        {"DataType": "Binary", "StringValue": "v"},
+        "v",
+    ],
+    ids=["no-type", "no-value", "bad-type", "bad-base64", "binary-without-bytes", "str"],
+)
+async def test_malformed_message_attributes_are_refused_at_send(attribute: Any) -> None:
+    """SQS refuses them; accepted, they would break the poller that delivers the message."""
+    queue = faaslib.Queue("jobs")
+    with pytest.raises(faaslib.InvalidParameterValueException, match="'kind'"):
+        queue.send("bad", attributes={"kind": attribute})
+    good = {
+        "kind": {"DataType": "Binary", "BinaryValue": b"\x00"},
+        "note": {"DataType": "String", "StringValue": ""},  # as Lambda's dead letters have
+    }
+    queue.send("good", attributes=good)
+    consumer = Consumer(report=False)
+    with anyio.fail_after(5):
+        async with faaslib.Invoker(registry_for(consumer, queue)) as invoker:
+            await invoker.drain()
+    assert consumer.seen == ["good"]
