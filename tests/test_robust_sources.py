@@ -334,7 +334,7 @@ async def test_malformed_message_attributes_are_refused_at_send(attribute: Any) 
     queue = faaslib.Queue("jobs")
     with pytest.raises(faaslib.InvalidParameterValueException, match="'kind'"):
         queue.send("bad", attributes={"kind": attribute})
-    good = {
+    good: dict[str, dict[str, Any]] = {
         "kind": {"DataType": "Binary", "BinaryValue": b"\x00"},
         "note": {"DataType": "String", "StringValue": ""},  # as Lambda's dead letters have
     }
