@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -110,13 +111,17 @@ class Table:
         return {name: item[name] for name in names}
 
     def put(self, item: Mapping[str, Any]) -> None:
-        """Store an item (replacing the one with its key)."""
+        """Store an item (replacing the one with its key).
+
+        :raises ~faaslib.ValidationException: no key, or a value of no DynamoDB type or with
+            text UTF-8 cannot encode (nothing is stored)
+        """
         new = copy.deepcopy(dict(item))
         key = self._key(new)
         old = self._items.get(key)
-        self._items[key] = new
-        if old != new:
+        if old != new:  # its change first: an item the stream cannot carry is not stored
             self._change("INSERT" if old is None else "MODIFY", new, old, new)
+        self._items[key] = new
 
     def get(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
         """The item with this key (a copy), or ``None``."""
@@ -126,7 +131,8 @@ class Table:
     def update(self, key: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
         """Set attributes of an item (creating it if missing); return the new item.
 
-        :raises ~faaslib.ValidationException: ``changes`` touches a key attribute
+        :raises ~faaslib.ValidationException: ``changes`` touches a key attribute, or the new
+            item cannot be stored (see :meth:`put`)
         """
         if set(changes) & set(self._keys(key)):
             raise ValidationException(
@@ -164,12 +170,20 @@ class Table:
             change["NewImage"] = new
         if old is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
             change["OldImage"] = old
-        size = sum(
-            len(pydantic_core.to_json(to_attribute_value(v))) for v in (new or old or {}).values()
-        )
-        change["SizeBytes"] = size
-        key_text = pydantic_core.to_json(self._keys(keyed)).decode()
-        self.stream.put(pydantic_core.to_json(_encodable(change)), key_text)
+        try:
+            change["SizeBytes"] = sum(
+                len(pydantic_core.to_json(to_attribute_value(v)))
+                for v in (new or old or {}).values()
+            )
+            data = pydantic_core.to_json(_encodable(change))
+            key = pydantic_core.to_json(self._keys(keyed))
+        except (TypeError, ValueError) as exc:  # no DynamoDB type, or not UTF-8 text
+            raise ValidationException("item", keyed, str(exc)) from None
+        # The record's partition key keeps an item's changes in one lane of a mapping: a key
+        # over Kinesis's 256 characters (DynamoDB's go to 3 KB) is represented by its MD5.
+        if len(key) > 256:
+            key = hashlib.md5(key, usedforsecurity=False).hexdigest().encode()
+        self.stream.put(data, key.decode())
 
     def __len__(self) -> int:
         return len(self._items)

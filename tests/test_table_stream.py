@@ -124,3 +124,42 @@ def test_dynamodb_trigger_options() -> None:
         faaslib.DynamoDB(table, starting_position="AT_TIMESTAMP", starting_position_timestamp=1.0)
     with pytest.raises(faaslib.ValidationException, match="stream"):
         faaslib.DynamoDB(faaslib.Stream("plain"))
+
+
+@pytest.mark.parametrize(
+    "item",
+    [
+        {"id": "a", "v": "\ud800"},
+        {"id": "\udfff"},
+        {"id": "a", "v": object()},
+        {"id": "a", "v": set()},
+        {"id": "a", "v": {1: "not a string key"}},
+    ],
+    ids=["surrogate", "surrogate-key", "no-type", "empty-set", "int-map-key"],
+)
+def test_an_item_its_stream_cannot_carry_is_refused_and_not_stored(item: dict[str, Any]) -> None:
+    """Table and stream stay in step: a refused item leaves neither changed."""
+    table = faaslib.Table("items", partition_key="id")
+    table.put({"id": "a", "v": 1})
+    with pytest.raises(faaslib.ValidationException):
+        table.put(item)
+    with pytest.raises(faaslib.ValidationException):
+        table.update({"id": "a"}, {k: v for k, v in item.items() if k != "id"} or {"w": set()})
+    assert table.scan() == [{"id": "a", "v": 1}]
+    assert len(table.stream) == 1
+
+
+async def test_long_keys_go_on_the_stream() -> None:
+    """DynamoDB keys may be up to 2048 bytes (a Kinesis partition key only 256 characters)."""
+    clock = faaslib.VirtualClock(T0)
+    table = faaslib.Table("items", partition_key="id", sort_key="at", clock=clock)
+    registry, events = consuming(table, parallelization_factor=4)
+    long_key = "k" * 2048
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        table.put({"id": long_key, "at": "s" * 1024, "n": 1})
+        table.update({"id": long_key, "at": "s" * 1024}, {"n": 2})
+        await invoker.drain()
+    got = records(events)
+    assert [r["eventName"] for r in got] == ["INSERT", "MODIFY"]
+    assert got[1]["dynamodb"]["Keys"]["id"] == {"S": long_key}
+    assert len(table) == 1
