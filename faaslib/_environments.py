@@ -9,13 +9,12 @@ from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio import CancelScope, CapacityLimiter
+from anyio import CancelScope
 
 from . import _function_errors as errors
 from ._durations import EXACT_RUNS
 from ._errors import InvokerClosed
 from ._execution import (
-    RuntimeExit,
     execute,
     execute_with_tail,
     max_memory_mb,
@@ -24,6 +23,7 @@ from ._execution import (
 )
 from ._handler import is_async_callable
 from ._result import InvocationResult
+from ._threads import run_sync
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -99,7 +99,7 @@ class EnvironmentPool:
         return gone
 
 
-async def _run_init(fn: FunctionRuntime, limiter: CapacityLimiter) -> Any:
+async def _run_init(fn: FunctionRuntime) -> Any:
     init = fn.spec.init
     if init is None:
         return None
@@ -107,10 +107,7 @@ async def _run_init(fn: FunctionRuntime, limiter: CapacityLimiter) -> Any:
         if is_async_callable(init):
             outcome: Awaitable[Any] = init()
             return await outcome
-        # A daemon thread, abandoned at the timeout (``limiter`` is unused).
-        from ._threads import run_sync
-
-        return await run_sync(init)
+        return await run_sync(init)  # a daemon thread, abandoned at the timeout
     raise TimeoutError
 
 
@@ -134,7 +131,6 @@ class Runner:
         *,
         clock: Clock,
         idle_timeout: float,
-        limiter: CapacityLimiter,
         run_async: DeadlineRunner,
         region: str,
         account: str,
@@ -145,7 +141,6 @@ class Runner:
         self._now = clock.time
         self._retire = retire
         self.idle_timeout = idle_timeout
-        self._limiter = limiter
         self._run_async = run_async
         self._region = region
         self._account = account
@@ -178,16 +173,12 @@ class Runner:
             return Environment(None, duration, provisioned=provisioned, process=process)
         start = perf_counter()
         try:
-            result = await _run_init(fn, self._limiter)
+            result = await _run_init(fn)
         except TimeoutError:
             duration = perf_counter() - start
             raise InitFailed(
                 lambda request_id: errors.timeout_error(request_id, INIT_TIMEOUT), duration
             ) from None
-        except RuntimeExit as exc:  # a sync init ended the runtime, in its thread
-            duration = perf_counter() - start
-            cause = exc.cause
-            raise InitFailed(lambda request_id: errors.exit_error(cause, None), duration) from None
         except Exception as exc:  # noqa: BLE001 - the init error is the invocation's result
             duration = perf_counter() - start
             error = exc
@@ -291,7 +282,6 @@ class Runner:
                     request_id,
                     invoked_arn,
                     client_context,
-                    self._limiter,
                     self._run_async,
                     environment.init_result,
                     init_ms,
@@ -303,7 +293,6 @@ class Runner:
                     request_id,
                     invoked_arn,
                     client_context,
-                    self._limiter,
                     self._run_async,
                     environment.init_result,
                 )

@@ -10,13 +10,12 @@ import sys
 import time
 import uuid
 from array import array
-from collections.abc import Callable
 from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
 import anyio
 import pydantic_core
-from anyio import CancelScope, CapacityLimiter
+from anyio import CancelScope
 
 from . import _function_errors as errors
 from . import _logs
@@ -25,6 +24,7 @@ from ._context import Context
 from ._deadline import DeadlineExceeded, DeadlineRunner
 from ._durations import DurationLog
 from ._result import InvocationResult
+from ._threads import run_sync
 
 if TYPE_CHECKING:
     from ._concurrency import Concurrency
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FunctionRuntime",
-    "RuntimeExit",
-    "catching_exits",
     "execute",
     "exited",
     "new_request_id",
@@ -156,44 +154,15 @@ class FunctionRuntime:
         self.encode = spec.encode_result
         self.pass_context = spec.shape.pass_context
         self.is_async = spec.shape.is_async
-        if not self.is_async:  # runs in a thread: its exits come back as RuntimeExit
-            self.handler = catching_exits(spec.handler)
 
     def fold_durations(self) -> None:
         """Move the recent durations into ``duration_log`` (bounded memory)."""
         self.duration_log.fold(self.durations, self.memory_size)
 
 
-class RuntimeExit(Exception):
-    """A sync handler or init raised what ends a runtime process (``SystemExit``,
-    ``KeyboardInterrupt``, ``GeneratorExit``): caught in its thread, so that it crosses
-    back to the event loop as an ordinary exception."""
-
-    def __init__(self, cause: BaseException) -> None:
-        super().__init__(repr(cause))
-        self.cause = cause
-
-
-def catching_exits(function: Callable[..., Any]) -> Callable[..., Any]:
-    """``function``, raising :class:`RuntimeExit` instead of what would end the runtime."""
-
-    def call(*args: Any) -> Any:
-        try:
-            return function(*args)
-        except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
-            raise RuntimeExit(exc) from None
-
-    return call
-
-
-async def _run_sync(
-    fn: FunctionRuntime, args: tuple[Any, ...], start: float, limiter: CapacityLimiter
-) -> Any:
+async def _run_sync(fn: FunctionRuntime, args: tuple[Any, ...], start: float) -> Any:
     # The thread cannot be stopped; at the deadline it is abandoned and the caller answered.
     # It is one of faaslib's daemon threads, so it never keeps the program from exiting.
-    # (``limiter`` is unused: the invoker counts concurrency itself.)
-    from ._threads import run_sync
-
     remaining = fn.timeout - (time.monotonic() - start)
     with CancelScope(deadline=anyio.current_time() + remaining):
         return await run_sync(fn.handler, *args)
@@ -206,7 +175,6 @@ async def execute(
     request_id: str,
     invoked_arn: str,
     client_context: bytes | None,
-    limiter: CapacityLimiter,
     run_async: DeadlineRunner,
     init_result: Any = None,
 ) -> InvocationResult:
@@ -230,17 +198,14 @@ async def execute(
         if fn.is_async:
             result = await run_async(fn.handler, args, fn.timeout)
         else:
-            result = await _run_sync(fn, args, start, limiter)
+            result = await _run_sync(fn, args, start)
     except DeadlineExceeded:
         fn.durations.append((time.monotonic() - start) * 1000)
         return _timed_out(request_id, fn)
-    except RuntimeExit as exc:  # from a sync handler's thread
-        fn.durations.append((time.monotonic() - start) * 1000)
-        return _failed(errors.exit_error(exc.cause, request_id), request_id, fn)
     except Exception as exc:  # noqa: BLE001 - the handler's error is the result
         fn.durations.append((time.monotonic() - start) * 1000)
         return _failed(errors.handler_error(exc, request_id), request_id, fn)
-    except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:  # from an async handler
+    except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
         # What would end Lambda's runtime process: Runtime.ExitError, and the environment
         # is discarded (see exited), never the invoker's own exception.
         fn.durations.append((time.monotonic() - start) * 1000)
@@ -364,7 +329,6 @@ async def execute_with_tail(
     request_id: str,
     invoked_arn: str,
     client_context: bytes | None,
-    limiter: CapacityLimiter,
     run_async: DeadlineRunner,
     init_result: Any = None,
     init_ms: float | None = None,
@@ -378,7 +342,7 @@ async def execute_with_tail(
     start = time.perf_counter()
     try:
         result = await execute(
-            fn, event, request_id, invoked_arn, client_context, limiter, run_async, init_result
+            fn, event, request_id, invoked_arn, client_context, run_async, init_result
         )
     finally:
         _logs.current_buffer.reset(token)

@@ -13,7 +13,7 @@ from types import MappingProxyType, TracebackType
 from typing import Any, Literal
 
 import anyio
-from anyio import CancelScope, CapacityLimiter
+from anyio import CancelScope
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
@@ -270,15 +270,10 @@ class Invoker:
         if self._overreserved is not None:
             raise self._overreserved
         replay = [] if self._journal is None else await self._journal.open()
-        # Concurrency is counted by the invoker itself; the limiter only lifts anyio's default
-        # cap of 40 worker threads. It is unbounded because a timed-out sync handler's thread
-        # is abandoned, not stopped, and on trio keeps its token until it really ends.
-        self._limiter = CapacityLimiter(math.inf)
         self._run_async = deadline_runner()
         self._runner = Runner(
             clock=self._clock,
             idle_timeout=self._idle_timeout,
-            limiter=self._limiter,
             run_async=self._run_async,
             region=self._region,
             account=self._account,

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import importlib
 import io
-import math
 import os
 import pickle
 import runpy
@@ -26,7 +25,6 @@ import types
 from typing import Any
 
 import anyio
-from anyio import CapacityLimiter
 
 from . import _execution, _logs
 from . import _function_errors as errors
@@ -200,7 +198,6 @@ async def _serve(setup: dict[str, Any], fd_in: int, fd_out: int, buffer: bytearr
         return
     _write(fd_out, ("ready", _execution.max_memory_kb()))
     capturing = False  # log records are captured from the first Tail on, as the invoker does
-    limiter = CapacityLimiter(math.inf)
     run_async = deadline_runner()
     while True:
         message = await _read(fd_in, buffer)
@@ -212,7 +209,7 @@ async def _serve(setup: dict[str, Any], fd_in: int, fd_out: int, buffer: bytearr
         except Exception as exc:  # noqa: BLE001 - the parent raises it
             _write(fd_out, ("raise", _portable(exc), _execution.max_memory_kb()))
             continue
-        args = (runtime, event, request_id, invoked_arn, client_context, limiter, run_async)
+        args = (runtime, event, request_id, invoked_arn, client_context, run_async)
         if tail:
             if not capturing:
                 _logs.install()
