@@ -21,6 +21,7 @@ from ._errors import FaaslibError, InvalidParameterValueException, ResourceNotFo
 from ._execution import new_request_id
 from ._patterns import EventPattern
 from ._shapes import records_event, s3_record, sns_record
+from ._stream import utf8
 from ._triggers import Trigger
 from ._wakeup import Waker, sleep_until_woken
 
@@ -117,8 +118,13 @@ class Bucket(_Source):
         return f"arn:aws:s3:::{self.name}"
 
     def put(self, key: str, data: bytes | str) -> str:
-        """Store an object (replacing any) and return its ETag."""
-        body = data.encode() if isinstance(data, str) else bytes(data)
+        """Store an object (replacing any) and return its ETag.
+
+        :raises ~faaslib.InvalidParameterValueException: the key, or ``data`` as a string,
+            holds text UTF-8 cannot encode (a lone surrogate)
+        """
+        utf8(key, "The object key")
+        body = utf8(data, "The object's data") if isinstance(data, str) else bytes(data)
         self._objects[key] = body
         etag = hashlib.md5(body, usedforsecurity=False).hexdigest()
         self._notify("ObjectCreated:Put", key, len(body), etag)
@@ -244,8 +250,26 @@ class Topic(_Source):
 
         :param attributes: message attributes in Publish's shape, e.g.
             ``{"kind": {"DataType": "String", "StringValue": "order"}}``
+        :raises ~faaslib.InvalidParameterValueException: the message, subject or an attribute
+            holds text UTF-8 cannot encode (a lone surrogate), or the message cannot be JSON
         """
-        text = message if isinstance(message, str) else pydantic_core.to_json(message).decode()
+        if isinstance(message, str):
+            text = message
+        else:
+            try:
+                text = pydantic_core.to_json(message).decode()
+            except pydantic_core.PydanticSerializationError as exc:
+                raise InvalidParameterValueException(
+                    f"Invalid parameter: Message is not JSON text: {exc}"
+                ) from None
+        utf8(text, "The message")
+        if subject is not None:
+            utf8(subject, "The subject")
+        for name, attribute in (attributes or {}).items():
+            values = attribute.values() if isinstance(attribute, Mapping) else ()
+            for value in (name, *values):
+                if isinstance(value, str):
+                    utf8(value, f"Message attribute {name!r}")
         message_id = new_request_id()
         for trigger in self._subscribers:
             assert isinstance(trigger, SNS)

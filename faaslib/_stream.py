@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._wakeup import Waker
 
-__all__ = ["Stream", "StreamRecord"]
+__all__ = ["Stream", "StreamRecord", "utf8"]
 
 _NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 _HASH_SPACE = 2**128
@@ -102,7 +102,7 @@ class Stream(FollowsClock):
 
         :raises ~faaslib.InvalidParameterValueException: the key holds a lone surrogate
         """
-        return self._shard(_utf8(partition_key, "The partition key"))
+        return self._shard(utf8(partition_key, "The partition key"))
 
     def _shard(self, partition_key: bytes) -> int:
         digest = int.from_bytes(hashlib.md5(partition_key, usedforsecurity=False).digest(), "big")
@@ -117,11 +117,11 @@ class Stream(FollowsClock):
         """
         if not isinstance(partition_key, str) or not 1 <= len(partition_key) <= 256:
             raise InvalidParameterValueException("The partition key must be 1-256 characters")
-        key = _utf8(partition_key, "The partition key")
+        key = utf8(partition_key, "The partition key")
         if isinstance(data, (bytes, bytearray, memoryview)):
             body = bytes(data)
         elif isinstance(data, str):
-            body = _utf8(data, "A record's data")
+            body = utf8(data, "A record's data")
         else:
             try:
                 body = pydantic_core.to_json(data)
@@ -185,8 +185,8 @@ class Stream(FollowsClock):
         return f"<Stream {self.name} shards={len(self._shards)} records={len(self)}>"
 
 
-def _utf8(text: str, what: str) -> bytes:
-    """``text`` in UTF-8.
+def utf8(text: str, what: str) -> bytes:
+    """``text`` in UTF-8 (``what`` names it in the error).
 
     :raises ~faaslib.InvalidParameterValueException: it holds a lone surrogate
     """

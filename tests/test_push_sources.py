@@ -220,3 +220,31 @@ async def test_a_trigger_shared_by_included_registries_stays_until_both_drop_it(
     assert "subscriptions=1" in repr(topic)  # outer's app-consume still lists it
     outer.update("app-consume", events=[])
     assert "subscriptions=0" in repr(topic)
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda bucket, topic: bucket.put("k", "\ud800"),
+        lambda bucket, topic: bucket.put("k-\udfff", b"x"),
+        lambda bucket, topic: topic.publish("\ud800"),
+        lambda bucket, topic: topic.publish({"text": "\ud800"}),
+        lambda bucket, topic: topic.publish("ok", subject="\ud800"),
+        lambda bucket, topic: topic.publish(
+            "ok", attributes={"kind": {"DataType": "String", "StringValue": "\ud800"}}
+        ),
+    ],
+    ids=["object", "key", "message", "json", "subject", "attribute"],
+)
+async def test_text_utf8_cannot_encode_is_refused_before_anything_is_emitted(send: Any) -> None:
+    """A lone surrogate is refused at once, not dropped later by the pump."""
+    bucket, topic = faaslib.Bucket("uploads"), faaslib.Topic("news")
+    registry = faaslib.Registry()
+    seen = collector(registry, "f", events=[faaslib.S3(bucket), faaslib.SNS(topic)])
+    async with faaslib.Invoker(registry) as invoker:
+        with pytest.raises(faaslib.InvalidParameterValueException):
+            send(bucket, topic)
+        await invoker.drain()
+        assert invoker.statistics().invocations == 0
+    assert seen == []
+    assert bucket.list() == []
