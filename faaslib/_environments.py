@@ -308,18 +308,16 @@ class Runner:
         if init_ms is not None:  # Lambda bills the init too, rounded up with the run
             fn.billed_extra += _ceil(duration_ms + init_ms) - _ceil(duration_ms)
         if process is None:  # a thread-mode environment survives all but a timeout or exit
-            memory = 0
-            if result.function_error is None:
-                reusable, status, error_type = True, None, None
-            else:
-                status, error_type = report_status(result)
-                reusable = status is None
+            reusable = result.function_error is None or report_status(result)[0] is None
         if reusable:
             environment.last_used = now + duration_ms / 1000
             free.append(environment)
         else:
             pool.discard()
         if _logger_enabled(_INFO):
+            if process is None:
+                status, error_type = report_status(result)
+                memory = 0
             logger.info("START RequestId: %s Version: %s", request_id, fn.version)
             logger.info("END RequestId: %s", request_id)
             logger.info(

@@ -77,11 +77,11 @@ UNRESERVED_MINIMUM = 100
 #: A resolved function reference: the runtime, the ARN as invoked, and an alias's second
 #: version with its weight (``None`` and 0.0 without routing).
 _Target = tuple[FunctionRuntime, str, "FunctionRuntime | None", float]
+#: ``invoke`` and each event worker let the loop run (a checkpoint: other tasks, timers,
+#: cancellation) once in this many calls or events, so a loop of invocations that never
+#: suspend shares the loop and can be cancelled; a checkpoint on every call would cost a
+#: third of a RequestResponse (a pass of the event loop), one in 64 costs half a percent.
 _CHECKPOINT_EVERY = 64
-#: ``invoke`` lets the loop run (a checkpoint: other tasks, timers, cancellation) once in this
-#: many calls, so a loop of invocations that never suspend shares the loop and can be
-#: cancelled; a checkpoint on every call would cost a third of a RequestResponse.
-_INVOKE_CHECKPOINT_MASK = 31
 #: Queued events beyond this many keep their payload as bytes, not decoded: a decoded event is
 #: many objects, and the garbage collector's passes over 100,000 of them cost more than
 #: decoding again.
@@ -246,7 +246,7 @@ class Invoker:
         self._capturing_logs = False
         self._running = 0
         self._throttles = 0
-        self._calls = 0
+        self._calls_to_checkpoint = _CHECKPOINT_EVERY
         self._pending = 0  # accepted events not finished
         self._running_events: set[QueuedEvent] = set()
         self._events_received = 0
@@ -402,8 +402,9 @@ class Invoker:
         """
         if self._state is not _State.OPEN:
             raise self._closed_error()
-        self._calls += 1
-        if not self._calls & _INVOKE_CHECKPOINT_MASK:
+        self._calls_to_checkpoint -= 1
+        if not self._calls_to_checkpoint:
+            self._calls_to_checkpoint = _CHECKPOINT_EVERY
             await checkpoint()
             if self._state is not _State.OPEN:
                 raise self._closed_error()

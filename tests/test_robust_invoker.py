@@ -290,7 +290,7 @@ async def test_a_loop_of_invokes_lets_other_tasks_run() -> None:
         before = ran
         for i in range(5_000):
             await invoker.invoke("quick", i)
-        assert ran - before >= 5_000 // 32
+        assert ran - before >= 5_000 // 64
         tg.cancel_scope.cancel()
 
 
