@@ -27,32 +27,36 @@ __all__ = ["Journal", "JournalEntry"]
 
 logger = logging.getLogger("faaslib")
 
-#: ``PRAGMA application_id`` of a faaslib journal ("FaaJ"), and its schema version.
+#: ``PRAGMA application_id`` of a faaslib journal ("FaaJ"), and its schema version: 2 adds
+#: the marker row to version 1, which is upgraded when opened.
 _APPLICATION_ID = 0x4661614A
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 # ``seq`` (an alias of the rowid, kept by VACUUM) is the acceptance order.
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, request_id TEXT NOT NULL "
     "UNIQUE, function TEXT NOT NULL, invoked_arn TEXT NOT NULL, payload BLOB NOT NULL, "
     "received_at REAL NOT NULL, attempts INTEGER NOT NULL, due REAL NOT NULL DEFAULT 0)"
 )
-# The marker: one row naming the journal and counting its commits and inserted entries. Each
-# transaction updates it, and ``<path>.lock`` repeats it after each commit: an open that finds
-# fewer commits in the database than in the lock file knows that commits were lost. Version 1
-# journals written before the marker get one when first opened.
-_MARKER_SCHEMA = (
-    "CREATE TABLE IF NOT EXISTS marker (id INTEGER PRIMARY KEY CHECK (id = 1), journal TEXT "
-    "NOT NULL, commits INTEGER NOT NULL, inserts INTEGER NOT NULL)"
+# The marker: row 0 of ``events`` (no entry has seq 0 or an empty request id) names the
+# journal (``invoked_arn``: a random id) and counts its commits (``attempts``) and inserted
+# entries (``due``). Each transaction updates it, and ``<path>.lock`` repeats it after each
+# commit: an open that finds fewer commits in the database than in the lock file knows that
+# commits were lost. A row of its own table would cost each commit a page more in the WAL;
+# row 0 shares the first leaf page with the oldest entries, whose deletion writes it anyway.
+_MARKER_INSERT = (
+    "INSERT INTO events (seq, request_id, function, invoked_arn, payload, received_at, "
+    "attempts, due) VALUES (0, '', '', ?, x'', 0, 0, 0)"
 )
+_MARKER_SELECT = "SELECT invoked_arn, attempts, due FROM events WHERE seq = 0"
 _INSERT = (
     "INSERT OR IGNORE INTO events (request_id, function, invoked_arn, payload, received_at, "
     "attempts, due) VALUES (?, ?, ?, ?, ?, ?, ?)"
 )
 _SELECT = (
     "SELECT seq, request_id, function, invoked_arn, payload, received_at, attempts, due "
-    "FROM events ORDER BY seq"
+    "FROM events WHERE seq <> 0 ORDER BY seq"
 )
-_COUNT = "UPDATE marker SET commits = ?, inserts = ? WHERE id = 1"
+_COUNT = "UPDATE events SET attempts = ?, due = ? WHERE seq = 0"
 #: Damaged rows logged one by one at an open; more are summed up in one message.
 _DAMAGED_LOGGED = 10
 
@@ -91,15 +95,16 @@ class _Mark:
 def _checked_marker(found: list[tuple[object, ...]], rows: int) -> _Mark | None:
     """The marker the database holds; None if it is damaged or missing."""
     if len(found) == 1:
-        journal, commits, inserts = found[0]
+        journal, commits, inserts = found[0]  # inserts: a REAL column, exact up to 2**53
         if (
             isinstance(journal, str)
             and _is_journal_id(journal)
             and isinstance(commits, int)
-            and isinstance(inserts, int)
+            and isinstance(inserts, (int, float))
             and min(commits, inserts) >= 0
+            and inserts == int(inserts)
         ):
-            return _Mark(journal, commits, inserts, rows)
+            return _Mark(journal, commits, int(inserts), rows)
     return None
 
 
@@ -125,7 +130,7 @@ class JournalEntry:
 
 
 #: Where the marker of an opened journal comes from: written with the new journal's schema,
-#: found, or added to a journal written before the marker.
+#: found, or added to a version 1 journal.
 _Marker = Literal["created", "found", "added"]
 
 
@@ -343,7 +348,7 @@ class Journal:
                 raise InvalidParameterValueException(
                     f"{self.path!r} is not a faaslib journal: {exc}"
                 ) from None
-            if app_id == _APPLICATION_ID and version != _SCHEMA_VERSION:
+            if app_id == _APPLICATION_ID and version not in (1, _SCHEMA_VERSION):
                 raise InvalidParameterValueException(
                     f"Journal {self.path!r} has schema version {version}, this faaslib "
                     f"reads version {_SCHEMA_VERSION}"
@@ -367,13 +372,12 @@ class Journal:
                     if problems != ["ok"]:
                         raise self._damaged("; ".join(map(str, problems)))
                 marker: _Marker = (
-                    "created" if not tables else "found" if "marker" in tables else "added"
+                    "created" if not tables else "found" if version == _SCHEMA_VERSION else "added"
                 )
-                if "marker" not in tables:  # a new journal, or one written before the marker
+                if marker != "found":  # a new journal, or a version 1 one
                     conn.execute("BEGIN IMMEDIATE")
                     conn.execute(_SCHEMA)
-                    conn.execute(_MARKER_SCHEMA)
-                    conn.execute("INSERT INTO marker VALUES (1, ?, 0, 0)", (uuid.uuid4().hex,))
+                    conn.execute(_MARKER_INSERT, (uuid.uuid4().hex,))
                     conn.execute(f"PRAGMA application_id={_APPLICATION_ID}")
                     conn.execute(f"PRAGMA user_version={_SCHEMA_VERSION}")
                     conn.execute("COMMIT")
@@ -399,13 +403,13 @@ class Journal:
     ) -> list[JournalEntry]:
         """The valid entries; damaged rows and lost commits are logged."""
         try:
-            found = conn.execute("SELECT journal, commits, inserts FROM marker").fetchall()
+            found = conn.execute(_MARKER_SELECT).fetchall()
             rows = conn.execute(_SELECT).fetchall()
         except sqlite3.Error as exc:  # a column gone, pages broken
             raise self._damaged(exc) from None
         mark = _checked_marker(found, len(rows))
         trusted = mark is not None and (marker != "added" or last is None)
-        if not trusted:  # a marker table dropped by hand would hide lost commits otherwise
+        if not trusted:  # a marker deleted by hand (the lock file has one) hides lost commits
             logger.warning(
                 "Journal %r: its marker row is damaged or gone and is written anew; commits "
                 "lost before this open cannot be detected",
@@ -449,8 +453,8 @@ class Journal:
     def _rewrite_marker(self, conn: sqlite3.Connection) -> None:
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("DELETE FROM marker")
-            conn.execute("INSERT INTO marker VALUES (1, ?, 0, 0)", (self._mark.journal,))
+            conn.execute("DELETE FROM events WHERE seq = 0")
+            conn.execute(_MARKER_INSERT, (self._mark.journal,))
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
@@ -704,6 +708,7 @@ class Journal:
 
 
 _pwrite = getattr(os, "pwrite", None)
+_parse_json = pydantic_core.from_json
 
 
 def _describe(value: object) -> str:
@@ -718,6 +723,40 @@ def _describe(value: object) -> str:
 def _check_row(row: tuple[object, ...]) -> JournalEntry | str:
     """The entry a row of ``_SELECT`` holds, or what is wrong with it."""
     _, request_id, function, invoked_arn, payload, received_at, attempts, due = row
+    if (  # the rows faaslib writes, checked at the cost of a few comparisons
+        type(request_id) is str
+        and type(function) is str
+        and type(invoked_arn) is str
+        and request_id
+        and function
+        and invoked_arn
+        and type(payload) is bytes
+        and type(received_at) is float
+        and type(due) is float
+        and type(attempts) is int
+        and attempts >= 0
+        and -math.inf < received_at < math.inf
+        and -math.inf < due <= received_at + MAX_EVENT_AGE
+    ):
+        try:
+            _parse_json(payload)
+        except ValueError as exc:
+            return f"payload is not JSON ({exc})"
+        return JournalEntry(request_id, function, invoked_arn, payload, received_at, attempts, due)
+    return _row_problem(request_id, function, invoked_arn, payload, received_at, attempts, due)
+
+
+def _row_problem(
+    request_id: object,
+    function: object,
+    invoked_arn: object,
+    payload: object,
+    received_at: object,
+    attempts: object,
+    due: object,
+) -> JournalEntry | str:
+    """What is wrong with a row the quick check of :func:`_check_row` did not pass; or its
+    entry, if only a number's storage class differs (an integral time stored as an integer)."""
     if not isinstance(request_id, str) or not request_id:
         return f"request_id is {_describe(request_id)}, not non-empty text"
     if not isinstance(function, str) or not function:
@@ -726,10 +765,6 @@ def _check_row(row: tuple[object, ...]) -> JournalEntry | str:
         return f"invoked_arn is {_describe(invoked_arn)}, not non-empty text"
     if not isinstance(payload, bytes):
         return f"payload is {_describe(payload)}, not a BLOB"
-    try:
-        pydantic_core.from_json(payload)
-    except ValueError as exc:
-        return f"payload is not JSON ({exc})"
     if not isinstance(received_at, (int, float)) or not math.isfinite(received_at):
         return f"received_at is {_describe(received_at)}, not a finite number"
     if not isinstance(due, (int, float)) or not math.isfinite(due):
@@ -741,6 +776,10 @@ def _check_row(row: tuple[object, ...]) -> JournalEntry | str:
             f"due is {due!r}, more than {MAX_EVENT_AGE} s (the greatest maximum event age) "
             f"after received_at {received_at!r}"
         )
+    try:
+        _parse_json(payload)
+    except ValueError as exc:
+        return f"payload is not JSON ({exc})"
     return JournalEntry(
         request_id, function, invoked_arn, payload, float(received_at), attempts, float(due)
     )

@@ -34,13 +34,14 @@ class Job(BaseModel):
 
 
 def journal_rows(path: Path) -> list[tuple[str, str, bytes, int]]:
-    """(request id, function, payload, attempts) of every entry, in acceptance order.
+    """(request id, function, payload, attempts) of every entry, in acceptance order (row 0
+    is the journal's marker, not an entry).
 
     Read with a read-only connection of its own, as another process would.
     """
     with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
         rows = conn.execute(
-            "SELECT request_id, function, payload, attempts FROM events ORDER BY seq"
+            "SELECT request_id, function, payload, attempts FROM events WHERE seq <> 0 ORDER BY seq"
         ).fetchall()
     return [(str(r), str(f), bytes(p), int(a)) for r, f, p, a in rows]
 

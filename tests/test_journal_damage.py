@@ -73,7 +73,7 @@ def edit(path: Path, sql: str, *args: object) -> None:
 
 def row_count(path: Path) -> int:
     with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
-        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+        return int(conn.execute("SELECT count(*) FROM events WHERE seq <> 0").fetchone()[0])
 
 
 def logged(caplog: pytest.LogCaptureFixture, level: int) -> list[str]:
@@ -136,11 +136,11 @@ DAMAGE = [
     pytest.param("payload", '{"n": 1}', "payload", id="payload-text"),
     pytest.param("payload", b"\x00\xff not json", "payload", id="payload-not-json"),
     pytest.param("payload", 7, "payload", id="payload-number"),
-    pytest.param("request_id", "", "request_id", id="request_id-empty"),
     pytest.param("request_id", b"\x00\x01", "request_id", id="request_id-blob"),
     pytest.param("function", b"work", "function", id="function-blob"),
     pytest.param("invoked_arn", b"arn", "invoked_arn", id="invoked_arn-blob"),
     pytest.param("invoked_arn", "", "invoked_arn", id="invoked_arn-empty"),
+    pytest.param("function", "", "function", id="function-empty"),
 ]
 
 
@@ -361,7 +361,7 @@ async def test_a_crash_image_with_its_wal_opens_without_a_word(
 async def test_a_journal_written_before_the_marker_opens_without_a_word(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    """A journal of the first schema (no marker, an empty lock file) is read as it was."""
+    """A journal of the first schema (no marker row, an empty lock file) is read as it was."""
     path = tmp_path / "journal.db"
     e = entry(0)
     with closing(sqlite3.connect(path, isolation_level=None)) as conn:
@@ -381,13 +381,30 @@ async def test_a_journal_written_before_the_marker_opens_without_a_word(
     write_bytes(f"{path}.lock", b"")
     caplog.set_level(logging.INFO, logger="faaslib")
     assert await reopen(path) == [e]
+    with closing(sqlite3.connect(path)) as conn:  # upgraded: its marker row added
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        assert conn.execute("SELECT count(*) FROM events WHERE seq = 0").fetchone() == (1,)
     assert await reopen(path) == [e]
     assert logged(caplog, logging.ERROR) == []
     assert logged(caplog, logging.WARNING) == []
 
 
+async def test_a_journal_of_a_later_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    await journal_of(path, [entry(0)])
+    edit(path, "PRAGMA user_version=3")
+    with pytest.raises(faaslib.InvalidParameterValueException, match="schema version 3"):
+        await reopen(path)
+
+
 @pytest.mark.parametrize(
-    "damage", ["UPDATE marker SET commits = 'many'", "DELETE FROM marker", "DROP TABLE marker"]
+    "damage",
+    [
+        "UPDATE events SET attempts = 'many' WHERE seq = 0",
+        "UPDATE events SET due = 0.5 WHERE seq = 0",
+        "UPDATE events SET invoked_arn = 'x' WHERE seq = 0",
+        "DELETE FROM events WHERE seq = 0",
+    ],
 )
 async def test_a_damaged_marker_is_a_warning_and_written_anew(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
@@ -495,7 +512,8 @@ async def test_an_invoker_replays_the_rest_of_a_journal_with_a_damaged_row(
     assert ids[1] in error
     assert column in error
     with closing(sqlite3.connect(path)) as conn:  # the damaged row stays, for repair
-        assert conn.execute("SELECT request_id FROM events").fetchall() == [(ids[1],)]
+        rows = conn.execute("SELECT request_id FROM events WHERE seq <> 0").fetchall()
+    assert rows == [(ids[1],)]
 
 
 async def test_an_invoker_reports_a_journal_emptied_since_the_last(
