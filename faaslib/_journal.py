@@ -102,6 +102,7 @@ def _checked_marker(found: list[tuple[object, ...]], rows: int) -> _Mark | None:
             and isinstance(commits, int)
             and isinstance(inserts, (int, float))
             and min(commits, inserts) >= 0
+            and math.isfinite(inserts)
             and inserts == int(inserts)
         ):
             return _Mark(journal, commits, int(inserts), rows)

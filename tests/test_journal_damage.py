@@ -402,6 +402,7 @@ async def test_a_journal_of_a_later_schema_is_refused(tmp_path: Path) -> None:
     [
         "UPDATE events SET attempts = 'many' WHERE seq = 0",
         "UPDATE events SET due = 0.5 WHERE seq = 0",
+        "UPDATE events SET due = 9e999 WHERE seq = 0",
         "UPDATE events SET invoked_arn = 'x' WHERE seq = 0",
         "DELETE FROM events WHERE seq = 0",
     ],
