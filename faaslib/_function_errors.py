@@ -14,6 +14,8 @@ from typing import Any
 import anyio
 import pydantic_core
 
+from ._logs import replace_surrogates
+
 __all__ = [
     "exit_document",
     "exit_error",
@@ -50,20 +52,26 @@ def _user_frames(exc: BaseException) -> list[str]:
 
 
 def handler_error(exc: Exception, request_id: str) -> bytes:
-    """The document for an exception the handler raised (errorType is the class name)."""
+    """The document for an exception the handler raised (errorType is the class name).
+
+    Lone surrogates in its message or frames (text UTF-8 cannot encode) become U+FFFD.
+    """
     try:
         message = str(exc)
     except Exception:  # noqa: BLE001 - a broken __str__ must not lose the error
         message = f"<unprintable {type(exc).__name__} object>"
-    return pydantic_core.to_json(
-        {
-            "errorMessage": message,
-            "errorType": type(exc).__name__,
-            "requestId": request_id,
-            "stackTrace": _user_frames(exc),
-        },
-        fallback=str,
-    )
+    document = {
+        "errorMessage": message,
+        "errorType": type(exc).__name__,
+        "requestId": request_id,
+        "stackTrace": _user_frames(exc),
+    }
+    try:
+        return pydantic_core.to_json(document, fallback=str)
+    except pydantic_core.PydanticSerializationError:  # a lone surrogate
+        document["errorMessage"] = replace_surrogates(message)
+        document["stackTrace"] = [replace_surrogates(frame) for frame in document["stackTrace"]]
+        return pydantic_core.to_json(document, fallback=str)
 
 
 def runtime_error(error_type: str, message: str, request_id: str) -> bytes:

@@ -11,16 +11,32 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 import sys
 import threading
 import time
 from contextvars import ContextVar
 from typing import Any, TextIO
 
-__all__ = ["LogBuffer", "current_buffer", "install", "tee_streams", "uninstall"]
+__all__ = [
+    "LogBuffer",
+    "current_buffer",
+    "install",
+    "replace_surrogates",
+    "tee_streams",
+    "uninstall",
+]
 
 #: Lambda returns the last 4 KB of the log.
 TAIL_BYTES = 4096
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def replace_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (which UTF-8 cannot encode) replaced by U+FFFD, as a
+    reader of the UTF-8 that Lambda's runtime writes would see it."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 class LogBuffer:
@@ -45,7 +61,11 @@ class LogBuffer:
 
     def tail(self) -> str:
         """Base64 of the last 4 KB of the log, as ``X-Amz-Log-Result``."""
-        data = self.text().encode()[-TAIL_BYTES:]
+        text = self.text()
+        try:
+            data = text.encode()[-TAIL_BYTES:]
+        except UnicodeEncodeError:  # a logged lone surrogate
+            data = replace_surrogates(text).encode()[-TAIL_BYTES:]
         return base64.b64encode(data).decode()
 
 
@@ -59,10 +79,11 @@ class _Tee:
         self._stream = stream
 
     def write(self, text: str) -> int:
+        written = self._stream.write(text)  # first: what the stream refuses is not logged
         buffer = current_buffer.get()
         if buffer is not None:
             buffer.write(text)
-        return self._stream.write(text)
+        return written
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
