@@ -58,7 +58,8 @@ def handler_error(exc: Exception, request_id: str) -> bytes:
     """
     try:
         message = str(exc)
-    except Exception:  # noqa: BLE001 - a broken __str__ must not lose the error
+    except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit):  # noqa: BLE001
+        # A broken __str__ must not lose the error, nor end the invoker.
         message = f"<unprintable {type(exc).__name__} object>"
     document = {
         "errorMessage": message,

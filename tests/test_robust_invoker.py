@@ -383,6 +383,23 @@ async def test_an_error_message_with_a_lone_surrogate_is_a_function_error() -> N
         assert invoker.statistics().events_dropped == 1
 
 
+async def test_an_exception_whose_str_exits_is_a_function_error() -> None:
+    class Unprintable(Exception):
+        def __str__(self) -> str:
+            raise SystemExit(1)
+
+    registry = faaslib.Registry()
+
+    @registry.function
+    async def raises(event: Any) -> None:
+        raise Unprintable
+
+    async with faaslib.Invoker(registry) as invoker:
+        result = await invoker.invoke("raises", {})
+        assert result.function_error == "Unhandled"
+        assert result.json()["errorMessage"] == "<unprintable Unprintable object>"
+
+
 async def test_a_log_with_a_lone_surrogate_still_has_a_tail() -> None:
     async with faaslib.Invoker(surrogate_registry()) as invoker:
         result = await invoker.invoke("logs", {}, log_type="Tail")
