@@ -173,8 +173,9 @@ class Invoker:
         functions without a reservation (Lambda's 100, at most ``concurrency_limit``)
     :param seed: seed of the random choice between an alias's two versions
     :param prices: Lambda's prices, for the cost estimate of :meth:`metrics`
-    :raises ~faaslib.InvalidParameterValueException: an option is out of range, or the
-        reserved concurrency of the functions leaves less than ``unreserved_minimum``
+    :raises ~faaslib.InvalidParameterValueException: an option is out of range, the
+        ``journal`` path cannot name a file, or the reserved concurrency of the functions
+        leaves less than ``unreserved_minimum``
     """
 
     def __init__(
@@ -398,7 +399,10 @@ class Invoker:
             validate against the handler's event type
         :raises ~faaslib.RequestTooLargeException: the payload is over the size limit
         :raises ~faaslib.TooManyRequestsException: the concurrency limit is reached
-        :raises ~faaslib.InvokerClosed: the invoker is not open
+        :raises ~faaslib.ServiceException: the journal could not commit an Event invocation
+            (it was not accepted)
+        :raises ~faaslib.InvokerClosed: the invoker is not open, or closed while a
+            process-isolated invocation ran
         """
         if self._state is not _State.OPEN:
             raise self._closed_error()
