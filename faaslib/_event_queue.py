@@ -83,6 +83,11 @@ class EventQueue:
         self._delayed: list[tuple[float, int, QueuedEvent]] = []
         self._sequence = itertools.count()
         self._idle_workers: deque[anyio.Event] = deque()
+        #: Workers woken and not yet back taking events: while one is on its way, new events
+        #: wake nobody else; each worker that takes an event and leaves more behind wakes
+        #: the next (so a burst of quick events is run by few workers without sleeping, and
+        #: events whose handlers suspend still spread over all of them).
+        self._waking = 0
         self._room: anyio.Event | None = None
         self._timer_wakeup: anyio.Event | None = None
         self._timer_scope: CancelScope | None = None
@@ -115,8 +120,12 @@ class EventQueue:
         """Make ``event`` ready to run, after those already waiting."""
         event.state = "queued"
         self._ready.append(event)
-        if self._idle_workers:
-            self._idle_workers.popleft().set()
+        if self._idle_workers and not self._waking:
+            self._wake()
+
+    def _wake(self) -> None:
+        self._waking += 1
+        self._idle_workers.popleft().set()
 
     def close(self) -> None:
         """Stop making callers of :meth:`wait_for_room` wait: nothing will take events now."""
@@ -135,10 +144,17 @@ class EventQueue:
             try:
                 await woken.wait()
             except BaseException:
-                if woken.is_set() and self._ready and self._idle_workers:
-                    self._idle_workers.popleft().set()  # pass the wake-up on
+                if woken.is_set():
+                    self._waking -= 1
+                    if self._ready and self._idle_workers and not self._waking:
+                        self._wake()  # pass the wake-up on
+                else:
+                    self._idle_workers.remove(woken)
                 raise
+            self._waking -= 1
         event = self._ready.popleft()
+        if self._ready and self._idle_workers and not self._waking:
+            self._wake()  # more to run: the next worker
         if self._room is not None and len(self._ready) + self._parked < self.bound:
             self._room.set()
             self._room = None
@@ -156,16 +172,16 @@ class EventQueue:
         if parked:
             self._parked -= 1
             self._ready.appendleft(parked.popleft())
-            if self._idle_workers:
-                self._idle_workers.popleft().set()
+            if self._idle_workers and not self._waking:
+                self._wake()
 
     def release_all(self, parked: deque[QueuedEvent]) -> None:
         """Put every event of ``parked`` back at the front of the queue, in their order."""
         while parked:
             self._parked -= 1
             self._ready.appendleft(parked.pop())
-            if self._idle_workers:
-                self._idle_workers.popleft().set()
+        if self._idle_workers and not self._waking and self._ready:
+            self._wake()
 
     # -- retries -------------------------------------------------------------------------------
 

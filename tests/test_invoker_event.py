@@ -451,3 +451,39 @@ async def test_unprintable_event_error_does_not_crash_the_invoker() -> None:
         stats = invoker.statistics()
     assert sorted(done) == [0, 1, 2]
     assert stats.events_dropped == 1
+
+
+async def test_events_that_suspend_spread_over_all_workers() -> None:
+    running = peak = 0
+    registry = faaslib.Registry()
+
+    @registry.function
+    async def waits(event: int) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await anyio.sleep(0.05)
+        running -= 1
+
+    async with faaslib.Invoker(registry, event_workers=16) as invoker:
+        with anyio.fail_after(5):
+            for i in range(64):
+                await invoker.invoke("waits", i, "Event")
+            await invoker.drain()
+    assert peak == 16  # woken one after another, each by the one before
+
+
+async def test_a_burst_of_quick_events_runs_on_few_workers() -> None:
+    tasks: set[object] = set()
+    registry = faaslib.Registry()
+
+    @registry.function
+    async def quick(event: int) -> None:
+        tasks.add(anyio.get_current_task().id)
+
+    async with faaslib.Invoker(registry, event_workers=64) as invoker:
+        for i in range(1_000):
+            await invoker.invoke("quick", i, "Event")
+        await invoker.drain()
+        assert invoker.statistics().events_succeeded == 1_000
+    assert len(tasks) < 16  # not a worker woken (and put to sleep again) per event
