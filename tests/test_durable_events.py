@@ -446,19 +446,22 @@ def side_lines(path: Path) -> list[str]:
     return path.read_text().splitlines() if path.exists() else []
 
 
-@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
-@pytest.mark.parametrize("backend", ["asyncio", "trio"])
-def test_events_accepted_before_a_crash_run_after_it(tmp_path: Path, backend: str) -> None:
-    journal = tmp_path / "journal.db"
-    side = tmp_path / "side.txt"
+def worker_command(tmp_path: Path, backend: str, mode: str) -> list[str]:
+    """The crash worker over ``tmp_path``'s journal and side file, in ``mode``."""
+    journal, side = tmp_path / "journal.db", tmp_path / "side.txt"
+    return [sys.executable, str(WORKER), str(journal), str(side), str(EVENTS), backend, mode]
+
+
+def produce_then_kill(tmp_path: Path, backend: str) -> list[str]:
+    """Run a producer, SIGKILL it once it has accepted KILL_AFTER events, and return every
+    request id it reported accepted (what it wrote before dying included)."""
     errors = tmp_path / "produce.err"
-
-    def worker(mode: str) -> list[str]:
-        return [sys.executable, str(WORKER), str(journal), str(side), str(EVENTS), backend, mode]
-
     with errors.open("wb") as stderr:
         producer = subprocess.Popen(
-            worker("produce"), stdout=subprocess.PIPE, stderr=stderr, env=WORKER_ENV
+            worker_command(tmp_path, backend, "produce"),
+            stdout=subprocess.PIPE,
+            stderr=stderr,
+            env=WORKER_ENV,
         )
     assert producer.stdout is not None
     fd = producer.stdout.fileno()
@@ -473,10 +476,22 @@ def test_events_accepted_before_a_crash_run_after_it(tmp_path: Path, backend: st
         if producer.poll() is None:
             producer.kill()
             producer.wait()
-    # What it wrote before dying was accepted too.
     accepted += read_lines(fd, pending, EVENTS, time.monotonic() + 10)
     producer.stdout.close()
     assert "drained" not in accepted, "the kill came after the producer had finished"
+    return accepted
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
+@pytest.mark.parametrize("backend", ["asyncio", "trio"])
+def test_events_accepted_before_a_crash_run_after_it(tmp_path: Path, backend: str) -> None:
+    journal = tmp_path / "journal.db"
+    side = tmp_path / "side.txt"
+
+    def worker(mode: str) -> list[str]:
+        return worker_command(tmp_path, backend, mode)
+
+    accepted = produce_then_kill(tmp_path, backend)
     assert len(accepted) < EVENTS
     assert len(set(accepted)) == len(accepted)
     processed_before = side_lines(side)
@@ -520,31 +535,11 @@ def test_events_lost_with_the_wal_after_a_crash_are_reported(tmp_path: Path, bac
     the next invoker says how many accepted events that can be, never fewer than were lost."""
     journal = tmp_path / "journal.db"
     side = tmp_path / "side.txt"
-    errors = tmp_path / "produce.err"
 
     def worker(mode: str) -> list[str]:
-        return [sys.executable, str(WORKER), str(journal), str(side), str(EVENTS), backend, mode]
+        return worker_command(tmp_path, backend, mode)
 
-    with errors.open("wb") as stderr:
-        producer = subprocess.Popen(
-            worker("produce"), stdout=subprocess.PIPE, stderr=stderr, env=WORKER_ENV
-        )
-    assert producer.stdout is not None
-    fd = producer.stdout.fileno()
-    pending = bytearray()
-    try:
-        accepted = read_lines(fd, pending, KILL_AFTER, time.monotonic() + 30)
-        if len(accepted) < KILL_AFTER:
-            pytest.fail(f"producer ended early: {errors.read_text()}")
-        producer.kill()
-        assert producer.wait(timeout=10) == -signal.SIGKILL
-    finally:
-        if producer.poll() is None:
-            producer.kill()
-            producer.wait()
-    accepted += read_lines(fd, pending, EVENTS, time.monotonic() + 10)
-    producer.stdout.close()
-    assert "drained" not in accepted
+    accepted = produce_then_kill(tmp_path, backend)
     os.unlink(f"{journal}-wal")
 
     resumed = subprocess.run(

@@ -8,14 +8,14 @@ import sqlite3
 import sys
 import textwrap
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
 import anyio
 import anyio.lowlevel
 import pytest
+from journal_helpers import reopen, running
 
 from faaslib._errors import InvalidParameterValueException, InvokerClosed, ServiceException
 from faaslib._journal import Journal, JournalEntry
@@ -33,28 +33,6 @@ def entry(n: int = 0, *, attempts: int = 0) -> JournalEntry:
         received_at=1_700_000_000.25 + n,
         attempts=attempts,
     )
-
-
-@asynccontextmanager
-async def running(path: Path) -> AsyncIterator[Journal]:
-    """An open journal with its writer running; closed on exit."""
-    journal = Journal(path)
-    await journal.open()
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(journal.run)
-            yield journal
-            tg.cancel_scope.cancel()
-    finally:
-        await journal.close()
-
-
-async def reopen(path: Path) -> list[JournalEntry]:
-    journal = Journal(path)
-    try:
-        return await journal.open()
-    finally:
-        await journal.close()
 
 
 async def test_open_creates_an_empty_journal(tmp_path: Path) -> None:

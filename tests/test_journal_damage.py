@@ -11,13 +11,13 @@ import os
 import shutil
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager, closing
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from journal_helpers import reopen, running
 
 import faaslib
 from faaslib._journal import Journal, JournalEntry
@@ -35,28 +35,6 @@ def entry(n: int = 0) -> JournalEntry:
         received_at=RECEIVED + n,
         attempts=0,
     )
-
-
-@asynccontextmanager
-async def running(path: Path) -> AsyncIterator[Journal]:
-    """An open journal with its writer running; closed on exit."""
-    journal = Journal(path)
-    await journal.open()
-    try:
-        async with anyio.create_task_group() as tg:
-            tg.start_soon(journal.run)
-            yield journal
-            tg.cancel_scope.cancel()
-    finally:
-        await journal.close()
-
-
-async def reopen(path: Path) -> list[JournalEntry]:
-    journal = Journal(path)
-    try:
-        return await journal.open()
-    finally:
-        await journal.close()
 
 
 async def journal_of(path: Path, entries: list[JournalEntry]) -> None:
