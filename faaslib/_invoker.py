@@ -416,7 +416,10 @@ class Invoker:
             self._refresh()
         if self._overreserved is not None:
             raise self._overreserved
-        target = self._targets.get(function_name) if qualifier is None else None
+        try:
+            target = self._targets.get(function_name) if qualifier is None else None
+        except TypeError:  # an unhashable name: _resolve says what is wrong with it
+            target = None
         fn, invoked_arn, alternative, weight = target or self._resolve(function_name, qualifier)
         if alternative is not None and self._random() < weight:
             fn = alternative  # the alias's second version

@@ -323,6 +323,14 @@ async def test_lone_surrogate_payload_is_invalid_request_content() -> None:
             assert "Could not parse request body into json" in info.value.message
 
 
+@pytest.mark.parametrize("name", [["quick"], {"quick": 1}, None, b"quick", 7])
+async def test_a_function_name_that_is_not_text_is_a_validation_error(name: Any) -> None:
+    async with faaslib.Invoker(quick_registry()) as invoker:
+        for invocation_type in ("RequestResponse", "Event", "DryRun"):
+            with pytest.raises(faaslib.ValidationException):
+                await invoker.invoke(name, 1, invocation_type)  # type: ignore[arg-type]
+
+
 @pytest.mark.parametrize(
     "client_context",
     [
