@@ -185,7 +185,7 @@ class Runner:
             raise InitFailed(
                 lambda request_id: errors.handler_error(error, request_id), duration
             ) from None
-        except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:  # init ended the runtime
+        except errors.RUNTIME_EXITS as exc:  # init ended the runtime
             duration = perf_counter() - start
             ended = exc
             raise InitFailed(lambda request_id: errors.exit_error(ended, None), duration) from None

@@ -205,7 +205,7 @@ async def execute(
     except Exception as exc:  # noqa: BLE001 - the handler's error is the result
         fn.durations.append((time.monotonic() - start) * 1000)
         return _failed(errors.handler_error(exc, request_id), request_id, fn)
-    except (SystemExit, KeyboardInterrupt, GeneratorExit) as exc:
+    except errors.RUNTIME_EXITS as exc:
         # What would end Lambda's runtime process: Runtime.ExitError, and the environment
         # is discarded (see exited), never the invoker's own exception.
         fn.durations.append((time.monotonic() - start) * 1000)

@@ -17,6 +17,7 @@ import pydantic_core
 from ._logs import replace_surrogates
 
 __all__ = [
+    "RUNTIME_EXITS",
     "exit_document",
     "exit_error",
     "exit_reason",
@@ -32,6 +33,11 @@ _RUNTIME_DIRS = tuple(
     for module in (sys.modules[__package__ or "faaslib"], anyio, asyncio, concurrent.futures)
 ) + (threading.__file__,)
 
+
+#: What user code raises to end its process: caught where faaslib runs user code (handlers,
+#: init, str() of an error, destinations), since it must end an invocation or a delivery,
+#: never the invoker. Cancellation is not among them.
+RUNTIME_EXITS = (SystemExit, KeyboardInterrupt, GeneratorExit)
 
 #: Error types of a runtime process that ended: logged as the platform logs them.
 _EXITS = ("Runtime.ExitError", "Runtime.OutOfMemory")
@@ -58,7 +64,7 @@ def handler_error(exc: Exception, request_id: str) -> bytes:
     """
     try:
         message = str(exc)
-    except (Exception, SystemExit, KeyboardInterrupt, GeneratorExit):  # noqa: BLE001
+    except (Exception, *RUNTIME_EXITS):  # noqa: BLE001
         # A broken __str__ must not lose the error, nor end the invoker.
         message = f"<unprintable {type(exc).__name__} object>"
     document = {

@@ -44,6 +44,7 @@ from ._errors import (
 )
 from ._event_queue import EventQueue, QueuedEvent
 from ._execution import FunctionRuntime, new_request_id
+from ._function_errors import RUNTIME_EXITS
 from ._journal import Journal, JournalEntry
 from ._mappings import EventSourceMapping, QueueMapping, StreamMapping
 from ._metrics import FunctionMetrics, Metrics, PriceTable
@@ -880,7 +881,7 @@ class Invoker:
                 response=response,
             )
             await self._deliver(destination, record)
-        except Exception as exc:  # noqa: BLE001 - a failed delivery is counted and logged
+        except (Exception, *RUNTIME_EXITS) as exc:  # noqa: BLE001 - counted and logged
             self._destination_delivery_failures += 1
             logger.error(
                 "Could not deliver the %s record of Event invocation %s of function %s to %r: "
@@ -902,7 +903,7 @@ class Invoker:
                 payload_value(queued.data),
                 dead_letter_attributes(queued.request_id, queued.response),
             )
-        except Exception as exc:  # noqa: BLE001 - a failed delivery is counted and logged
+        except (Exception, *RUNTIME_EXITS) as exc:  # noqa: BLE001 - counted and logged
             self._dead_letter_errors += 1
             logger.error(
                 "Could not send Event invocation %s of function %s to its dead-letter target "

@@ -19,6 +19,7 @@ from anyio import CancelScope
 from ._clock import VirtualClock
 from ._destinations import timestamp
 from ._errors import FaaslibError, TooManyRequestsException
+from ._function_errors import RUNTIME_EXITS
 from ._patterns import filter_criteria
 from ._shapes import (
     KinesisRecordEncoder,
@@ -659,7 +660,7 @@ class StreamMapping(EventSourceMapping):
         }
         try:
             await self._deliver(destination, record)
-        except Exception as exc:  # noqa: BLE001 - a failed delivery is logged, the shard goes on
+        except (Exception, *RUNTIME_EXITS) as exc:  # noqa: BLE001 - logged, the shard goes on
             logger.error(
                 "Event source mapping %s could not send its on_failure record: %s", self.uuid, exc
             )

@@ -229,6 +229,68 @@ async def test_function_destination_of_an_unreadable_result() -> None:
     assert got == ["\ufffd\ufffd not utf-8"]
 
 
+@pytest.mark.parametrize(("exc", "reason"), EXITS)
+async def test_a_destination_that_exits_is_a_failed_delivery(
+    exc: BaseException, reason: str
+) -> None:
+    def sync_target(record: Any) -> None:
+        raise exc
+
+    async def async_target(record: Any) -> None:
+        raise exc
+
+    done: list[int] = []
+    registry = faaslib.Registry()
+
+    @registry.function(on_success=sync_target)
+    async def succeeds(event: Any) -> int:
+        return 1
+
+    @registry.function(max_retry_attempts=0, on_failure=async_target, dead_letter=sync_target)
+    async def fails(event: Any) -> None:
+        raise ValueError("no")
+
+    @registry.function
+    async def good(event: int) -> None:
+        done.append(event)
+
+    async with faaslib.Invoker(registry) as invoker:
+        for i in range(40):
+            await invoker.invoke("good", i, "Event")
+            if i == 20:
+                await invoker.invoke("succeeds", {}, "Event")
+                await invoker.invoke("fails", {}, "Event")
+        await invoker.drain()
+        stats = invoker.statistics()
+    assert sorted(done) == list(range(40))
+    assert (stats.destination_delivery_failures, stats.dead_letter_errors) == (2, 1)
+
+
+async def test_a_stream_on_failure_target_that_exits_is_a_failed_delivery() -> None:
+    clock = faaslib.VirtualClock(1_700_000_000.0)
+    stream = faaslib.Stream("s", clock=clock)
+    seen: list[int] = []
+
+    def target(record: Any) -> None:
+        raise SystemExit(2)
+
+    registry = faaslib.Registry()
+    trigger = faaslib.Kinesis(stream, batch_size=1, maximum_retry_attempts=0, on_failure=target)
+
+    @registry.function(events=[trigger])
+    async def consume(event: dict[str, Any]) -> None:
+        n = json.loads(base64.b64decode(event["Records"][0]["kinesis"]["data"]))
+        seen.append(n)
+        if n == 1:
+            raise ValueError("poison")
+
+    for n in range(4):
+        stream.put(n, "k")
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+    assert seen == [0, 1, 2, 3]  # the shard went on past the discarded batch
+
+
 # -- Defect 6: a process worker outlives its invoker ----------------------------------------
 
 
