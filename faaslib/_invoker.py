@@ -470,17 +470,41 @@ class Invoker:
         """Take the registry's updates: ``$LATEST`` of each function runs its new handler and
         configuration, and reserved concurrency is counted again.
 
-        Reservations beyond what ``unreserved_minimum`` allows are remembered in
-        ``_overreserved``, which invocations raise (an event worker never does).
+        Reservations, or provisioned concurrency, beyond what ``unreserved_minimum`` allows
+        are remembered in ``_overreserved``, which opening and invocations raise (an event
+        worker never does): so no configuration makes an opening invoker start more
+        environments than it may run.
         """
         specs = self._registry._specs
         reserved = sum(spec.reserved_concurrency or 0 for spec in specs.values())
+        provisioned = {name: spec.provisioned_concurrency for name, spec in specs.items()}
+        for name, aliases in self._registry._aliases.items():
+            provisioned[name] += sum(alias.provisioned_concurrency for alias in aliases.values())
+        unreserved_provisioned = sum(
+            count for name, count in provisioned.items() if specs[name].reserved_concurrency is None
+        )
+        over_reserved = [
+            name
+            for name, count in provisioned.items()
+            if (limit := specs[name].reserved_concurrency) is not None and count > limit
+        ]
         self._overreserved = None
-        if reserved > self._limit - self._unreserved_minimum:
+        minimum = self._unreserved_minimum
+        if reserved > self._limit - minimum:
             self._overreserved = InvalidParameterValueException(
                 "Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of "
-                f"[{self._unreserved_minimum}]."
+                f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+            )
+        elif reserved + unreserved_provisioned > self._limit - minimum:
+            self._overreserved = InvalidParameterValueException(
+                "Specified ConcurrentExecutions for function decreases account's "
+                f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
+            )
+        elif over_reserved:
+            self._overreserved = InvalidParameterValueException(
+                "Requested Provisioned Concurrency should not be greater than the "
+                f"reservedConcurrentExecution for function {over_reserved[0]}",
+                function_name=over_reserved[0],
             )
         self._unreserved_limit = max(self._limit - reserved, 0)
         self._generation = self._registry._generation

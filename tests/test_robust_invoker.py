@@ -480,6 +480,33 @@ async def test_a_log_with_a_lone_surrogate_still_has_a_tail() -> None:
         assert "printed" not in log or result.json() == "printed"
 
 
+async def test_provisioned_concurrency_past_the_account_is_refused_at_open() -> None:
+    inits: list[int] = []
+    registry = faaslib.Registry()
+
+    def init() -> None:
+        inits.append(1)
+
+    @registry.function(init=init, provisioned_concurrency=1_000_000)
+    async def warm(event: Any) -> None:
+        return None
+
+    with anyio.fail_after(5), pytest.raises(faaslib.InvalidParameterValueException) as info:
+        async with faaslib.Invoker(registry):
+            pass
+    assert "UnreservedConcurrentExecution below its minimum value of [100]" in info.value.message
+    assert inits == []
+    registry.update("warm", provisioned_concurrency=900)  # 1000 - 100 unreserved: allowed
+    registry.update("warm", reserved_concurrency=5)
+    with pytest.raises(faaslib.InvalidParameterValueException) as info:
+        async with faaslib.Invoker(registry):
+            pass
+    assert "should not be greater than the reservedConcurrentExecution" in info.value.message
+    registry.update("warm", provisioned_concurrency=5)
+    async with faaslib.Invoker(registry):
+        assert len(inits) == 5  # the provisioned environments, started at open
+
+
 # -- Defect 9: per-invocation memory ---------------------------------------------------------
 
 
