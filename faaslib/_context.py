@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import pydantic_core
+
 from ._errors import InvalidParameterValueException
 
 __all__ = ["Client", "ClientContext", "CognitoIdentity", "Context", "parse_client_context"]
@@ -101,8 +103,10 @@ def parse_client_context(value: object) -> bytes | None:
         )
     try:
         data = base64.b64decode(encoded, validate=True)
-        decoded = json.loads(data)
-    except (binascii.Error, ValueError, RecursionError) as exc:
+        # pydantic's parser: the same nesting limit on every Python version (json's depends
+        # on the interpreter's recursion limit, and raises RecursionError past it).
+        decoded = pydantic_core.from_json(data)
+    except (binascii.Error, ValueError) as exc:
         raise InvalidParameterValueException(
             "Client context must be a base64-encoded JSON object"
         ) from exc
