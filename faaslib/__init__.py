@@ -39,6 +39,7 @@ from ._push import Topic as Topic
 from ._queue import Message as Message
 from ._queue import Queue as Queue
 from ._registry import Registry as Registry
+from ._registry import RegistrySnapshot as RegistrySnapshot
 from ._result import InvocationResult as InvocationResult
 from ._result import InvocationType as InvocationType
 from ._result import LogType as LogType
@@ -93,6 +94,7 @@ __all__ = [
     "PriceTable",
     "Queue",
     "Registry",
+    "RegistrySnapshot",
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",

@@ -206,7 +206,7 @@ class Invoker:
                 f"Invoker needs a faaslib.Registry, not {type(registry).__name__}"
             )
         self._registry = registry
-        self._generation = registry._generation
+        self._generation = registry.generation
         self._region = region
         self._account = account_id
         self._limit = _positive("concurrency_limit", concurrency_limit)
@@ -413,7 +413,7 @@ class Invoker:
             await checkpoint()
             if self._state is not _State.OPEN:
                 raise self._closed_error()
-        if self._generation != self._registry._generation:
+        if self._generation != self._registry.generation:
             self._refresh()
         if self._overreserved is not None:
             raise self._overreserved
@@ -475,10 +475,11 @@ class Invoker:
         worker never does): so no configuration makes an opening invoker start more
         environments than it may run.
         """
-        specs = self._registry._specs
+        snapshot = self._registry.snapshot()
+        specs = snapshot.functions
         reserved = sum(spec.reserved_concurrency or 0 for spec in specs.values())
         provisioned = {name: spec.provisioned_concurrency for name, spec in specs.items()}
-        for name, aliases in self._registry._aliases.items():
+        for name, aliases in snapshot.aliases.items():
             provisioned[name] += sum(alias.provisioned_concurrency for alias in aliases.values())
         unreserved_provisioned = sum(
             count for name, count in provisioned.items() if specs[name].reserved_concurrency is None
@@ -507,7 +508,7 @@ class Invoker:
                 function_name=over_reserved[0],
             )
         self._unreserved_limit = max(self._limit - reserved, 0)
-        self._generation = self._registry._generation
+        self._generation = snapshot.generation
         self._targets.clear()
         for name, concurrency in self._concurrency.items():
             if concurrency.reserved != specs[name].reserved_concurrency:
@@ -786,7 +787,7 @@ class Invoker:
 
     async def _run_event(self, queued: QueuedEvent) -> None:
         fn = queued.fn
-        if self._generation != self._registry._generation:  # updated since it was queued
+        if self._generation != self._registry.generation:  # updated since it was queued
             self._refresh()
         age = self._clock.time() - queued.received_at
         if age >= fn.spec.max_event_age:
@@ -977,7 +978,7 @@ class Invoker:
             if spec.provisioned_concurrency:
                 fn = self._runtime(spec.name, LATEST)
                 await self._runner.provision(fn, spec.provisioned_concurrency)
-        for name, aliases in self._registry._aliases.items():
+        for name, aliases in self._registry.snapshot().aliases.items():
             for alias in aliases.values():
                 if alias.provisioned_concurrency:
                     fn = self._runtime(name, alias.function_version)
@@ -1007,7 +1008,7 @@ class Invoker:
         a batching window is (on a VirtualClock, only up to the clock's time). Triggers
         added or removed in the registry since the last invocation are taken up first.
         """
-        if self._state is _State.OPEN and self._generation != self._registry._generation:
+        if self._state is _State.OPEN and self._generation != self._registry.generation:
             self._refresh()
         await checkpoint()
         while True:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from ._errors import (
@@ -18,13 +19,30 @@ if TYPE_CHECKING:
     from ._destinations import Destination
     from ._triggers import Trigger
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "RegistrySnapshot"]
 
 _UPDATABLE = frozenset(
     f.name for f in dataclasses.fields(FunctionSpec) if f.init and f.name != "name"
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class RegistrySnapshot:
+    """What a registry holds at one :attr:`~Registry.generation`: read-only views that later
+    changes to the registry do not alter.
+
+    :ivar generation: the registry's generation this snapshot was taken at
+    :ivar functions: the ``$LATEST`` spec of each function, by name
+    :ivar versions: the published versions of each function that has some (``"1"`` first)
+    :ivar aliases: the aliases of each function that has some, by alias name
+    """
+
+    generation: int
+    functions: Mapping[str, FunctionSpec]
+    versions: Mapping[str, tuple[FunctionSpec, ...]]
+    aliases: Mapping[str, Mapping[str, Alias]]
 
 
 class Registry:
@@ -47,6 +65,35 @@ class Registry:
         #: Bumped by every change (a function added or updated, a version, an alias), so
         #: invokers look again at what they cached.
         self._generation = 0
+        self._snapshot: RegistrySnapshot | None = None
+
+    @property
+    def generation(self) -> int:
+        """A number that changes whenever the registry does (a function added or updated, a
+        version published, an alias created, changed or deleted): compare it with a
+        :class:`RegistrySnapshot`'s to tell that the snapshot is out of date."""
+        return self._generation
+
+    def snapshot(self) -> RegistrySnapshot:
+        """A consistent, read-only view of every function, version and alias now (the same
+        object until the registry changes)."""
+        snapshot = self._snapshot
+        if snapshot is None or snapshot.generation != self._generation:
+            snapshot = self._snapshot = RegistrySnapshot(
+                generation=self._generation,
+                functions=MappingProxyType(dict(self._specs)),
+                versions=MappingProxyType(
+                    {name: tuple(specs) for name, specs in self._versions.items() if specs}
+                ),
+                aliases=MappingProxyType(
+                    {
+                        name: MappingProxyType(dict(aliases))
+                        for name, aliases in self._aliases.items()
+                        if aliases
+                    }
+                ),
+            )
+        return snapshot
 
     @overload
     def function(self, handler: F, /) -> F: ...

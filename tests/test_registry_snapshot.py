@@ -1,0 +1,63 @@
+"""``Registry.snapshot()`` and ``Registry.generation``: what an invoker reads of a registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+import faaslib
+
+
+def handler(event: Any) -> Any:
+    return event
+
+
+def test_a_snapshot_holds_functions_versions_and_aliases() -> None:
+    registry = faaslib.Registry()
+    registry.function(handler, name="f")
+    registry.function(handler, name="g")
+    registry.publish_version("f")
+    registry.create_alias("f", "live", "1")
+    snapshot = registry.snapshot()
+    assert snapshot.generation == registry.generation
+    assert sorted(snapshot.functions) == ["f", "g"]
+    assert [spec.name for spec in snapshot.versions["f"]] == ["f"]
+    assert "g" not in snapshot.versions  # no version published
+    assert snapshot.aliases["f"]["live"].function_version == "1"
+    assert "g" not in snapshot.aliases
+    assert registry.snapshot() is snapshot  # nothing changed: the same object
+
+
+def test_every_change_moves_the_generation_and_leaves_old_snapshots_alone() -> None:
+    registry = faaslib.Registry()
+    seen = [registry.generation]
+    before = registry.snapshot()
+
+    def changed() -> None:
+        assert registry.generation not in seen
+        seen.append(registry.generation)
+
+    registry.function(handler, name="f")
+    changed()
+    registry.update("f", timeout=10)
+    changed()
+    registry.publish_version("f")
+    changed()
+    registry.create_alias("f", "live", "1")
+    changed()
+    registry.update_alias("f", "live", description="the live one")
+    changed()
+    registry.delete_alias("f", "live")
+    changed()
+    other = faaslib.Registry()
+    other.function(handler, name="h")
+    registry.include(other, prefix="x-")
+    changed()
+    assert dict(before.functions) == {}  # taken before any change
+    after = registry.snapshot()
+    assert sorted(after.functions) == ["f", "x-h"]
+    assert after.functions["f"].timeout == 10
+    assert "f" not in after.aliases
+    with pytest.raises(TypeError):
+        after.functions["y"] = after.functions["f"]  # type: ignore[index]
