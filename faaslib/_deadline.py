@@ -17,6 +17,8 @@ from typing import Any
 
 import anyio
 
+from ._backend import running_loop
+
 __all__ = ["DeadlineExceeded", "DeadlineRunner", "deadline_runner"]
 
 DeadlineRunner = Callable[[Callable[..., Awaitable[Any]], tuple[Any, ...], float], Awaitable[Any]]
@@ -130,11 +132,8 @@ def deadline_runner() -> DeadlineRunner:
     A runner awaits ``handler(*args)`` and raises :class:`DeadlineExceeded` if the call is
     still waiting ``timeout`` seconds after it started.
     """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
-    if loop is None and "trio" in sys.modules:
+    loop = running_loop()
+    if loop is None:  # trio
         import trio
 
         async def run_trio(

@@ -26,6 +26,8 @@ import anyio
 import anyio.from_thread
 import anyio.lowlevel
 
+from ._backend import running_loop
+
 if sys.version_info >= (3, 11):
     from typing import TypeVarTuple, Unpack
 else:
@@ -64,10 +66,7 @@ async def run_sync(func: Callable[[Unpack[PosArgsT]], T], *args: Unpack[PosArgsT
         ``KeyboardInterrupt`` included); only a ``StopIteration``, which cannot cross a
         coroutine, arrives as a ``RuntimeError`` caused by it
     """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
+    loop = running_loop()
     if loop is not None:
         await anyio.lowlevel.checkpoint_if_cancelled()
         if _AsyncioCall not in _backend_classes:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import threading
 from collections.abc import Callable
@@ -10,6 +9,8 @@ from typing import TYPE_CHECKING
 
 import anyio
 from anyio import CancelScope
+
+from ._backend import running_loop
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -26,10 +27,7 @@ def waker(callback: Callable[[], None]) -> Waker:
     Call it from async code (it captures the running loop).
     """
     owner = threading.get_ident()
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        loop = None
+    loop = running_loop()
     if loop is not None:
         call_soon = loop.call_soon_threadsafe
 
