@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._result import InvocationResult
 
 __all__ = [
+    "DeadLetterTarget",
     "Destination",
     "DestinationTarget",
     "check_destination",
@@ -38,9 +39,22 @@ class DestinationTarget(Protocol):
     def send(self, record: Any, /) -> Any: ...
 
 
+class DeadLetterTarget(Protocol):
+    """A dead-letter target whose ``send`` takes the message attributes Lambda sends with a
+    dead letter (``RequestID``, ``ErrorCode``, ``ErrorMessage``, in SendMessage's shape).
+
+    Only a dead letter carries attributes: a ``send`` that requires them fails (a failed
+    delivery, counted and logged) when the target is an ``on_success`` or ``on_failure``
+    destination. ``send`` may be a coroutine function or a plain one.
+    """
+
+    def send(self, message: Any, /, *, attributes: dict[str, dict[str, str]]) -> Any: ...
+
+
 #: Where an asynchronous invocation's record goes: a registered function's name or ARN
-#: (invoked with invocation type Event), a :class:`DestinationTarget`, or a callable.
-Destination: TypeAlias = str | DestinationTarget | Callable[[Any], Any]
+#: (invoked with invocation type Event), a :class:`DestinationTarget`, a
+#: :class:`DeadLetterTarget` (for ``dead_letter``), or a callable.
+Destination: TypeAlias = str | DestinationTarget | DeadLetterTarget | Callable[[Any], Any]
 
 
 def check_destination(field: str, value: object) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._destinations import check_destination
 from ._errors import ValidationException
@@ -225,9 +225,31 @@ class DynamoDB(Kinesis):
     e.g. ``{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}``.
     """
 
-    def __post_init__(self) -> None:
+    stream: ChangeStream
 
-        source: Any = self.stream
+    if TYPE_CHECKING:
+        # The generated ``__init__`` takes a Table too (``__post_init__`` swaps in its stream),
+        # which the inherited field type cannot say: this is the signature type checkers see.
+        # tests/test_table_stream.py checks that it matches the dataclass's fields and defaults.
+        def __init__(
+            self,
+            stream: Table | ChangeStream,
+            starting_position: str = "TRIM_HORIZON",
+            starting_position_timestamp: float | None = None,
+            batch_size: int = 100,
+            maximum_batching_window: float = 0,
+            parallelization_factor: int = 1,
+            bisect_batch_on_function_error: bool = False,
+            maximum_retry_attempts: int = -1,
+            maximum_record_age: int = -1,
+            on_failure: Any = None,
+            function_response_types: Sequence[str] = (),
+            filter_criteria: Sequence[Mapping[str, Any] | str] | None = None,
+            enabled: bool = True,
+        ) -> None: ...
+
+    def __post_init__(self) -> None:
+        source: object = self.stream
         if isinstance(source, Table):
             object.__setattr__(self, "stream", source.stream)
         elif not isinstance(source, ChangeStream):

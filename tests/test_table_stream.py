@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import ast
+import inspect
 from decimal import Decimal
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 
 import faaslib
+
+if TYPE_CHECKING:
+    from faaslib._shapes import StreamViewType
 
 T0 = 1_700_000_000.0
 
@@ -69,11 +75,11 @@ async def test_insert_modify_remove_with_both_images() -> None:
         ("NEW_AND_OLD_IMAGES", True, True),
     ],
 )
-async def test_stream_view_types(view: str, new: bool, old: bool) -> None:
+async def test_stream_view_types(view: StreamViewType, new: bool, old: bool) -> None:
     clock = faaslib.VirtualClock(T0)
     table = faaslib.Table(
         "t-1", partition_key="pk", sort_key="sk", stream_view_type=view, clock=clock
-    )  # type: ignore[arg-type]
+    )
     table.put({"pk": "a", "sk": 1, "v": 1})
     table.put({"pk": "a", "sk": 1, "v": 2})
     registry, events = consuming(table)
@@ -123,7 +129,28 @@ def test_dynamodb_trigger_options() -> None:
     with pytest.raises(faaslib.ValidationException, match="startingPosition"):
         faaslib.DynamoDB(table, starting_position="AT_TIMESTAMP", starting_position_timestamp=1.0)
     with pytest.raises(faaslib.ValidationException, match="stream"):
-        faaslib.DynamoDB(faaslib.Stream("plain"))
+        faaslib.DynamoDB(faaslib.Stream("plain"))  # type: ignore[arg-type]
+
+
+def test_dynamodb_typed_signature_matches_the_dataclass() -> None:
+    """DynamoDB declares its ``__init__`` for type checkers only (it takes a Table too): its
+    parameters and defaults are the generated ``__init__``'s."""
+    source = Path(inspect.getfile(faaslib.DynamoDB)).read_text()
+    (cls,) = (
+        node
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.ClassDef) and node.name == "DynamoDB"
+    )
+    (init,) = (
+        node
+        for node in ast.walk(cls)
+        if isinstance(node, ast.FunctionDef) and node.name == "__init__"
+    )
+    declared = [arg.arg for arg in init.args.args[1:]]
+    defaults = [ast.literal_eval(d) for d in init.args.defaults]
+    generated = list(inspect.signature(faaslib.DynamoDB).parameters.values())
+    assert declared == [p.name for p in generated]
+    assert defaults == [p.default for p in generated if p.default is not inspect.Parameter.empty]
 
 
 @pytest.mark.parametrize(
