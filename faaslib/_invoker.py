@@ -20,7 +20,7 @@ from anyio.lowlevel import checkpoint
 from . import _function_errors, _logs
 from ._arn import QUALIFIER, function_arn, parse_function_ref
 from ._clock import Clock, SystemClock, VirtualClock
-from ._concurrency import Concurrency
+from ._concurrency import ConcurrencyPool
 from ._context import parse_client_context
 from ._conversion import payload_bytes
 from ._deadline import deadline_runner
@@ -209,7 +209,7 @@ class Invoker:
         self._generation = registry.generation
         self._region = region
         self._account = account_id
-        self._limit = _positive("concurrency_limit", concurrency_limit)
+        limit = _positive("concurrency_limit", concurrency_limit)
         self._max_sync = _positive("max_sync_payload", max_sync_payload)
         self._max_async = _positive("max_async_payload", max_async_payload)
         self._max_response = _positive("max_response_payload", max_response_payload)
@@ -219,7 +219,6 @@ class Invoker:
         self._retry_delays = _delays(retry_delays)
         self._clock: Clock = SystemClock() if clock is None else clock
         self._queue = EventQueue(self._clock, _positive("event_queue_size", event_queue_size))
-        self._throttled = self._queue.throttled
         self._journal = None if journal is None else Journal(journal)
         if isinstance(idle_timeout, bool) or not (
             isinstance(idle_timeout, (int, float)) and 0 < idle_timeout < math.inf
@@ -234,19 +233,14 @@ class Invoker:
             raise InvalidParameterValueException(
                 f"unreserved_minimum must be a whole number >= 0, got {unreserved_minimum!r}"
             )
-        self._unreserved_minimum = min(unreserved_minimum, self._limit)
+        self._concurrency = ConcurrencyPool(limit, unreserved_minimum, self._queue)
         self._random = random.Random(seed).random
         self._prices = PriceTable() if prices is None else prices
         self._state = _State.NEW
         self._runtimes: dict[tuple[str, str], FunctionRuntime] = {}
-        self._concurrency: dict[str, Concurrency] = {}
-        self._unreserved_limit = self._limit
-        self._unreserved_running = 0
-        self._overreserved: InvalidParameterValueException | None = None
         self._mappings: dict[tuple[str, int], EventSourceMapping | Pump | ScheduleRunner] = {}
         self._targets: dict[str, _Target] = {}
         self._capturing_logs = False
-        self._running = 0
         self._throttles = 0
         self._calls_to_checkpoint = _CHECKPOINT_EVERY
         self._pending = 0  # accepted events not finished
@@ -269,8 +263,8 @@ class Invoker:
             raise InvokerClosed("An Invoker can be opened only once; create a new one")
         self._state = _State.CLOSED  # until opened: a failed open leaves nothing usable
         self._refresh()  # checks the reserved concurrency against the limit
-        if self._overreserved is not None:
-            raise self._overreserved
+        if self._concurrency.refusal is not None:
+            raise self._concurrency.refusal
         replay = [] if self._journal is None else await self._journal.open()
         self._run_async = deadline_runner()
         self._runner = Runner(
@@ -415,8 +409,8 @@ class Invoker:
                 raise self._closed_error()
         if self._generation != self._registry.generation:
             self._refresh()
-        if self._overreserved is not None:
-            raise self._overreserved
+        if self._concurrency.refusal is not None:
+            raise self._concurrency.refusal
         try:
             target = self._targets.get(function_name) if qualifier is None else None
         except TypeError:  # an unhashable name: _resolve says what is wrong with it
@@ -437,7 +431,7 @@ class Invoker:
             event = fn.decode(data)
             request_id = new_request_id()
             concurrency = fn.concurrency
-            throttled = self._take_slot(concurrency)
+            throttled = self._concurrency.take(concurrency)
             if throttled is not None:
                 self._throttles += 1
                 concurrency.throttles += 1
@@ -453,7 +447,7 @@ class Invoker:
                     fn, event, data, request_id, invoked_arn, context_data, tail
                 )
             finally:
-                self._free_slot(concurrency)
+                self._concurrency.free(concurrency)
         if invocation_type == "Event":
             return await self._enqueue(fn, invoked_arn, data)
         if invocation_type == "DryRun":
@@ -477,44 +471,9 @@ class Invoker:
         """
         snapshot = self._registry.snapshot()
         specs = snapshot.functions
-        reserved = sum(spec.reserved_concurrency or 0 for spec in specs.values())
-        provisioned = {name: spec.provisioned_concurrency for name, spec in specs.items()}
-        for name, aliases in snapshot.aliases.items():
-            provisioned[name] += sum(alias.provisioned_concurrency for alias in aliases.values())
-        unreserved_provisioned = sum(
-            count for name, count in provisioned.items() if specs[name].reserved_concurrency is None
-        )
-        over_reserved = [
-            name
-            for name, count in provisioned.items()
-            if (limit := specs[name].reserved_concurrency) is not None and count > limit
-        ]
-        self._overreserved = None
-        minimum = self._unreserved_minimum
-        if reserved > self._limit - minimum:
-            self._overreserved = InvalidParameterValueException(
-                "Specified ReservedConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
-            )
-        elif reserved + unreserved_provisioned > self._limit - minimum:
-            self._overreserved = InvalidParameterValueException(
-                "Specified ConcurrentExecutions for function decreases account's "
-                f"UnreservedConcurrentExecution below its minimum value of [{minimum}]."
-            )
-        elif over_reserved:
-            self._overreserved = InvalidParameterValueException(
-                "Requested Provisioned Concurrency should not be greater than the "
-                f"reservedConcurrentExecution for function {over_reserved[0]}",
-                function_name=over_reserved[0],
-            )
-        self._unreserved_limit = max(self._limit - reserved, 0)
+        self._concurrency.configure(snapshot)
         self._generation = snapshot.generation
         self._targets.clear()
-        for name, concurrency in self._concurrency.items():
-            if concurrency.reserved != specs[name].reserved_concurrency:
-                concurrency.reserved = specs[name].reserved_concurrency
-                self._queue.release_all(concurrency.parked)  # to see the new reservation
-        self._queue.release_all(self._throttled)  # to see the new unreserved pool
         for (name, version), fn in self._runtimes.items():
             if version == LATEST and specs[name] is not fn.spec:
                 fn.load(specs[name])
@@ -575,31 +534,6 @@ class Invoker:
     def event_source_mappings(self) -> list[EventSourceMapping]:
         """The running event source mappings (one per pull trigger a function declares)."""
         return [m for m in self._mappings.values() if isinstance(m, EventSourceMapping)]
-
-    def _take_slot(self, concurrency: Concurrency) -> str | None:
-        """Count one more run of a function, or return Lambda's reason for throttling it."""
-        if concurrency.reserved is None:
-            if self._unreserved_running >= self._unreserved_limit:
-                return "ConcurrentInvocationLimitExceeded"
-            self._unreserved_running += 1
-            concurrency.unreserved += 1
-        elif concurrency.running >= concurrency.reserved:
-            return "ReservedFunctionConcurrentInvocationLimitExceeded"
-        self._running += 1
-        concurrency.running += 1
-        concurrency.peak = max(concurrency.peak, concurrency.running)
-        return None
-
-    def _free_slot(self, concurrency: Concurrency) -> None:
-        self._running -= 1
-        concurrency.running -= 1
-        if concurrency.parked:  # an event of the function waits for its slot
-            self._queue.release(concurrency.parked)
-        if concurrency.unreserved:  # the run held a slot of the unreserved pool
-            concurrency.unreserved -= 1
-            self._unreserved_running -= 1
-            if self._throttled:  # an event waits for a slot of the pool
-                self._queue.release(self._throttled)
 
     def _check_size(self, fn: FunctionRuntime, data: bytes, limit: int, *, sync: bool) -> None:
         size = len(data)
@@ -681,10 +615,9 @@ class Invoker:
         fn = self._runtimes.get((name, version))
         if fn is None:
             spec = self._registry.get_version(name, version)
-            concurrency = self._concurrency.get(name)
-            if concurrency is None:
-                reserved = self._registry.get(name).reserved_concurrency
-                concurrency = self._concurrency[name] = Concurrency(reserved)
+            concurrency = self._concurrency.account(
+                name, self._registry.get(name).reserved_concurrency
+            )
             fn = self._runtimes[name, version] = FunctionRuntime(
                 spec,
                 region=self._region,
@@ -799,9 +732,9 @@ class Invoker:
             # event on without (another) attempt.
             await self._give_up(queued, "RetriesExhausted")
             return
-        if self._take_slot(concurrency) is not None:  # back to the queue, not an attempt
+        if self._concurrency.take(concurrency) is not None:  # back to the queue, not an attempt
             concurrency.throttles += 1
-            parked = self._throttled if concurrency.reserved is None else concurrency.parked
+            parked = self._queue.throttled if concurrency.reserved is None else concurrency.parked
             self._queue.park(queued, parked)
             return
         self._event_age_max = max(self._event_age_max, age)
@@ -822,7 +755,7 @@ class Invoker:
                 )
         finally:
             self._running_events.discard(queued)
-            self._free_slot(concurrency)
+            self._concurrency.free(concurrency)
         queued.response = result
         if result.function_error is None:
             self._events_succeeded += 1
@@ -1057,7 +990,7 @@ class Invoker:
             invocations = sum(fn.invocations for fn in runtimes)
             billed = [_billed(fn) for fn in runtimes]
             gb_seconds = sum(mb_ms for _, mb_ms in billed) / 1024 / 1000
-            concurrency = self._concurrency[name]
+            concurrency = self._concurrency.accounts[name]
             functions[name] = FunctionMetrics(
                 invocations=invocations,
                 errors=sum(fn.errors for fn in runtimes),
@@ -1080,7 +1013,7 @@ class Invoker:
             invocations=sum(m.invocations for m in values),
             errors=sum(m.errors for m in values),
             throttles=sum(m.throttles for m in values),
-            concurrent_executions=self._running,
+            concurrent_executions=self._concurrency.running,
             cold_starts=sum(m.cold_starts for m in values),
             cost=sum(m.cost for m in values),
         )
@@ -1093,7 +1026,7 @@ class Invoker:
             errors=sum(fn.errors for fn in runtimes),
             timeouts=sum(fn.timeouts for fn in runtimes),
             throttles=self._throttles,
-            concurrent_executions=self._running,
+            concurrent_executions=self._concurrency.running,
             events_received=self._events_received,
             events_replayed=self._events_replayed,
             events_queued=self._queue.queued,
