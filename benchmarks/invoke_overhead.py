@@ -189,9 +189,7 @@ def event_figures(backend: str, events: int, repeats: int, directory: str) -> di
         rates = []
         for i in range(repeats if not journaled else max(1, repeats // 3)):
             path = os.path.join(directory, f"{backend}-{i}.db") if journaled else None
-            rates.append(
-                anyio.run(event_rate, events, producers, path, backend=backend)  # type: ignore[arg-type]
-            )
+            rates.append(anyio.run(event_rate, events, producers, path, backend=backend))
         figures[label] = statistics.median(rates)
     figures["bytes per queued event"] = anyio.run(memory_per_event, events, backend=backend)
     return figures

@@ -25,14 +25,16 @@ TOTALS: list[int] = []
 def split_upload(event: S3Model) -> None:
     """Push: an S3 notification, typed; queue one message per order of the file."""
     for record in event.Records:
-        for order in json.loads(uploads.get(record.s3.object.key)):
+        s3_object = record.s3.object
+        assert s3_object is not None  # an ObjectCreated notification names its object
+        for order in json.loads(uploads.get(s3_object.key)):
             orders.send(order)
 
 
 @registry.function(events=[faaslib.SQS(orders, batch_size=10, maximum_batching_window=1)])
 def total_batch(event: SqsModel) -> int:
     """Pull: a batch of SQS records, typed; each body is an order."""
-    total = sum(json.loads(record.body)["quantity"] for record in event.Records)
+    total: int = sum(json.loads(str(record.body))["quantity"] for record in event.Records)
     TOTALS.append(total)
     print(f"batch        : {len(event.Records)} orders, {total} items")
     return total

@@ -1252,7 +1252,7 @@ def test_update_of_the_name_field_is_invalid_parameter_value() -> None:
         return None
 
     with pytest.raises(faaslib.InvalidParameterValueException, match="name"):
-        registry.update("handler", name="renamed")  # type: ignore[misc]  # mypy sees it too
+        registry.update("handler", name="renamed")
     assert "renamed" not in registry
 
 

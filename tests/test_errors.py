@@ -65,7 +65,7 @@ def test_every_exported_exception_is_covered() -> None:
 
 
 def test_every_faaslib_error_subclass_is_exported() -> None:
-    def walk(cls: type) -> set[type]:
+    def walk(cls: type[object]) -> set[type[object]]:
         found = set(cls.__subclasses__())
         for sub in cls.__subclasses__():
             found |= walk(sub)

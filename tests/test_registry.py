@@ -36,7 +36,7 @@ class NotPydantic:
 
 class BrokenEvent(BaseModel):
     # The field's type never comes into existence: the model stays "not fully defined".
-    value: NeverDefinedAnywhere  # noqa: F821
+    value: NeverDefinedAnywhere  # type: ignore[name-defined]  # noqa: F821
 
 
 def echo(event: Any) -> Any:
@@ -406,7 +406,7 @@ def test_handler_requiring_a_keyword_only_parameter_is_rejected() -> None:
 
 
 def test_handler_with_unresolvable_event_annotation_is_rejected() -> None:
-    def bad(event: DoesNotExist) -> None:  # noqa: F821
+    def bad(event: DoesNotExist) -> None:  # type: ignore[name-defined]  # noqa: F821
         return None
 
     exc = _handler_error(bad)
@@ -414,7 +414,7 @@ def test_handler_with_unresolvable_event_annotation_is_rejected() -> None:
 
 
 def test_handler_with_unresolvable_return_annotation_is_rejected() -> None:
-    def bad_return(event: Any) -> AlsoMissing:  # noqa: F821
+    def bad_return(event: Any) -> AlsoMissing:  # type: ignore[name-defined]  # noqa: F821
         raise NotImplementedError
 
     exc = _handler_error(bad_return)
