@@ -14,16 +14,13 @@ from anyio import CancelScope
 from . import _function_errors as errors
 from ._durations import EXACT_RUNS
 from ._errors import InvokerClosed
-from ._execution import (
-    execute,
-    execute_with_tail,
-    max_memory_mb,
-    report_line,
-    report_status,
-)
+from ._execution import execute, execute_with_tail, report_status
 from ._handler import is_async_callable
+from ._ids import UNHANDLED
+from ._pool import Environment, EnvironmentPool
 from ._result import InvocationResult
 from ._threads import run_sync
+from ._usage import max_memory_mb, report_line
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -50,53 +47,6 @@ class InitFailed(Exception):
         super().__init__(document("-").decode(errors="replace"))
         self.document = document
         self.duration = duration
-
-
-class Environment:
-    """One execution environment: what its init step returned, and its process if isolated."""
-
-    __slots__ = ("fresh", "init_duration", "init_result", "last_used", "process", "provisioned")
-
-    def __init__(
-        self,
-        init_result: Any,
-        init_duration: float,
-        *,
-        provisioned: bool = False,
-        process: ProcessEnvironment | None = None,
-    ) -> None:
-        self.init_result = init_result
-        self.init_duration = init_duration
-        self.provisioned = provisioned
-        self.process = process
-        self.last_used = 0.0
-        #: Not used yet: its first invocation reports the Init Duration (unless provisioned).
-        self.fresh = not provisioned
-
-
-class EnvironmentPool:
-    """The environments of one function version: the free ones, most recently used last."""
-
-    __slots__ = ("count", "free")
-
-    def __init__(self) -> None:
-        self.free: list[Environment] = []
-        self.count = 0  # alive: busy or free
-
-    def discard(self) -> None:
-        """Forget a busy environment that must not be reused (it timed out or crashed)."""
-        self.count -= 1
-
-    def expire(self, now: float, idle_timeout: float) -> list[Environment]:
-        """Remove and return the free environments idle longer than ``idle_timeout``.
-
-        Provisioned environments never expire.
-        """
-        gone = [e for e in self.free if not e.provisioned and now - e.last_used > idle_timeout]
-        if gone:
-            self.free[:] = [e for e in self.free if e not in gone]
-            self.count -= len(gone)
-        return gone
 
 
 async def _run_init(fn: FunctionRuntime) -> Any:
@@ -245,7 +195,7 @@ class Runner:
                 pool.discard()
                 fn.errors += 1
                 return InvocationResult(
-                    200, exc.document(request_id), request_id, "Unhandled", fn.version
+                    200, exc.document(request_id), request_id, UNHANDLED, fn.version
                 )
             except BaseException:
                 pool.discard()

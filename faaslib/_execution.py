@@ -3,14 +3,9 @@
 from __future__ import annotations
 
 import datetime
-import itertools
-import math
-import os
-import sys
 import time
 import uuid
 from array import array
-from random import getrandbits
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -23,57 +18,25 @@ from ._arn import function_arn
 from ._context import Context
 from ._deadline import DeadlineExceeded, DeadlineRunner
 from ._durations import DurationLog
+from ._ids import LATEST, UNHANDLED, new_request_id  # new_request_id: the invoker's import
 from ._result import InvocationResult
 from ._threads import run_sync
+from ._usage import max_memory_mb, report_line
 
 if TYPE_CHECKING:
     from ._concurrency import Concurrency
-    from ._environments import EnvironmentPool
+    from ._pool import EnvironmentPool
     from ._spec import FunctionSpec
 
 __all__ = [
     "FunctionRuntime",
     "execute",
+    "execute_with_tail",
     "exited",
     "new_request_id",
     "report_status",
     "timed_out",
 ]
-
-LATEST = "$LATEST"
-_UNHANDLED = "Unhandled"
-
-
-def _random_prefix() -> str:
-    """The first 20 hex digits of a version-4 UUID (version and variant set), at random."""
-    n = getrandbits(76)
-    h = f"{n >> 12:016x}"
-    variant = "89ab"[n & 3]
-    return f"{h[:8]}-{h[8:12]}-4{h[12:15]}-{variant}{(n >> 2) & 0xFFF:03x}-"
-
-
-_prefix = _random_prefix()
-_serials = itertools.count(getrandbits(32))
-
-
-def _reseed() -> None:
-    global _prefix, _serials
-    _prefix = _random_prefix()
-    _serials = itertools.count(getrandbits(32))
-
-
-if hasattr(os, "register_at_fork"):  # a forked child must not repeat its parent's ids
-    os.register_at_fork(after_in_child=_reseed)
-
-
-def new_request_id() -> str:
-    """A request id: a version-4 UUID string, unique in this process and across processes.
-
-    Its first 76 bits (version and variant aside) are random per process; the last 48 are a
-    counter from a random start, scattered by multiplying with an odd constant (a permutation
-    of the 48-bit numbers, so no two repeat). It costs a third of :func:`uuid.uuid4`.
-    """
-    return f"{_prefix}{(next(_serials) * 0x9E3779B97F4B) & 0xFFFFFFFFFFFF:012x}"
 
 
 class FunctionRuntime:
@@ -89,6 +52,7 @@ class FunctionRuntime:
         "durations",
         "encode",
         "errors",
+        "exits",
         "handler",
         "invocations",
         "is_async",
@@ -133,6 +97,9 @@ class FunctionRuntime:
         self.invocations = 0
         self.errors = 0
         self.timeouts = 0
+        #: Invocations that ended the runtime (``Runtime.ExitError``): a process worker tells
+        #: its parent from this count, not from the error document.
+        self.exits = 0
         self.cold_starts = 0
         #: Billed milliseconds beyond the rounded durations: the init of cold starts.
         self.billed_extra = 0
@@ -209,6 +176,7 @@ async def execute(
         # What would end Lambda's runtime process: Runtime.ExitError, and the environment
         # is discarded (see exited), never the invoker's own exception.
         fn.durations.append((time.monotonic() - start) * 1000)
+        fn.exits += 1
         return _failed(errors.exit_error(exc, request_id), request_id, fn)
     elapsed = time.monotonic() - start
     fn.durations.append(elapsed * 1000)
@@ -231,38 +199,12 @@ async def execute(
 
 def _failed(document: bytes, request_id: str, fn: FunctionRuntime) -> InvocationResult:
     fn.errors += 1
-    return InvocationResult(200, document, request_id, _UNHANDLED, fn.version)
+    return InvocationResult(200, document, request_id, UNHANDLED, fn.version)
 
 
 def _timed_out(request_id: str, fn: FunctionRuntime) -> InvocationResult:
     fn.timeouts += 1
     return _failed(errors.timeout_error(request_id, fn.timeout), request_id, fn)
-
-
-def report_line(
-    request_id: str,
-    duration_ms: float,
-    memory_size: str,
-    max_memory_used: int,
-    init_ms: float | None = None,
-    status: str | None = None,
-    error_type: str | None = None,
-) -> str:
-    """Lambda's ``REPORT`` line (no newline): tab-separated fields, durations with two
-    decimals, the billed duration (init included) rounded up to the millisecond."""
-    billed = math.ceil(duration_ms + (init_ms or 0.0))
-    line = (
-        f"REPORT RequestId: {request_id}\tDuration: {duration_ms:.2f} ms\t"
-        f"Billed Duration: {billed} ms\tMemory Size: {memory_size} MB\t"
-        f"Max Memory Used: {max_memory_used} MB"
-    )
-    if init_ms is not None:
-        line += f"\tInit Duration: {init_ms:.2f} ms"
-    if status is not None:
-        line += f"\tStatus: {status}"
-    if error_type is not None:
-        line += f"\tError Type: {error_type}"
-    return line
 
 
 def timed_out(result: InvocationResult) -> bool:
@@ -287,40 +229,6 @@ def report_status(result: InvocationResult) -> tuple[str | None, str | None]:
     if exited(result):
         return "error", "Runtime.ExitError"
     return None, None
-
-
-def peak_rss_kb(pid: int | str = "self") -> int:
-    """A process's peak resident set (``VmHWM``, KiB), 0 where ``/proc`` cannot tell.
-
-    Not ``ru_maxrss``: a child started by fork or vfork and exec inherits its parent's peak
-    there.
-    """
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmHWM:"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def max_memory_kb() -> int:
-    """Peak RSS of this process in KiB (thread-isolated environments share it)."""
-    kb = peak_rss_kb()
-    if kb == 0:  # no /proc: the rusage peak (KiB on Linux and BSD, bytes on macOS)
-        try:
-            import resource
-        except ImportError:  # Windows
-            return 0
-        kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        kb //= 1024 if sys.platform == "darwin" else 1
-    return kb
-
-
-def max_memory_mb() -> int:
-    """Peak RSS of this process in MB, rounded up."""
-    return math.ceil(max_memory_kb() / 1024)
 
 
 async def execute_with_tail(

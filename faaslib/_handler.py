@@ -1,9 +1,15 @@
-"""What a handler's signature says: its event type, return type, arity and whether it is async."""
+"""What a handler is: its signature (event type, return type, arity, async or not), and its
+name (``module.qualname``), by which another process imports it."""
 
 from __future__ import annotations
 
 import functools
+import importlib
 import inspect
+import os
+import runpy
+import sys
+import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -11,7 +17,15 @@ from typing import Any
 
 from ._errors import ValidationException
 
-__all__ = ["HandlerShape", "inspect_handler", "is_async_callable"]
+__all__ = [
+    "HandlerImportError",
+    "HandlerShape",
+    "handler_reference",
+    "import_handler",
+    "inspect_handler",
+    "is_async_callable",
+    "main_source",
+]
 
 _POSITIONAL = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
@@ -88,3 +102,102 @@ def inspect_handler(handler: Callable[..., Any]) -> HandlerShape:
         pass_context=len(positional) >= 2 or takes_varargs,
         is_async=is_async_callable(handler),
     )
+
+
+# A handler by name: ``(module, qualname)``, as a worker process (and Lambda's runtime, given
+# ``module.function``) imports it.
+
+_MODULE_LEVEL = "Member must be a module-level function for isolation='process'"
+#: Main modules replaced by a parent's, kept alive as multiprocessing keeps them.
+_old_mains: list[types.ModuleType] = []
+
+
+class HandlerImportError(Exception):
+    """A handler reference did not import; ``error_type`` is Lambda's name for why
+    (``Runtime.UserCodeSyntaxError``, ``Runtime.ImportModuleError``,
+    ``Runtime.HandlerNotFound``) and the message is Lambda's."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(message)
+        self.error_type = error_type
+        self.message = message
+
+
+def main_source() -> tuple[str, str] | None:
+    """How another process loads this process's ``__main__``: ``("module", name)`` or
+    ``("path", file)``; ``None`` when it cannot (an interactive session)."""
+    main = sys.modules.get("__main__")
+    name = getattr(getattr(main, "__spec__", None), "name", None)
+    if isinstance(name, str) and name != "__main__":  # python -m package.module
+        return "module", name.removesuffix(".__main__")
+    path = getattr(main, "__file__", None)
+    return ("path", os.path.abspath(path)) if isinstance(path, str) else None
+
+
+def _lookup(obj: object, qualname: str) -> object:
+    for part in qualname.split("."):
+        obj = getattr(obj, part, None)
+    return obj
+
+
+def handler_reference(field: str, fn: object) -> tuple[str, str]:
+    """``fn`` as ``(module, qualname)``, checked to lead back to ``fn`` itself.
+
+    :raises ~faaslib.ValidationException: ``fn`` (the ``field`` setting) is not reachable by
+        name: a nested function, lambda, ``functools.partial`` or callable object, or in a
+        ``__main__`` another process cannot load
+    """
+    module = getattr(fn, "__module__", None)
+    qualname = getattr(fn, "__qualname__", None)
+    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
+        raise ValidationException(field, qualname or repr(fn), _MODULE_LEVEL)
+    found = _lookup(sys.modules.get(module), qualname)
+    if (found is not fn and found != fn) or (module == "__main__" and main_source() is None):
+        raise ValidationException(field, qualname, _MODULE_LEVEL)
+    return module, qualname
+
+
+def _load_main(source: tuple[str, str]) -> None:
+    """Load a parent's ``__main__`` as ``__mp_main__``, as multiprocessing's spawn does (its
+    ``if __name__ == "__main__":`` block does not run)."""
+    kind, target = source
+    if kind == "module":
+        namespace = runpy.run_module(target, run_name="__mp_main__", alter_sys=True)
+    else:
+        namespace = runpy.run_path(target, run_name="__mp_main__")
+    module = types.ModuleType("__mp_main__")
+    module.__dict__.update(namespace)
+    _old_mains.append(sys.modules["__main__"])
+    sys.modules["__main__"] = sys.modules["__mp_main__"] = module
+
+
+def import_handler(ref: tuple[str, str], main: tuple[str, str] | None = None) -> Any:
+    """Import what :func:`handler_reference` named; a ``__main__`` one from ``main`` (as
+    :func:`main_source` gave it in the parent).
+
+    :raises HandlerImportError: the module does not import, or lacks the name
+    """
+    module_name, qualname = ref
+    try:
+        if module_name == "__main__":
+            if sys.modules.get("__mp_main__") is None and main is not None:
+                _load_main(main)
+            obj: Any = sys.modules["__main__"]
+        else:
+            obj = importlib.import_module(module_name)
+    except SyntaxError as exc:
+        raise HandlerImportError(
+            "Runtime.UserCodeSyntaxError", f"Syntax error in module '{module_name}': {exc}"
+        ) from exc
+    except Exception as exc:  # any import error is the init error
+        raise HandlerImportError(
+            "Runtime.ImportModuleError", f"Unable to import module '{module_name}': {exc}"
+        ) from exc
+    try:
+        for part in qualname.split("."):
+            obj = getattr(obj, part)
+    except AttributeError as exc:
+        raise HandlerImportError(
+            "Runtime.HandlerNotFound", f"Handler '{qualname}' missing on module '{module_name}'"
+        ) from exc
+    return obj

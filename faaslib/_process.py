@@ -3,7 +3,7 @@
 :class:`ProcessEnvironment` spawns ``python -m faaslib._worker``, which imports the handler and
 runs ``init`` in a fresh interpreter, then serves one invocation at a time with the same
 :func:`~faaslib._execution.execute` as thread mode. The parent talks to it over the worker's
-standard input and output in length-prefixed pickle frames (both ends run this code), enforces
+standard input and output in the messages of :mod:`faaslib._messages`, enforces
 the timeout by killing the worker, and turns a dead worker into Lambda's platform errors
 (``Runtime.ExitError``, ``Runtime.OutOfMemory``). Peak memory is the worker's ``VmHWM``.
 """
@@ -11,24 +11,37 @@ the timeout by killing the worker, and turns a dead worker into Lambda's platfor
 from __future__ import annotations
 
 import base64
+import enum
 import math
 import os
-import pickle
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import anyio
 import pydantic_core
 from anyio import CancelScope
 
 from . import _function_errors as errors
-from ._errors import ValidationException
-from ._execution import exited, peak_rss_kb, report_line, timed_out
+from ._handler import handler_reference, main_source
+from ._ids import UNHANDLED
 from ._logs import TAIL_BYTES
+from ._messages import (
+    Answer,
+    Exit,
+    InitError,
+    Invoke,
+    Raised,
+    Ready,
+    Reply,
+    Setup,
+    encode_frame,
+    take_frame,
+)
 from ._result import InvocationResult
+from ._usage import peak_rss_kb, report_line
 
 if TYPE_CHECKING:
     from anyio.abc import Process
@@ -37,6 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "InitFailed",
+    "Lost",
     "ProcessEnvironment",
     "ProcessOutcome",
     "check_importable",
@@ -55,9 +69,6 @@ MEMORY_POLL = 0.05
 #: How long a worker that closed its pipe may take to exit before it is killed.
 EXIT_WAIT = 1.0
 
-_HEADER = 4
-_UNHANDLED = "Unhandled"
-_CONSTRAINT = "Member must be a module-level function for isolation='process'"
 _FAASLIB_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
@@ -94,6 +105,17 @@ class InitFailed(Exception):
         return pydantic_core.to_json(document)
 
 
+class Lost(enum.Enum):
+    """Why the worker gave no answer."""
+
+    #: It died (closed its output).
+    EXIT = "exit"
+    #: The deadline passed: it is killed.
+    TIMEOUT = "timeout"
+    #: Its memory went over the function's memory size: it is killed.
+    MEMORY = "memory"
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessOutcome:
     """One invocation in a worker.
@@ -114,24 +136,6 @@ class ProcessOutcome:
     error_type: str | None
 
 
-def encode_frame(message: object) -> bytes:
-    """A protocol frame: the pickle of ``message`` after its 4-byte big-endian length."""
-    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
-    return len(data).to_bytes(_HEADER, "big") + data
-
-
-def take_frame(buffer: bytearray) -> tuple[bool, Any]:
-    """Remove the first complete frame from ``buffer``: ``(True, message)``, or ``(False, None)``."""
-    if len(buffer) < _HEADER:
-        return False, None
-    end = _HEADER + int.from_bytes(buffer[:_HEADER], "big")
-    if len(buffer) < end:
-        return False, None
-    message = pickle.loads(buffer[_HEADER:end])
-    del buffer[:end]
-    return True, message
-
-
 def _current_backend() -> str:
     """The anyio backend running now: the worker runs the same one."""
     trio = sys.modules.get("trio")
@@ -145,45 +149,20 @@ def _current_backend() -> str:
     return "asyncio"
 
 
-def _resolve(obj: object, qualname: str) -> object:
-    for part in qualname.split("."):
-        obj = getattr(obj, part, None)
-    return obj
-
-
-def main_source() -> tuple[str, str] | None:
-    """How a worker loads this process's ``__main__``: ``("module", name)``, ``("path", file)``.
-
-    ``None`` when it cannot (an interactive session).
-    """
-    main = sys.modules.get("__main__")
-    name = getattr(getattr(main, "__spec__", None), "name", None)
-    if isinstance(name, str) and name != "__main__":  # python -m package.module
-        return "module", name.removesuffix(".__main__")
-    path = getattr(main, "__file__", None)
-    return ("path", os.path.abspath(path)) if isinstance(path, str) else None
-
-
-def _reference(field: str, fn: object) -> tuple[str, str]:
-    module = getattr(fn, "__module__", None)
-    qualname = getattr(fn, "__qualname__", None)
-    if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:
-        raise ValidationException(field, qualname or repr(fn), _CONSTRAINT)
-    found = _resolve(sys.modules.get(module), qualname)
-    if (found is not fn and found != fn) or (module == "__main__" and main_source() is None):
-        raise ValidationException(field, qualname, _CONSTRAINT)
-    return module, qualname
-
-
 def check_importable(spec: FunctionSpec) -> None:
     """Check that a worker process can import the spec's handler and ``init``.
 
     :raises ~faaslib.ValidationException: one is not reachable as ``module.qualname`` (a
         nested function, lambda, ``functools.partial`` or callable object)
     """
-    _reference("handler", spec.handler)
+    handler_reference("handler", spec.handler)
     if spec.init is not None:
-        _reference("init", spec.init)
+        handler_reference("init", spec.init)
+
+
+def _unexpected(reply: object) -> RuntimeError:
+    """A reply the protocol does not allow at this point (both ends run this code)."""
+    return RuntimeError(f"unexpected message from a worker process: {reply!r}")
 
 
 def _platform_error(error_type: str, message: str) -> bytes:
@@ -247,23 +226,23 @@ class ProcessEnvironment:
             10 s); no process is left behind
         :raises ~faaslib.ValidationException: the handler or ``init`` is not importable
         """
-        setup = {
-            "backend": _current_backend(),
-            "sys_path": list(sys.path),
-            "argv": list(sys.argv),
-            "pythonpath": os.environ.get("PYTHONPATH"),  # the worker's own, once it runs
-            "main": main_source(),
-            "handler": _reference("handler", spec.handler),
-            "init": None if spec.init is None else _reference("init", spec.init),
-            "name": spec.name,
-            "timeout": spec.timeout,
-            "memory_size": spec.memory_size,
-            "version": version,
-            "region": region,
-            "account": account,
-            "max_response": max_response,
-            "log_stream_name": log_stream_name,
-        }
+        setup = Setup(
+            backend=_current_backend(),
+            sys_path=list(sys.path),
+            argv=list(sys.argv),
+            pythonpath=os.environ.get("PYTHONPATH"),
+            main=main_source(),
+            handler=handler_reference("handler", spec.handler),
+            init=None if spec.init is None else handler_reference("init", spec.init),
+            name=spec.name,
+            timeout=spec.timeout,
+            memory_size=spec.memory_size,
+            version=version,
+            region=region,
+            account=account,
+            max_response=max_response,
+            log_stream_name=log_stream_name,
+        )
         began = time.perf_counter()
         process = await anyio.open_process(
             [sys.executable, "-m", "faaslib._worker"],
@@ -275,33 +254,37 @@ class ProcessEnvironment:
         env = cls(process, spec, version)
         try:
             reply = await env._exchange(setup, time.monotonic() + init_timeout)
-            if isinstance(reply, tuple) and reply[0] == "ready":
-                env._peak_kb = reply[1]
+            if type(reply) is Ready:
+                env._peak_kb = reply.peak_kb
                 if env.max_memory_mb <= env._memory_size:
                     return env, time.perf_counter() - began
-                reply = "memory"
+                reply = Lost.MEMORY
+            if not isinstance(reply, (InitError, Lost)):
+                raise _unexpected(reply)
             raise await env._init_failed(reply, began, init_timeout)
         except BaseException:
             await env._discard()
             raise
 
-    async def _init_failed(self, reply: Any, began: float, init_timeout: float) -> InitFailed:
+    async def _init_failed(
+        self, reply: InitError | Lost, began: float, init_timeout: float
+    ) -> InitFailed:
         """The error of an Init phase that did not end with the worker ready."""
         status = "error"
-        if reply == "timeout":
+        if reply is Lost.TIMEOUT:
             status, error_type = "timeout", "Sandbox.Timedout"
             message = f"Error: Task timed out after {init_timeout:.2f} seconds"
             document = _platform_error(error_type, message)
-        elif reply == "exit":
+        elif reply is Lost.EXIT:
             error_type = "Runtime.ExitError"
             document = errors.exit_document(
                 error_type, errors.exit_reason(await self._exit_code()), None
             )
-        elif reply == "memory":
+        elif reply is Lost.MEMORY:
             error_type = "Runtime.OutOfMemory"
             document = errors.exit_document(error_type, "signal: killed", None)
-        else:  # ("init_error", document): init or the imports raised
-            document = reply[1]
+        else:  # init or the imports raised
+            document = reply.document
             error_type = pydantic_core.from_json(document).get("errorType", "")
         duration = time.perf_counter() - began
         return InitFailed(document, duration, status=status, error_type=error_type)
@@ -341,17 +324,19 @@ class ProcessEnvironment:
         began = time.perf_counter()
         try:
             reply = await self._exchange(
-                ("invoke", request_id, invoked_arn, payload, client_context, tail, init_ms),
+                Invoke(request_id, invoked_arn, payload, client_context, tail, init_ms),
                 time.monotonic() + self._timeout + KILL_GRACE,
             )
-            if isinstance(reply, str):
-                outcome = await self._lost(reply, request_id, began, tail, init_ms)
-            elif reply[0] == "result":
-                result = InvocationResult(*reply[1:7])
-                outcome = self._answered(result, reply[7], began, tail, init_ms)
-            else:  # "raise": decoding the payload failed
-                self._peak_kb = reply[2]
+            if type(reply) is Answer:
+                outcome = self._answered(reply, began, tail, init_ms)
+            elif type(reply) is Raised:  # decoding the payload failed
+                self._peak_kb = reply.peak_kb
+                raised = reply.exception
                 outcome = None
+            elif isinstance(reply, Lost):
+                outcome = await self._lost(reply, request_id, began, tail, init_ms)
+            else:
+                raise _unexpected(reply)
             if outcome is not None and not outcome.reusable:
                 await self._discard()
         except BaseException:
@@ -360,15 +345,15 @@ class ProcessEnvironment:
         finally:
             self._busy = False
         if outcome is None:
-            raise reply[1]
+            raise raised
         return outcome
 
     async def _lost(
-        self, cause: str, request_id: str, began: float, tail: bool, init_ms: float | None
+        self, cause: Lost, request_id: str, began: float, tail: bool, init_ms: float | None
     ) -> ProcessOutcome:
-        """The outcome of an invocation whose worker died (``exit``) or was killed at the
-        deadline (``timeout``) or over its memory size (``memory``)."""
-        if cause == "exit":
+        """The outcome of an invocation whose worker died or was killed (at the deadline or
+        over its memory size)."""
+        if cause is Lost.EXIT:
             reason = errors.exit_reason(await self._exit_code())
         else:
             self._peak_kb = max(self._peak_kb, peak_rss_kb(self.pid))
@@ -376,12 +361,12 @@ class ProcessEnvironment:
             reason = "signal: killed"
         duration = (time.perf_counter() - began) * 1000
         error_type: str | None
-        if cause == "timeout":
+        if cause is Lost.TIMEOUT:
             document = errors.timeout_error(request_id, self._timeout)
             lines = errors.log_lines(document)
             status, error_type = "timeout", None
         else:
-            error_type = "Runtime.ExitError" if cause == "exit" else "Runtime.OutOfMemory"
+            error_type = "Runtime.ExitError" if cause is Lost.EXIT else "Runtime.OutOfMemory"
             document = errors.exit_document(error_type, reason, request_id)
             lines = errors.log_lines(document)
             status = "error"
@@ -389,19 +374,15 @@ class ProcessEnvironment:
         if tail:
             head = f"START RequestId: {request_id} Version: {self._version}\n"
             log = self._report(head + lines, request_id, duration, init_ms, status, error_type)
-        result = InvocationResult(200, document, request_id, _UNHANDLED, self._version, log)
+        result = InvocationResult(200, document, request_id, UNHANDLED, self._version, log)
         return ProcessOutcome(result, self.max_memory_mb, False, status, error_type)
 
     def _answered(
-        self,
-        result: InvocationResult,
-        peak_kb: int,
-        began: float,
-        tail: bool,
-        init_ms: float | None,
+        self, answer: Answer, began: float, tail: bool, init_ms: float | None
     ) -> ProcessOutcome:
         """The outcome of an invocation the worker answered (out of memory if over the size)."""
-        self._peak_kb = peak_kb
+        result = answer.result
+        self._peak_kb = answer.peak_kb
         if self.max_memory_mb > self._memory_size:
             request_id = result.request_id
             error_type = "Runtime.OutOfMemory"
@@ -414,12 +395,12 @@ class ProcessEnvironment:
                 duration = (time.perf_counter() - began) * 1000
                 text = head + lines
                 log = self._report(text, request_id, duration, init_ms, "error", error_type)
-            result = InvocationResult(200, document, request_id, _UNHANDLED, self._version, log)
+            result = InvocationResult(200, document, request_id, UNHANDLED, self._version, log)
             return ProcessOutcome(result, self.max_memory_mb, False, "error", error_type)
-        if timed_out(result):
+        if answer.timed_out:
             # A timed-out sync handler's thread runs on: the environment is reset.
             return ProcessOutcome(result, self.max_memory_mb, False, "timeout", None)
-        if exited(result):  # the handler raised SystemExit or kin: the worker has ended
+        if answer.exited:  # the handler raised SystemExit or kin: the worker has ended
             return ProcessOutcome(result, self.max_memory_mb, False, "error", "Runtime.ExitError")
         return ProcessOutcome(result, self.max_memory_mb, True, None, None)
 
@@ -445,38 +426,38 @@ class ProcessEnvironment:
         text += f"END RequestId: {request_id}\n{report}\n"
         return base64.b64encode(text.encode()[-TAIL_BYTES:]).decode()
 
-    async def _exchange(self, request: object, deadline: float) -> Any:
-        """Send a request and return the reply, or why there is none: ``"exit"`` (the worker
-        died), ``"timeout"`` (``deadline`` passed), ``"memory"`` (over the memory size)."""
+    async def _exchange(self, request: Setup | Invoke, deadline: float) -> Reply | Lost:
+        """Send a request and return the reply (a message of :mod:`faaslib._messages`), or
+        why there is none (:class:`Lost`)."""
         with anyio.move_on_after(max(deadline - time.monotonic(), 0)):
             await self._send(request)
         while True:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
-                return "timeout"
+                return Lost.TIMEOUT
             with anyio.move_on_after(min(MEMORY_POLL, remaining)):
                 return await self._receive()
             if math.ceil(peak_rss_kb(self.pid) / 1024) > self._memory_size:
-                return "memory"
+                return Lost.MEMORY
 
-    async def _send(self, message: object) -> None:
+    async def _send(self, message: Setup | Invoke | Exit) -> None:
         assert self._stdin is not None
         try:
             await self._stdin.send(encode_frame(message))
         except (anyio.BrokenResourceError, anyio.ClosedResourceError, OSError):
             pass  # the worker is gone: receiving tells
 
-    async def _receive(self) -> Any:
-        """The next message from the worker, or ``"exit"`` at the end of its output."""
+    async def _receive(self) -> Reply | Lost:
+        """The next message from the worker, or :attr:`Lost.EXIT` at the end of its output."""
         assert self._stdout is not None
         while True:
             complete, message = take_frame(self._buffer)
             if complete:
-                return message
+                return message  # type: ignore[no-any-return]  # the worker sends a Reply
             try:
                 self._buffer += await self._stdout.receive()
             except (anyio.EndOfStream, anyio.BrokenResourceError, anyio.ClosedResourceError):
-                return "exit"
+                return Lost.EXIT
 
     async def _exit_code(self) -> int:
         """The exit status of a worker that closed its output (killed if it lingers)."""
@@ -514,7 +495,7 @@ class ProcessEnvironment:
         self._closed = True
         with CancelScope(shield=True):
             if not self._killed and not self._busy and self._process.returncode is None:
-                await self._send(("exit",))
+                await self._send(Exit())
                 with anyio.move_on_after(SHUTDOWN_TIMEOUT):
                     await self._process.wait()
             await self._discard()

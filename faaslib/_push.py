@@ -18,7 +18,7 @@ from anyio import CancelScope
 
 from ._clock import FollowsClock
 from ._errors import FaaslibError, InvalidParameterValueException, ResourceNotFoundException
-from ._execution import new_request_id
+from ._ids import new_request_id
 from ._patterns import EventPattern
 from ._shapes import records_event, s3_record, sns_record
 from ._stream import utf8

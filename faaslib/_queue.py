@@ -21,7 +21,7 @@ from ._errors import (
     InvalidParameterValueException,
     ResourceNotFoundException,
 )
-from ._execution import new_request_id
+from ._ids import new_request_id
 
 if TYPE_CHECKING:
     from ._clock import Clock

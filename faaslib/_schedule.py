@@ -17,7 +17,7 @@ import anyio
 import pydantic_core
 
 from ._errors import FaaslibError, ValidationException
-from ._execution import new_request_id
+from ._ids import new_request_id
 from ._shapes import scheduled_event
 from ._triggers import Trigger
 

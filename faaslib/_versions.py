@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ._errors import InvalidParameterValueException, ValidationException
+from ._ids import LATEST
 
 __all__ = ["LATEST", "Alias", "check_alias_name"]
 
-LATEST = "$LATEST"
 _ALIAS = re.compile(r"(?!^[0-9]+$)[a-zA-Z0-9\-_]{1,128}")
 _VERSION = re.compile(r"[0-9]+")
 
