@@ -453,7 +453,7 @@ async def test_raising_the_reservation_runs_the_parked_events() -> None:
         await wait_until(lambda: invoker.metrics().functions["f"].throttles == 2)
         registry.update("f", reserved_concurrency=3)
         await invoker.invoke("f", {}, "DryRun")  # any invocation takes the update
-        await anyio.sleep(0.3)
+        await wait_until(lambda: len(ran) == 3)  # both parked events started, HOLD still held
         ran_while_held = list(ran)
         gate.open()
     assert ran_while_held == [HOLD, {"i": 0}, {"i": 1}]

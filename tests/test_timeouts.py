@@ -110,7 +110,8 @@ async def test_handlers_time_out_at_the_deadline(caplog: pytest.LogCaptureFixtur
     quick_result, quick_elapsed = outcomes["quick"]
     assert quick_result.function_error is None
     assert quick_result.json() == "in time"
-    assert quick_elapsed < 0.5
+    # Answered before any of the others reached the deadline they share.
+    assert quick_elapsed < min(outcomes[name][1] for name in slow)
 
     assert stats.invocations == 7
     assert stats.timeouts == 6
@@ -177,14 +178,14 @@ async def test_inner_deadlines_shorter_than_timeout() -> None:
     assert moved.function_error is None
     assert moved.json()["cancelled"] is True
     assert 800 < moved.json()["left"] <= 1000
-    assert moved_elapsed < 0.5
+    assert moved_elapsed < 1  # at the inner deadline, before the function's 1 s one
     assert caught.function_error is None
     assert caught.json() == "caught inner timeout"
     # An inner fail_after is the handler's own error, not the function timeout.
     assert escaped.function_error == "Unhandled"
     assert escaped.json()["errorType"] == "TimeoutError"
     assert escaped.json()["requestId"] == escaped.request_id
-    assert escaped_elapsed < 0.5
+    assert escaped_elapsed < 1  # at the inner deadline, before the function's 1 s one
     assert stats.timeouts == 0
     assert stats.errors == 1
 
@@ -209,7 +210,7 @@ async def test_handler_raising_timeout_error_is_ordinary_error(is_async: bool) -
     assert set(document) == {"errorMessage", "errorType", "requestId", "stackTrace"}
     assert document["errorType"] == "TimeoutError"
     assert document["errorMessage"] == "upstream took too long"
-    assert elapsed < 0.5
+    assert elapsed < 1  # at once, not at the function's 1 s deadline
     assert stats.timeouts == 0
     assert stats.errors == 1
 
@@ -297,7 +298,7 @@ async def test_timed_out_sync_handler_frees_its_concurrency_slot() -> None:
             result, elapsed = await timed_invoke(invoker, "quick")
             assert result.function_error is None, result.json()
             assert result.json() == "quick"
-            assert elapsed < 0.5
+            assert elapsed < 1  # not held until the stuck thread's deadline or release
     finally:
         release.set()
 
