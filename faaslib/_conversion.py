@@ -14,9 +14,16 @@ from typing import Any, get_origin
 import pydantic_core
 from pydantic import PydanticUndefinedAnnotation, PydanticUserError, TypeAdapter, ValidationError
 
-from ._errors import InvalidRequestContentException, ValidationException
+from ._errors import InvalidRequestContentException, RequestTooLargeException, ValidationException
 
-__all__ = ["adapter_for", "event_decoder", "payload_bytes", "result_encoder", "type_name"]
+__all__ = [
+    "adapter_for",
+    "check_size",
+    "event_decoder",
+    "payload_bytes",
+    "result_encoder",
+    "type_name",
+]
 
 _adapters: dict[Any, TypeAdapter[Any]] = {}
 
@@ -89,6 +96,23 @@ def payload_bytes(payload: object, function_name: str) -> bytes:
                 f"Could not serialize payload into json: {exc}", function_name=function_name
             ) from exc
     return data or b"{}"
+
+
+def check_size(function_name: str, data: bytes, limit: int, *, sync: bool) -> None:
+    """Refuse a payload over its invocation type's limit, in Lambda's words.
+
+    :raises ~faaslib.RequestTooLargeException: ``data`` is over ``limit`` bytes
+    """
+    size = len(data)
+    if size <= limit:
+        return
+    if sync:
+        message = f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
+    else:
+        message = (
+            f"{size} byte payload is too large for the Event invocation type (limit {limit} bytes)"
+        )
+    raise RequestTooLargeException(message, function_name=function_name, size=size, limit=limit)
 
 
 #: Event types meaning "any JSON object": decoded by the JSON parser alone.

@@ -17,35 +17,26 @@ from anyio import CancelScope
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
-from . import _function_errors, _logs
+from . import _logs
 from ._arn import QUALIFIER, function_arn, parse_function_ref
-from ._clock import Clock, SystemClock, VirtualClock
+from ._clock import Clock, SystemClock
 from ._concurrency import ConcurrencyPool
 from ._context import parse_client_context
-from ._conversion import payload_bytes
+from ._conversion import check_size, payload_bytes
 from ._deadline import deadline_runner
-from ._destinations import (
-    Condition,
-    dead_letter_attributes,
-    deliver,
-    invocation_record,
-    payload_value,
-)
 from ._durations import percentiles
 from ._environments import Environment, Runner
 from ._errors import (
-    FaaslibError,
     InvalidParameterValueException,
     InvokerClosed,
-    RequestTooLargeException,
     ResourceNotFoundException,
     TooManyRequestsException,
     ValidationException,
 )
-from ._event_queue import EventQueue, QueuedEvent
+from ._event_invocations import CHECKPOINT_EVERY, EventInvocations
+from ._event_queue import EventQueue
 from ._execution import FunctionRuntime, new_request_id
-from ._function_errors import RUNTIME_EXITS
-from ._journal import Journal, JournalEntry
+from ._journal import Journal
 from ._mappings import EventSourceMapping, QueueMapping, StreamMapping
 from ._metrics import FunctionMetrics, Metrics, PriceTable
 from ._push import Pump, PushTrigger
@@ -78,15 +69,11 @@ UNRESERVED_MINIMUM = 100
 #: A resolved function reference: the runtime, the ARN as invoked, and an alias's second
 #: version with its weight (``None`` and 0.0 without routing).
 _Target = tuple[FunctionRuntime, str, "FunctionRuntime | None", float]
-#: ``invoke`` and each event worker let the loop run (a checkpoint: other tasks, timers,
-#: cancellation) once in this many calls or events, so a loop of invocations that never
-#: suspend shares the loop and can be cancelled; a checkpoint on every call would cost a
+#: ``invoke`` lets the loop run (a checkpoint: other tasks, timers, cancellation) once in this
+#: many calls, as each event worker does once in as many events, so a loop of invocations that
+#: never suspend shares the loop and can be cancelled; a checkpoint on every call would cost a
 #: third of a RequestResponse (a pass of the event loop), one in 64 costs half a percent.
-_CHECKPOINT_EVERY = 64
-#: Queued events beyond this many keep their payload as bytes, not decoded: a decoded event is
-#: many objects, and the garbage collector's passes over 100,000 of them cost more than
-#: decoding again.
-_KEEP_DECODED = 1024
+_CHECKPOINT_EVERY = CHECKPOINT_EVERY
 
 
 class _State(enum.Enum):
@@ -243,18 +230,17 @@ class Invoker:
         self._capturing_logs = False
         self._throttles = 0
         self._calls_to_checkpoint = _CHECKPOINT_EVERY
-        self._pending = 0  # accepted events not finished
-        self._running_events: set[QueuedEvent] = set()
-        self._events_received = 0
-        self._events_replayed = 0
-        self._events_succeeded = 0
-        self._events_retried = 0
-        self._events_dropped = 0
-        self._event_age_max = 0.0
-        self._destination_deliveries = 0
-        self._destination_delivery_failures = 0
-        self._dead_letter_errors = 0
-        self._idle: anyio.Event | None = None
+        self._events = EventInvocations(
+            queue=self._queue,
+            clock=self._clock,
+            journal=self._journal,
+            concurrency=self._concurrency,
+            retry_delays=self._retry_delays,
+            max_async=self._max_async,
+            raise_when_full=self._raise_when_full,
+            resolve=lambda ref: self._pick(self._resolve(ref, None)),
+            refresh=self._refresh_if_changed,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -276,6 +262,7 @@ class Invoker:
             max_response=self._max_response,
             retire=self._retire,
         )
+        self._events.runner = self._runner
         self._task_group: TaskGroup = anyio.create_task_group()
         await self._task_group.__aenter__()
         try:
@@ -284,11 +271,11 @@ class Invoker:
             self._task_group.start_soon(self._queue.run_timer)
             self._task_group.start_soon(self._reap_idle)
             for _ in range(self._workers):
-                self._task_group.start_soon(self._event_worker)
+                self._task_group.start_soon(self._events.work)
             await self._provision()
             self._sync_mappings()
             self._state = _State.OPEN
-            self._replay(replay)
+            self._events.replay(replay)
         except BaseException:
             self._state = _State.CLOSED
             self._task_group.cancel_scope.cancel()
@@ -333,25 +320,10 @@ class Invoker:
 
     def _close(self, *, cancel: bool) -> None:
         self._state = _State.CLOSED
-        self._queue.close()
         if self._capturing_logs:
             _logs.uninstall()
             self._capturing_logs = False
-        if self._pending:
-            if self._journal is not None:
-                logger.warning(
-                    "Invoker closed with %d accepted Event invocations unfinished; they stay "
-                    "in the journal %s and run when an invoker opens it again",
-                    self._pending,
-                    self._journal.path,
-                )
-            else:
-                self._events_dropped += self._pending
-                logger.warning(
-                    "Invoker %s with %d accepted Event invocations unfinished; they are dropped",
-                    "cancelled" if cancel else "closed",
-                    self._pending,
-                )
+        self._events.close(cancel=cancel)
         self._task_group.cancel_scope.cancel()
 
     def _closed_error(self) -> InvokerClosed:
@@ -427,7 +399,7 @@ class Invoker:
         data = payload if type(payload) is bytes and payload else payload_bytes(payload, fn.name)
         if invocation_type == "RequestResponse":  # the hot path, inline
             if len(data) > self._max_sync:
-                self._check_size(fn, data, self._max_sync, sync=True)
+                check_size(fn.name, data, self._max_sync, sync=True)
             event = fn.decode(data)
             request_id = new_request_id()
             concurrency = fn.concurrency
@@ -449,9 +421,9 @@ class Invoker:
             finally:
                 self._concurrency.free(concurrency)
         if invocation_type == "Event":
-            return await self._enqueue(fn, invoked_arn, data)
+            return await self._events.enqueue(fn, invoked_arn, data)
         if invocation_type == "DryRun":
-            self._check_size(fn, data, self._max_sync, sync=True)
+            check_size(fn.name, data, self._max_sync, sync=True)
             fn.decode(data)
             return InvocationResult(204, b"", new_request_id())
         raise InvalidParameterValueException(
@@ -459,6 +431,11 @@ class Invoker:
             "expected 'RequestResponse', 'Event' or 'DryRun'",
             function_name=fn.name,
         )
+
+    def _refresh_if_changed(self) -> None:
+        """Take the registry's updates, if there are any since the last look."""
+        if self._generation != self._registry.generation:
+            self._refresh()
 
     def _refresh(self) -> None:
         """Take the registry's updates: ``$LATEST`` of each function runs its new handler and
@@ -503,7 +480,7 @@ class Invoker:
                         trigger,
                         self._clock,
                         self.invoke,
-                        self._deliver,
+                        self._events.deliver,
                         function_arn(self._region, self._account, spec.name),
                         f"arn:aws:iam::{self._account}:role/{spec.name}-role",
                     )
@@ -534,19 +511,6 @@ class Invoker:
     def event_source_mappings(self) -> list[EventSourceMapping]:
         """The running event source mappings (one per pull trigger a function declares)."""
         return [m for m in self._mappings.values() if isinstance(m, EventSourceMapping)]
-
-    def _check_size(self, fn: FunctionRuntime, data: bytes, limit: int, *, sync: bool) -> None:
-        size = len(data)
-        if size <= limit:
-            return
-        if sync:
-            message = f"Request must be smaller than {limit} bytes for the InvokeFunction operation"
-        else:
-            message = (
-                f"{size} byte payload is too large for the Event invocation type "
-                f"(limit {limit} bytes)"
-            )
-        raise RequestTooLargeException(message, function_name=fn.name, size=size, limit=limit)
 
     def _resolve(self, ref: str, qualifier: str | None) -> _Target:
         parsed = parse_function_ref(ref) if isinstance(ref, str) else None
@@ -628,281 +592,6 @@ class Invoker:
             )
         return fn
 
-    # -- Event invocations -------------------------------------------------------------------
-
-    async def _enqueue(
-        self, fn: FunctionRuntime, invoked_arn: str, data: bytes
-    ) -> InvocationResult:
-        self._check_size(fn, data, self._max_async, sync=False)
-        event = fn.decode(data)
-        if self._queue.full():
-            if self._raise_when_full:
-                self._throttles += 1
-                raise TooManyRequestsException(
-                    f"Rate exceeded: the Event queue holds {self._queue.bound} events",
-                    function_name=fn.name,
-                    reason="CallerRateLimitExceeded",
-                )
-            await self._queue.wait_for_room()  # back-pressure: nothing accepted is dropped
-            if self._state is not _State.OPEN:
-                raise self._closed_error()
-        return InvocationResult(202, b"", await self._accept(fn, invoked_arn, data, event))
-
-    async def _accept(self, fn: FunctionRuntime, invoked_arn: str, data: bytes, event: Any) -> str:
-        """Accept an Event invocation: journal it (when there is a journal), queue it, and
-        return its request id."""
-        if self._queue.queued >= _KEEP_DECODED:
-            event = None  # a long queue holds bytes only: the worker decodes them again
-        queued = QueuedEvent(fn, invoked_arn, data, event, new_request_id(), self._clock.time())
-        self._pending += 1
-        if self._journal is not None:
-            try:
-                await self._journal.add(
-                    JournalEntry(
-                        queued.request_id,
-                        queued.fn.name,
-                        queued.invoked_arn,
-                        queued.data,
-                        queued.received_at,
-                        queued.attempts,
-                    )
-                )
-            except BaseException:
-                # Not accepted (no 202): an entry committed all the same must not run later.
-                self._journal.remove(queued.request_id)
-                self._pending -= 1
-                self._maybe_idle()
-                raise
-        self._queue.put(queued)
-        self._events_received += 1
-        return queued.request_id
-
-    def _replay(self, entries: list[JournalEntry]) -> None:
-        """Queue the events a previous invoker left unfinished in the journal."""
-        for entry in entries:
-            try:
-                fn, _ = self._pick(self._resolve(entry.invoked_arn, None))
-            except FaaslibError as exc:
-                logger.error(
-                    "Event invocation %s in the journal %s is kept, not run: %s",
-                    entry.request_id,
-                    self._journal.path if self._journal is not None else "",
-                    exc,
-                )
-                continue
-            self._pending += 1
-            self._events_replayed += 1
-            queued = QueuedEvent(
-                fn,
-                entry.invoked_arn,
-                entry.payload,
-                None,
-                entry.request_id,
-                entry.received_at,
-                entry.attempts,
-            )
-            if entry.due > self._clock.time():  # a retry keeps its time
-                self._queue.delay(queued, entry.due)
-            else:
-                self._queue.put(queued)
-        if self._events_replayed:
-            logger.info("Replaying %d Event invocations from the journal", self._events_replayed)
-
-    async def _event_worker(self) -> None:
-        get = self._queue.get
-        taken = 0
-        while True:
-            queued = await get()
-            taken += 1
-            if taken % _CHECKPOINT_EVERY == 0:
-                await checkpoint()  # let others run when every event is ready at once
-            await self._run_event(queued)
-
-    async def _run_event(self, queued: QueuedEvent) -> None:
-        fn = queued.fn
-        if self._generation != self._registry.generation:  # updated since it was queued
-            self._refresh()
-        age = self._clock.time() - queued.received_at
-        if age >= fn.spec.max_event_age:
-            await self._give_up(queued, "EventAgeExceeded")
-            return
-        concurrency = fn.concurrency
-        if queued.attempts > fn.spec.max_retry_attempts or concurrency.reserved == 0:
-            # Retries lowered since it failed, or the function is disabled: Lambda sends the
-            # event on without (another) attempt.
-            await self._give_up(queued, "RetriesExhausted")
-            return
-        if self._concurrency.take(concurrency) is not None:  # back to the queue, not an attempt
-            concurrency.throttles += 1
-            parked = self._queue.throttled if concurrency.reserved is None else concurrency.parked
-            self._queue.park(queued, parked)
-            return
-        self._event_age_max = max(self._event_age_max, age)
-        event = queued.event
-        queued.event = None  # a retry decodes the payload afresh
-        queued.attempts += 1
-        queued.state = "running"
-        self._running_events.add(queued)
-        try:
-            try:
-                if event is None:  # a retry, a replay, or an event of a long queue
-                    event = fn.decode(queued.data)
-            except FaaslibError as exc:  # the function's event type changed since
-                result = self._undecodable(queued, exc)
-            else:
-                result = await self._runner.run(
-                    fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False
-                )
-        finally:
-            self._running_events.discard(queued)
-            self._concurrency.free(concurrency)
-        queued.response = result
-        if result.function_error is None:
-            self._events_succeeded += 1
-            if fn.spec.on_success is not None:
-                await self._send_record(queued, fn.spec.on_success, "Success")
-            self._finish(queued)
-        elif queued.attempts > fn.spec.max_retry_attempts:
-            await self._give_up(queued, "RetriesExhausted")
-        else:
-            self._retry_later(queued)
-
-    def _undecodable(self, queued: QueuedEvent, exc: FaaslibError) -> InvocationResult:
-        """The attempt of an event its function's event type no longer accepts: it fails."""
-        queued.fn.errors += 1
-        document = _function_errors.runtime_error(
-            "Runtime.UnmarshalError", exc.message, queued.request_id
-        )
-        return InvocationResult(200, document, queued.request_id, "Unhandled", queued.fn.version)
-
-    def _retry_later(self, queued: QueuedEvent) -> None:
-        delays = self._retry_delays
-        now = self._clock.time()
-        due = now + delays[min(queued.attempts, len(delays)) - 1]
-        expiry = queued.received_at + queued.fn.spec.max_event_age
-        self._events_retried += 1
-        due = min(due, expiry)
-        if self._journal is not None:
-            self._journal.set_attempts(queued.request_id, queued.attempts, due)
-        logger.info(
-            "Event invocation %s of function %s failed (attempt %d); retrying in %.0f s",
-            queued.request_id,
-            queued.fn.name,
-            queued.attempts,
-            due - now,
-        )
-        self._queue.delay(queued, due)
-        self._maybe_idle()
-
-    async def _give_up(self, queued: QueuedEvent, condition: Condition) -> None:
-        """An event failed for good: records to ``on_failure`` and ``dead_letter``, or a log."""
-        self._events_dropped += 1
-        spec = queued.fn.spec
-        if spec.on_failure is not None:
-            await self._send_record(queued, spec.on_failure, condition)
-        if spec.dead_letter is not None:
-            await self._send_dead_letter(queued, spec.dead_letter)
-        if spec.on_failure is None and spec.dead_letter is None:
-            error = ""
-            document = None if queued.response is None else payload_value(queued.response.payload)
-            if isinstance(document, dict):
-                error = f": {document.get('errorType')}: {document.get('errorMessage')}"
-            logger.warning(
-                "Event invocation %s of function %s dropped (%s after %d attempts)%s",
-                queued.request_id,
-                queued.fn.name,
-                condition,
-                queued.attempts,
-                error,
-            )
-        self._finish(queued)
-
-    def _finish(self, queued: QueuedEvent) -> None:
-        if self._journal is not None:
-            self._journal.remove(queued.request_id)
-        self._pending -= 1
-        self._maybe_idle()
-
-    async def _send_record(
-        self, queued: QueuedEvent, destination: object, condition: Condition
-    ) -> None:
-        response = queued.response
-        version = response.executed_version if response is not None else None
-        try:
-            record = invocation_record(
-                request_id=queued.request_id,
-                function_arn=f"{queued.fn.arn}:{version or queued.fn.version}",
-                condition=condition,
-                attempts=queued.attempts,
-                time=self._clock.time(),
-                request_payload=queued.data,
-                response=response,
-            )
-            await self._deliver(destination, record)
-        except (Exception, *RUNTIME_EXITS) as exc:  # noqa: BLE001 - counted and logged
-            self._destination_delivery_failures += 1
-            logger.error(
-                "Could not deliver the %s record of Event invocation %s of function %s to %r: "
-                "%s: %s",
-                condition,
-                queued.request_id,
-                queued.fn.name,
-                destination,
-                type(exc).__name__,
-                exc,
-            )
-        else:
-            self._destination_deliveries += 1
-
-    async def _send_dead_letter(self, queued: QueuedEvent, target: object) -> None:
-        try:
-            await self._deliver(
-                target,
-                payload_value(queued.data),
-                dead_letter_attributes(queued.request_id, queued.response),
-            )
-        except (Exception, *RUNTIME_EXITS) as exc:  # noqa: BLE001 - counted and logged
-            self._dead_letter_errors += 1
-            logger.error(
-                "Could not send Event invocation %s of function %s to its dead-letter target "
-                "%r: %s: %s",
-                queued.request_id,
-                queued.fn.name,
-                target,
-                type(exc).__name__,
-                exc,
-            )
-
-    async def _deliver(
-        self,
-        destination: object,
-        message: Any,
-        attributes: dict[str, dict[str, str]] | None = None,
-    ) -> None:
-        if not isinstance(destination, str):
-            await deliver(destination, message, attributes)
-            return
-        # A function destination: an Event invocation, accepted even when the queue is full.
-        fn, invoked_arn = self._pick(self._resolve(destination, None))
-        data = payload_bytes(message, fn.name)
-        self._check_size(fn, data, self._max_async, sync=False)
-        await self._accept(fn, invoked_arn, data, fn.decode(data))
-
-    def _settled(self) -> bool:
-        if not self._pending:
-            return True
-        # On a virtual clock, events waiting for a time not yet reached wait for advance().
-        return (
-            isinstance(self._clock, VirtualClock)
-            and self._pending == self._queue.delayed
-            and not self._queue.delayed_due()
-        )
-
-    def _maybe_idle(self) -> None:
-        if self._idle is not None and self._settled():
-            self._idle.set()
-            self._idle = None
-
     # -- execution environments --------------------------------------------------------------
 
     async def _provision(self) -> None:
@@ -945,10 +634,7 @@ class Invoker:
             self._refresh()
         await checkpoint()
         while True:
-            while not self._settled():
-                if self._idle is None:
-                    self._idle = anyio.Event()
-                await self._idle.wait()
+            await self._events.wait_settled()
             busy = [m for m in self._mappings.values() if not m.settled()]
             if not busy:
                 return
@@ -964,17 +650,7 @@ class Invoker:
 
     def pending(self) -> list[PendingEvent]:
         """Every accepted Event invocation not finished: running, queued, then delayed."""
-        return [
-            PendingEvent(
-                request_id=queued.request_id,
-                function_name=queued.fn.name,
-                state=queued.state,
-                attempts=queued.attempts,
-                received_at=queued.received_at,
-                next_attempt_at=queued.due if queued.state == "delayed" else None,
-            )
-            for queued in (*self._running_events, *self._queue.waiting())
-        ]
+        return self._events.pending()
 
     def metrics(self) -> Metrics:
         """Per-function metrics (counts, durations, concurrency, cold starts) and the cost of
@@ -1025,20 +701,20 @@ class Invoker:
             invocations=sum(fn.invocations for fn in runtimes),
             errors=sum(fn.errors for fn in runtimes),
             timeouts=sum(fn.timeouts for fn in runtimes),
-            throttles=self._throttles,
+            throttles=self._throttles + self._events.throttles,
             concurrent_executions=self._concurrency.running,
-            events_received=self._events_received,
-            events_replayed=self._events_replayed,
+            events_received=self._events.received,
+            events_replayed=self._events.replayed,
             events_queued=self._queue.queued,
-            events_running=len(self._running_events),
+            events_running=len(self._events.running),
             events_delayed=self._queue.delayed,
-            events_succeeded=self._events_succeeded,
-            events_retried=self._events_retried,
-            events_dropped=self._events_dropped,
-            event_age_max=self._event_age_max,
-            destination_deliveries=self._destination_deliveries,
-            destination_delivery_failures=self._destination_delivery_failures,
-            dead_letter_errors=self._dead_letter_errors,
+            events_succeeded=self._events.succeeded,
+            events_retried=self._events.retried,
+            events_dropped=self._events.dropped,
+            event_age_max=self._events.age_max,
+            destination_deliveries=self._events.deliveries,
+            destination_delivery_failures=self._events.delivery_failures,
+            dead_letter_errors=self._events.dead_letter_errors,
         )
 
     def __repr__(self) -> str:
