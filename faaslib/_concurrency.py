@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._errors import InvalidParameterValueException
 
 if TYPE_CHECKING:
-    from ._event_queue import EventQueue, QueuedEvent
     from ._registry import RegistrySnapshot
 
 __all__ = ["Concurrency", "ConcurrencyPool"]
+
+
+class ParkingQueue(Protocol):
+    """What a pool needs of the Event queue: events parked for want of a slot go back to it.
+
+    (The event queue's own types name function runtimes, which name this module's
+    :class:`Concurrency`: this protocol keeps the import graph a tree.)
+    """
+
+    @property
+    def throttled(self) -> deque[Any]:
+        """Events parked for want of a slot of the unreserved pool."""
+        ...
+
+    def release(self, parked: deque[Any], /) -> None: ...
+
+    def release_all(self, parked: deque[Any], /) -> None: ...
 
 
 class Concurrency:
@@ -30,7 +46,8 @@ class Concurrency:
         self.unreserved = 0
         self.peak = 0
         self.throttles = 0
-        self.parked: deque[QueuedEvent] = deque()
+        #: Its Event invocations (QueuedEvent) parked for want of its reserved slots.
+        self.parked: deque[Any] = deque()
 
 
 class ConcurrencyPool:
@@ -52,7 +69,7 @@ class ConcurrencyPool:
         "unreserved_running",
     )
 
-    def __init__(self, limit: int, unreserved_minimum: int, queue: EventQueue) -> None:
+    def __init__(self, limit: int, unreserved_minimum: int, queue: ParkingQueue) -> None:
         self.limit = limit
         self.unreserved_minimum = min(unreserved_minimum, limit)
         self.queue = queue

@@ -21,8 +21,8 @@ from ._destinations import (
 )
 from ._errors import FaaslibError, InvokerClosed, TooManyRequestsException
 from ._event_queue import QueuedEvent
-from ._execution import new_request_id
 from ._function_errors import RUNTIME_EXITS, runtime_error
+from ._ids import new_request_id
 from ._journal import JournalEntry
 from ._result import InvocationResult
 from ._stats import PendingEvent

@@ -35,7 +35,8 @@ from ._errors import (
 )
 from ._event_invocations import CHECKPOINT_EVERY, EventInvocations
 from ._event_queue import EventQueue
-from ._execution import FunctionRuntime, new_request_id
+from ._execution import FunctionRuntime
+from ._ids import LATEST, new_request_id
 from ._journal import Journal
 from ._mappings import EventSourceMapping, QueueMapping, StreamMapping
 from ._metrics import FunctionMetrics, Metrics, PriceTable
@@ -45,7 +46,6 @@ from ._result import InvocationResult, InvocationType, LogType
 from ._schedule import Schedule, ScheduleRunner
 from ._stats import InvokerStatistics, PendingEvent
 from ._triggers import SQS, Kinesis
-from ._versions import LATEST
 
 if sys.version_info >= (3, 11):
     from typing import Self

@@ -20,12 +20,7 @@ LEAVES = ("faaslib._errors", "faaslib._ids", "faaslib._result", "faaslib._usage"
 
 #: Circles known to be broken by a change in progress elsewhere, each as its sorted modules.
 #: Remove an entry when its circle is gone: the test fails on a stale one, as on a new one.
-PENDING: set[tuple[str, ...]] = {
-    # Concurrency.parked is typed with _event_queue's QueuedEvent, whose fn is a
-    # FunctionRuntime, whose concurrency is a Concurrency: _concurrency must name no upper
-    # layer (type the parked events without importing _event_queue).
-    ("faaslib._concurrency", "faaslib._event_queue", "faaslib._execution"),
-}
+PENDING: set[tuple[str, ...]] = set()
 
 Edge = tuple[str, int]  # (imported module, line)
 
