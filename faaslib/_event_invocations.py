@@ -22,7 +22,7 @@ from ._destinations import (
 from ._errors import FaaslibError, InvokerClosed, TooManyRequestsException
 from ._event_queue import QueuedEvent
 from ._function_errors import RUNTIME_EXITS, runtime_error
-from ._ids import new_request_id
+from ._ids import UNHANDLED, new_request_id
 from ._journal import JournalEntry
 from ._result import InvocationResult
 from ._stats import PendingEvent
@@ -280,7 +280,7 @@ class EventInvocations:
         """The attempt of an event its function's event type no longer accepts: it fails."""
         queued.fn.errors += 1
         document = runtime_error("Runtime.UnmarshalError", exc.message, queued.request_id)
-        return InvocationResult(200, document, queued.request_id, "Unhandled", queued.fn.version)
+        return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
 
     def _retry_later(self, queued: QueuedEvent) -> None:
         delays = self._retry_delays

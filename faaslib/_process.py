@@ -25,6 +25,7 @@ import pydantic_core
 from anyio import CancelScope
 
 from . import _function_errors as errors
+from ._backend import current_backend
 from ._handler import handler_reference, main_source
 from ._ids import UNHANDLED
 from ._logs import TAIL_BYTES
@@ -136,19 +137,6 @@ class ProcessOutcome:
     error_type: str | None
 
 
-def _current_backend() -> str:
-    """The anyio backend running now: the worker runs the same one."""
-    trio = sys.modules.get("trio")
-    if trio is not None:
-        try:
-            trio.lowlevel.current_trio_token()
-        except RuntimeError:
-            pass
-        else:
-            return "trio"
-    return "asyncio"
-
-
 def check_importable(spec: FunctionSpec) -> None:
     """Check that a worker process can import the spec's handler and ``init``.
 
@@ -227,7 +215,7 @@ class ProcessEnvironment:
         :raises ~faaslib.ValidationException: the handler or ``init`` is not importable
         """
         setup = Setup(
-            backend=_current_backend(),
+            backend=current_backend(),
             sys_path=list(sys.path),
             argv=list(sys.argv),
             pythonpath=os.environ.get("PYTHONPATH"),

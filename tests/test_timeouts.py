@@ -177,7 +177,7 @@ async def test_inner_deadlines_shorter_than_timeout() -> None:
 
     assert moved.function_error is None
     assert moved.json()["cancelled"] is True
-    assert 800 < moved.json()["left"] <= 1000
+    assert 0 < moved.json()["left"] <= 950  # counted down through the 50 ms inner wait
     assert moved_elapsed < 1  # at the inner deadline, before the function's 1 s one
     assert caught.function_error is None
     assert caught.json() == "caught inner timeout"
