@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from ._errors import (
     InvalidParameterValueException,
     ResourceConflictException,
     ResourceNotFoundException,
 )
-from ._spec import MAX_EVENT_AGE, MAX_RETRY_ATTEMPTS, FunctionSpec
+from ._spec import FunctionOptions, FunctionSpec
 from ._versions import LATEST, Alias
 
 if TYPE_CHECKING:
+    import sys
+
     from ._destinations import Destination
-    from ._triggers import Trigger
+
+    if sys.version_info >= (3, 11):
+        from typing import Unpack
+    else:
+        from typing_extensions import Unpack
 
 __all__ = ["Registry", "RegistrySnapshot"]
 
@@ -96,48 +102,13 @@ class Registry:
         return snapshot
 
     @overload
-    def function(self, handler: F, /) -> F: ...
+    def function(self, handler: F, /, **options: Unpack[FunctionOptions]) -> F: ...
 
     @overload
-    def function(
-        self,
-        /,
-        *,
-        name: str | None = None,
-        timeout: float = 3.0,
-        memory_size: int = 128,
-        description: str = "",
-        max_retry_attempts: int = MAX_RETRY_ATTEMPTS,
-        max_event_age: int = MAX_EVENT_AGE,
-        on_success: Destination | None = None,
-        on_failure: Destination | None = None,
-        dead_letter: Destination | None = None,
-        init: Callable[[], Any] | None = None,
-        isolation: Literal["thread", "process"] = "thread",
-        reserved_concurrency: int | None = None,
-        provisioned_concurrency: int = 0,
-        events: Sequence[Trigger] = (),
-    ) -> Callable[[F], F]: ...
+    def function(self, /, **options: Unpack[FunctionOptions]) -> Callable[[F], F]: ...
 
     def function(
-        self,
-        handler: F | None = None,
-        /,
-        *,
-        name: str | None = None,
-        timeout: float = 3.0,
-        memory_size: int = 128,
-        description: str = "",
-        max_retry_attempts: int = MAX_RETRY_ATTEMPTS,
-        max_event_age: int = MAX_EVENT_AGE,
-        on_success: Destination | None = None,
-        on_failure: Destination | None = None,
-        dead_letter: Destination | None = None,
-        init: Callable[[], Any] | None = None,
-        isolation: Literal["thread", "process"] = "thread",
-        reserved_concurrency: int | None = None,
-        provisioned_concurrency: int = 0,
-        events: Sequence[Trigger] = (),
+        self, handler: F | None = None, /, **options: Unpack[FunctionOptions]
     ) -> F | Callable[[F], F]:
         """Register a ``def`` or ``async def`` handler; usable bare or with arguments.
 
@@ -168,25 +139,11 @@ class Registry:
         """
 
         def register(fn: F) -> F:
-            self.add(
-                FunctionSpec(
-                    name=name if name is not None else getattr(fn, "__name__", ""),
-                    handler=fn,
-                    timeout=timeout,
-                    memory_size=memory_size,
-                    description=description,
-                    max_retry_attempts=max_retry_attempts,
-                    max_event_age=max_event_age,
-                    on_success=on_success,
-                    on_failure=on_failure,
-                    dead_letter=dead_letter,
-                    init=init,
-                    isolation=isolation,
-                    reserved_concurrency=reserved_concurrency,
-                    provisioned_concurrency=provisioned_concurrency,
-                    events=tuple(events),
-                )
-            )
+            settings: dict[str, Any] = dict(options)
+            settings["events"] = tuple(settings.get("events", ()))
+            if settings.get("name") is None:  # omitted (or None): the handler's own name
+                settings["name"] = getattr(fn, "__name__", "")
+            self.add(FunctionSpec(handler=fn, **settings))
             return fn
 
         if handler is not None:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from ._conversion import EventDecoder, ResultEncoder, event_decoder, result_encoder
 from ._destinations import Destination, check_destination
@@ -13,7 +13,7 @@ from ._errors import ValidationException
 from ._handler import HandlerShape, inspect_handler
 from ._triggers import Trigger
 
-__all__ = ["FunctionSpec"]
+__all__ = ["FunctionOptions", "FunctionSpec"]
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,64}")
 MIN_TIMEOUT, MAX_TIMEOUT = 1, 900
@@ -21,6 +21,28 @@ MIN_MEMORY, MAX_MEMORY = 128, 10_240
 MAX_DESCRIPTION = 256
 MAX_RETRY_ATTEMPTS = 2
 MIN_EVENT_AGE, MAX_EVENT_AGE = 60, 21_600
+
+
+class FunctionOptions(TypedDict, total=False):
+    """A function's configuration as keyword arguments (:meth:`Registry.function`,
+    :meth:`Registry.update`): the fields of :class:`FunctionSpec` but its handler, each
+    optional (an omitted one keeps :class:`FunctionSpec`'s default); a test keeps the two
+    in step."""
+
+    name: str
+    timeout: float
+    memory_size: int
+    description: str
+    max_retry_attempts: int
+    max_event_age: int
+    on_success: Destination | None
+    on_failure: Destination | None
+    dead_letter: Destination | None
+    init: Callable[[], Any] | None
+    isolation: Literal["thread", "process"]
+    reserved_concurrency: int | None
+    provisioned_concurrency: int
+    events: Sequence[Trigger]
 
 
 def _check_range(field_name: str, value: object, low: float, high: float) -> None:

@@ -61,3 +61,28 @@ def test_every_change_moves_the_generation_and_leaves_old_snapshots_alone() -> N
     assert "f" not in after.aliases
     with pytest.raises(TypeError):
         after.functions["y"] = after.functions["f"]  # type: ignore[index]
+
+
+def test_function_options_are_the_specs_fields() -> None:
+    """The keyword arguments of Registry.function are declared once, as FunctionOptions:
+    the same names as FunctionSpec's fields (its handler aside)."""
+    import dataclasses
+    import typing
+
+    from faaslib._spec import FunctionOptions
+
+    fields = {f.name for f in dataclasses.fields(faaslib.FunctionSpec) if f.init}
+    assert set(typing.get_type_hints(FunctionOptions)) == fields - {"handler"}
+
+
+def test_function_takes_a_handler_with_options() -> None:
+    registry = faaslib.Registry()
+    registry.function(handler, name="f", timeout=5, memory_size=256)
+    registry.function(handler, name=None)  # type: ignore[call-overload]
+    decorated = registry.function(name="g", description="the g")(handler)
+    assert decorated is handler
+    assert (registry.get("f").timeout, registry.get("f").memory_size) == (5, 256)
+    assert registry.get("handler").timeout == 3.0  # the spec's default
+    assert registry.get("g").description == "the g"
+    with pytest.raises(TypeError):
+        registry.function(handler, nonsense=1)  # type: ignore[call-overload]

@@ -126,8 +126,7 @@ async def test_exit_from_a_process_handler_ends_its_worker() -> None:
     import process_handlers as handlers
 
     registry = faaslib.Registry()
-    # Registry.function(handler, **options) works, but no overload of it says so yet.
-    registry.function(  # type: ignore[call-overload]
+    registry.function(
         handlers.raise_exit,
         name="exits",
         isolation="process",
@@ -304,8 +303,7 @@ async def test_leaving_the_block_stops_a_busy_process_worker(tmp_path: Path) -> 
     import process_handlers as handlers
 
     registry = faaslib.Registry()
-    # Registry.function(handler, **options) works, but no overload of it says so yet.
-    registry.function(  # type: ignore[call-overload]
+    registry.function(
         handlers.write_pid_then_sleep,
         name="slow",
         isolation="process",
