@@ -11,7 +11,7 @@ from typing import Protocol
 import anyio
 from anyio.lowlevel import checkpoint
 
-__all__ = ["Clock", "FollowsClock", "SystemClock", "VirtualClock"]
+__all__ = ["Clock", "SystemClock", "VirtualClock"]
 
 
 class Clock(Protocol):
@@ -119,21 +119,3 @@ class VirtualClock:
     def __repr__(self) -> str:
         stamp = datetime.datetime.fromtimestamp(self._now, datetime.timezone.utc)
         return f"<VirtualClock {stamp.isoformat()}>"
-
-
-class FollowsClock:
-    """A source (queue, stream, bucket, topic) that reads a clock: its own if it was given
-    one, else the clock of the first invoker that uses it, else real time."""
-
-    _clock: Clock | None = None
-
-    @property
-    def clock(self) -> Clock:
-        if self._clock is None:
-            self._clock = SystemClock()
-        return self._clock
-
-    def follow(self, clock: Clock) -> None:
-        """Read ``clock`` from now on, unless the source was given a clock of its own."""
-        if self._clock is None:
-            self._clock = clock

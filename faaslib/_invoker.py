@@ -461,7 +461,11 @@ class Invoker:
 
     def _sync_mappings(self) -> None:
         """Run a mapping (pull) or a pump (push) for every trigger the functions declare;
-        stop those no longer declared."""
+        stop those no longer declared. Each source follows the invoker's site (region,
+        account id, clock) in what it was not given."""
+        from ._site import Site  # here: the rest of _invoker.py is another change's
+
+        site = Site(self._region, self._account, self._clock)
         wanted: set[tuple[str, int]] = set()
         for spec in self._registry:
             for trigger in spec.events:
@@ -471,10 +475,10 @@ class Invoker:
                     continue
                 runner: EventSourceMapping | Pump | ScheduleRunner
                 if isinstance(trigger, SQS):
-                    trigger.queue.follow(self._clock)
+                    trigger.queue.follow(site)
                     runner = QueueMapping(spec.name, trigger, self._clock, self.invoke)
                 elif isinstance(trigger, Kinesis):
-                    trigger.stream.follow(self._clock)
+                    trigger.stream.follow(site)
                     runner = StreamMapping(
                         spec.name,
                         trigger,
@@ -488,14 +492,14 @@ class Invoker:
                     runner = ScheduleRunner(
                         spec.name,
                         trigger,
-                        self._clock,
+                        site.clock,
                         self.invoke,
-                        region=self._region,
-                        account=self._account,
+                        region=site.region,
+                        account=site.account_id,
                     )
                 else:
                     assert isinstance(trigger, PushTrigger)
-                    trigger.source.follow(self._clock)
+                    trigger.source.follow(site)
                     runner = Pump(spec.name, trigger, self.invoke)
                 self._mappings[key] = runner
                 self._task_group.start_soon(self._run_mapping, runner)

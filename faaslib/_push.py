@@ -16,11 +16,11 @@ import anyio
 import pydantic_core
 from anyio import CancelScope
 
-from ._clock import FollowsClock
 from ._errors import FaaslibError, InvalidParameterValueException, ResourceNotFoundException
 from ._ids import new_request_id
 from ._patterns import EventPattern
 from ._shapes import records_event, s3_record, sns_record
+from ._site import FollowsSite
 from ._stream import utf8
 from ._triggers import Trigger
 from ._wakeup import Waker, sleep_until_woken
@@ -42,13 +42,12 @@ _S3_EVENTS = (
 )
 
 
-class _Source(FollowsClock):
-    """What buckets and topics share: a clock, and the triggers subscribed to them."""
+class _Source(FollowsSite):
+    """What buckets and topics share: a site (region, account id, clock: those not given
+    are the first invoker's that runs the source), and the triggers subscribed to them."""
 
-    def __init__(self, region: str, account_id: str, clock: Clock | None) -> None:
-        self.region = region
-        self.account_id = account_id
-        self._clock = clock
+    def __init__(self, region: str | None, account_id: str | None, clock: Clock | None) -> None:
+        self._settle(region, account_id, clock)
         self._subscribers: list[PushTrigger] = []
 
 
@@ -100,8 +99,8 @@ class Bucket(_Source):
         self,
         name: str,
         *,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str | None = None,
+        account_id: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         if not _BUCKET.fullmatch(name):
@@ -224,8 +223,8 @@ class Topic(_Source):
         self,
         name: str,
         *,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str | None = None,
+        account_id: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         if not _TOPIC.fullmatch(name.removesuffix(".fifo")):

@@ -15,16 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ._clock import FollowsClock
 from ._errors import (
     InvalidMessageContents,
     InvalidParameterValueException,
     ResourceNotFoundException,
 )
 from ._ids import new_request_id
+from ._site import FollowsSite
 
 if TYPE_CHECKING:
     from ._clock import Clock
+    from ._site import Site
     from ._wakeup import Waker
 
 __all__ = ["Message", "Queue"]
@@ -78,15 +79,16 @@ class _Stored:
     md5: str = field(default="")
 
 
-class Queue(FollowsClock):
+class Queue(FollowsSite):
     """An in-memory queue with SQS's semantics, usable with or without an invoker.
 
     Messages sent before an invoker opens wait for it. A received message is invisible for
     the visibility timeout, then visible again unless deleted; after ``max_receive_count``
     receives it moves to ``dead_letter_queue``. A FIFO queue (its name ends in ``.fifo``)
     delivers each message group in order, one batch of a group in flight at a time. Times
-    (visibility, delays, retention) read ``clock``; a queue without one follows the clock of
-    the first invoker that polls it.
+    (visibility, delays, retention) read ``clock``. The ``region``, ``account_id`` and
+    ``clock`` not given are those of the first invoker that runs the queue (and its
+    dead-letter queue); until then ``us-east-1``, ``123456789012`` and real time.
 
     It can be a destination or dead-letter target of asynchronous invocations: ``send``
     takes the record (JSON-encoded as the body).
@@ -104,8 +106,8 @@ class Queue(FollowsClock):
         max_receive_count: int | None = None,
         dead_letter_queue: Queue | None = None,
         content_based_deduplication: bool = False,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str | None = None,
+        account_id: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         self.fifo = name.endswith(".fifo")
@@ -133,9 +135,7 @@ class Queue(FollowsClock):
         self.max_receive_count = max_receive_count
         self.dead_letter_queue = dead_letter_queue
         self.content_based_deduplication = content_based_deduplication
-        self.region = region
-        self.account_id = account_id
-        self._clock: Clock | None = clock
+        self._settle(region, account_id, clock)
         self._messages: dict[str, _Stored] = {}
         self._sequence = itertools.count(1)
         # Standard queue: visible messages never received, in send order; those visible again
@@ -160,6 +160,13 @@ class Queue(FollowsClock):
     @property
     def url(self) -> str:
         return f"https://sqs.{self.region}.amazonaws.com/{self.account_id}/{self.name}"
+
+    def follow(self, site: Site) -> None:
+        """Take the site of the invoker that runs the queue; the dead-letter queue too."""
+        if not self._followed:
+            super().follow(site)
+            if self.dead_letter_queue is not None:
+                self.dead_letter_queue.follow(site)
 
     # -- sending -------------------------------------------------------------------------------
 

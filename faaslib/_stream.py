@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ._clock import FollowsClock
 from ._errors import InvalidParameterValueException
+from ._site import FollowsSite
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -47,12 +47,14 @@ class StreamRecord:
     index: int
 
 
-class Stream(FollowsClock):
+class Stream(FollowsSite):
     """An in-memory data stream with Kinesis's semantics, usable with or without an invoker.
 
     A record goes to the shard whose range of the 128-bit MD5 hash key space holds its
     partition key's hash; each shard keeps its records in order, for ``retention`` seconds.
-    Records put before an invoker opens are read by it (from ``TRIM_HORIZON``).
+    Records put before an invoker opens are read by it (from ``TRIM_HORIZON``). The
+    ``region``, ``account_id`` and ``clock`` not given are those of the first invoker that
+    runs the stream; until then ``us-east-1``, ``123456789012`` and real time.
 
     :param shard_count: shards, 1-500
     :param retention: seconds a record is kept, 24 hours (the default) to 365 days
@@ -64,8 +66,8 @@ class Stream(FollowsClock):
         *,
         shard_count: int = 1,
         retention: float = 86_400,
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str | None = None,
+        account_id: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -84,9 +86,7 @@ class Stream(FollowsClock):
             )
         self.name = name
         self.retention = float(retention)
-        self.region = region
-        self.account_id = account_id
-        self._clock = clock
+        self._settle(region, account_id, clock)
         self.shard_ids = [f"shardId-{i:012d}" for i in range(shard_count)]
         self._shards: list[list[StreamRecord]] = [[] for _ in range(shard_count)]
         self._trimmed = [0] * shard_count  # records dropped from each shard's start

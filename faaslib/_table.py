@@ -12,10 +12,12 @@ import pydantic_core
 
 from ._errors import InvalidParameterValueException, ValidationException
 from ._shapes import StreamViewType, to_attribute_value
+from ._site import FollowsSite
 from ._stream import Stream
 
 if TYPE_CHECKING:
     from ._clock import Clock
+    from ._site import Site
 
 __all__ = ["ChangeStream", "Table"]
 
@@ -24,15 +26,12 @@ _VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 
 
 class ChangeStream(Stream):
-    """A table's stream of changes (DynamoDB Streams): one shard, 24 hours of records."""
+    """A table's stream of changes (DynamoDB Streams): one shard, 24 hours of records. It
+    has its table's site (region, account id, clock) and follows an invoker with it."""
 
-    def __init__(self, table: Table, view_type: StreamViewType, clock: Clock | None) -> None:
-        super().__init__(
-            f"{table.name}-stream",
-            region=table.region,
-            account_id=table.account_id,
-            clock=clock,
-        )
+    def __init__(self, table: Table, view_type: StreamViewType) -> None:
+        region, account_id, clock = table._given
+        super().__init__(f"{table.name}-stream", region=region, account_id=account_id, clock=clock)
         self.table = table
         self.view_type = view_type
         self.label = "2026-01-01T00:00:00.000"
@@ -41,8 +40,11 @@ class ChangeStream(Stream):
     def arn(self) -> str:
         return f"{self.table.arn}/stream/{self.label}"
 
+    def follow(self, site: Site) -> None:
+        self.table.follow(site)
 
-class Table:
+
+class Table(FollowsSite):
     """An in-memory table of items by key, with DynamoDB's change stream.
 
     Every ``put``, ``update`` and ``delete`` that changes an item puts an ``INSERT``,
@@ -55,6 +57,12 @@ class Table:
     :param sort_key: the name of the sort key attribute, if any
     :param stream_view_type: ``NEW_AND_OLD_IMAGES`` (default), ``NEW_IMAGE``, ``OLD_IMAGE``
         or ``KEYS_ONLY``
+    :param region: its region (default: the first invoker's that runs it, until then
+        ``us-east-1``)
+    :param account_id: its account id (default: likewise the invoker's, else
+        ``123456789012``)
+    :param clock: the clock its stream stamps changes with (default: likewise the
+        invoker's, else real time)
     """
 
     def __init__(
@@ -64,8 +72,8 @@ class Table:
         partition_key: str,
         sort_key: str | None = None,
         stream_view_type: StreamViewType = "NEW_AND_OLD_IMAGES",
-        region: str = "us-east-1",
-        account_id: str = "123456789012",
+        region: str | None = None,
+        account_id: str | None = None,
         clock: Clock | None = None,
     ) -> None:
         if not isinstance(name, str) or not _NAME.fullmatch(name):
@@ -81,17 +89,18 @@ class Table:
         self.name = name
         self.partition_key = partition_key
         self.sort_key = sort_key
-        self.region = region
-        self.account_id = account_id
+        self._settle(region, account_id, clock)
         self._items: dict[tuple[Any, ...], dict[str, Any]] = {}
-        self.stream = ChangeStream(self, stream_view_type, clock)
+        self.stream = ChangeStream(self, stream_view_type)
 
     @property
     def arn(self) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{self.name}"
 
-    def follow(self, clock: Clock) -> None:
-        self.stream.follow(clock)
+    def follow(self, site: Site) -> None:
+        if not self._followed:
+            super().follow(site)
+            FollowsSite.follow(self.stream, site)  # not ChangeStream.follow: it comes here
 
     def _key(self, item: Mapping[str, Any]) -> tuple[Any, ...]:
         names = (
