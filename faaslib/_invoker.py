@@ -9,7 +9,7 @@ import os
 import random
 import sys
 from collections.abc import Sequence
-from types import MappingProxyType, TracebackType
+from types import TracebackType
 from typing import Any, Literal
 
 import anyio
@@ -18,32 +18,30 @@ from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
 from . import _logs
-from ._arn import QUALIFIER, function_arn, parse_function_ref
+from ._arn import function_arn
 from ._clock import Clock, SystemClock
 from ._concurrency import ConcurrencyPool
 from ._context import parse_client_context
 from ._conversion import check_size, payload_bytes
 from ._deadline import deadline_runner
-from ._durations import percentiles
 from ._environments import Environment, Runner
 from ._errors import (
     InvalidParameterValueException,
     InvokerClosed,
-    ResourceNotFoundException,
     TooManyRequestsException,
-    ValidationException,
 )
 from ._event_invocations import CHECKPOINT_EVERY, EventInvocations
 from ._event_queue import EventQueue
-from ._execution import FunctionRuntime
+from ._functions import FunctionTable
 from ._ids import LATEST, new_request_id
 from ._journal import Journal
 from ._mappings import EventSourceMapping, QueueMapping, StreamMapping
-from ._metrics import FunctionMetrics, Metrics, PriceTable
+from ._metrics import Metrics, PriceTable, metrics_of
 from ._push import Pump, PushTrigger
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
 from ._schedule import Schedule, ScheduleRunner
+from ._site import Site
 from ._stats import InvokerStatistics, PendingEvent
 from ._triggers import SQS, Kinesis
 
@@ -66,9 +64,6 @@ RETRY_DELAYS = (60.0, 120.0)
 #: Lambda keeps the account's unreserved concurrency at 100 at least.
 UNRESERVED_MINIMUM = 100
 
-#: A resolved function reference: the runtime, the ARN as invoked, and an alias's second
-#: version with its weight (``None`` and 0.0 without routing).
-_Target = tuple[FunctionRuntime, str, "FunctionRuntime | None", float]
 #: ``invoke`` lets the loop run (a checkpoint: other tasks, timers, cancellation) once in this
 #: many calls, as each event worker does once in as many events, so a loop of invocations that
 #: never suspend shares the loop and can be cancelled; a checkpoint on every call would cost a
@@ -80,18 +75,6 @@ class _State(enum.Enum):
     NEW = "new"
     OPEN = "open"
     CLOSED = "closed"
-
-
-def _billed(fn: FunctionRuntime) -> tuple[int, int]:
-    """Billed milliseconds of a function version, and the same times its memory size (MB):
-    each run rounded up to the millisecond, the init of cold starts included."""
-    log = fn.duration_log
-    recent = sum(map(math.ceil, fn.durations))
-    extra = fn.billed_extra
-    return (
-        log.billed_ms + recent + extra,
-        log.billed_mb_ms + recent * fn.memory_size + extra * fn.spec.memory_size,
-    )
 
 
 def _positive(name: str, value: object) -> int:
@@ -224,9 +207,18 @@ class Invoker:
         self._random = random.Random(seed).random
         self._prices = PriceTable() if prices is None else prices
         self._state = _State.NEW
-        self._runtimes: dict[tuple[str, str], FunctionRuntime] = {}
+        self._functions = FunctionTable(
+            registry,
+            region=region,
+            account=account_id,
+            max_response=self._max_response,
+            concurrency=self._concurrency,
+            random=self._random,
+        )
+        # Read on the hot path: the table's cache, and its resolution for the rest.
+        self._targets = self._functions.targets
+        self._resolve = self._functions.resolve
         self._mappings: dict[tuple[str, int], EventSourceMapping | Pump | ScheduleRunner] = {}
-        self._targets: dict[str, _Target] = {}
         self._capturing_logs = False
         self._throttles = 0
         self._calls_to_checkpoint = _CHECKPOINT_EVERY
@@ -238,7 +230,7 @@ class Invoker:
             retry_delays=self._retry_delays,
             max_async=self._max_async,
             raise_when_full=self._raise_when_full,
-            resolve=lambda ref: self._pick(self._resolve(ref, None)),
+            resolve=lambda ref: self._functions.pick(self._resolve(ref, None)),
             refresh=self._refresh_if_changed,
         )
 
@@ -447,13 +439,9 @@ class Invoker:
         environments than it may run.
         """
         snapshot = self._registry.snapshot()
-        specs = snapshot.functions
         self._concurrency.configure(snapshot)
         self._generation = snapshot.generation
-        self._targets.clear()
-        for (name, version), fn in self._runtimes.items():
-            if version == LATEST and specs[name] is not fn.spec:
-                fn.load(specs[name])
+        self._functions.reload(snapshot)
         if self._state is _State.OPEN:
             self._sync_mappings()
 
@@ -463,7 +451,6 @@ class Invoker:
         """Run a mapping (pull) or a pump (push) for every trigger the functions declare;
         stop those no longer declared. Each source follows the invoker's site (region,
         account id, clock) in what it was not given."""
-        from ._site import Site  # here: the rest of _invoker.py is another change's
 
         site = Site(self._region, self._account, self._clock)
         wanted: set[tuple[str, int]] = set()
@@ -516,98 +503,18 @@ class Invoker:
         """The running event source mappings (one per pull trigger a function declares)."""
         return [m for m in self._mappings.values() if isinstance(m, EventSourceMapping)]
 
-    def _resolve(self, ref: str, qualifier: str | None) -> _Target:
-        parsed = parse_function_ref(ref) if isinstance(ref, str) else None
-        if parsed is None:
-            raise ValidationException(
-                "functionName",
-                ref,
-                "Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?"
-                r"([a-z]{2}(-gov)?-[a-z]+-\d{1}:)?(\d{12}:)?(function:)?([a-zA-Z0-9-_\.]+)"
-                r"(:(\$LATEST|[a-zA-Z0-9-_]+))?",
-            )
-        name, derived, region, account = parsed
-        version = derived
-        if qualifier is not None:
-            if not isinstance(qualifier, str) or not QUALIFIER.fullmatch(qualifier):
-                raise ValidationException(
-                    "qualifier",
-                    qualifier,
-                    r"Member must satisfy regular expression pattern: "
-                    r"(|[a-zA-Z0-9$_-]+)",
-                )
-            if derived is not None and derived != qualifier:
-                raise InvalidParameterValueException(
-                    "The derived qualifier from the function name does not match the specified "
-                    "qualifier.",
-                    function_name=name,
-                )
-            version = qualifier
-        arn = function_arn(region or self._region, account or self._account, name, version)
-        if (
-            (region is not None and region != self._region)
-            or (account is not None and account != self._account)
-            or name not in self._registry
-        ):
-            raise ResourceNotFoundException(f"Function not found: {arn}", function_name=name)
-        alternative, weight = None, 0.0
-        try:
-            if version is None or version == LATEST or version.isdigit():
-                fn = self._runtime(name, version or LATEST)
-            else:  # an alias
-                alias = self._registry.get_alias(name, version)
-                fn = self._runtime(name, alias.function_version)
-                for extra, share in alias.routing.items():
-                    alternative, weight = self._runtime(name, extra), share
-        except ResourceNotFoundException:
-            raise ResourceNotFoundException(
-                f"Function not found: {arn}", function_name=name
-            ) from None
-        target = (fn, arn, alternative, weight)
-        if qualifier is None:
-            self._targets[ref] = target
-        return target
-
-    def _pick(self, target: _Target) -> tuple[FunctionRuntime, str]:
-        """The version to run (an alias may route a share to its second one), and the ARN."""
-        fn, invoked_arn, alternative, weight = target
-        if alternative is not None and self._random() < weight:
-            fn = alternative
-        return fn, invoked_arn
-
-    def _runtime(self, name: str, version: str) -> FunctionRuntime:
-        """The runtime of a version of a function, made on first use.
-
-        :raises ~faaslib.ResourceNotFoundException: no such function or version
-        """
-        fn = self._runtimes.get((name, version))
-        if fn is None:
-            spec = self._registry.get_version(name, version)
-            concurrency = self._concurrency.account(
-                name, self._registry.get(name).reserved_concurrency
-            )
-            fn = self._runtimes[name, version] = FunctionRuntime(
-                spec,
-                region=self._region,
-                account=self._account,
-                max_response=self._max_response,
-                version=version,
-                concurrency=concurrency,
-            )
-        return fn
-
     # -- execution environments --------------------------------------------------------------
 
     async def _provision(self) -> None:
         """Start the provisioned environments of functions (``$LATEST``) and aliases."""
         for spec in self._registry:
             if spec.provisioned_concurrency:
-                fn = self._runtime(spec.name, LATEST)
+                fn = self._functions.runtime(spec.name, LATEST)
                 await self._runner.provision(fn, spec.provisioned_concurrency)
         for name, aliases in self._registry.snapshot().aliases.items():
             for alias in aliases.values():
                 if alias.provisioned_concurrency:
-                    fn = self._runtime(name, alias.function_version)
+                    fn = self._functions.runtime(name, alias.function_version)
                     await self._runner.provision(fn, alias.provisioned_concurrency)
 
     def _retire(self, environment: Environment) -> None:
@@ -659,48 +566,16 @@ class Invoker:
     def metrics(self) -> Metrics:
         """Per-function metrics (counts, durations, concurrency, cold starts) and the cost of
         what ran, at the invoker's :class:`~faaslib.PriceTable`."""
-        by_name: dict[str, list[FunctionRuntime]] = {}
-        for (name, _), fn in self._runtimes.items():
-            by_name.setdefault(name, []).append(fn)
-        functions: dict[str, FunctionMetrics] = {}
-        for name, runtimes in by_name.items():
-            (p50, p99), duration_max = percentiles(
-                ((fn.duration_log, fn.durations) for fn in runtimes), (0.50, 0.99)
-            )
-            invocations = sum(fn.invocations for fn in runtimes)
-            billed = [_billed(fn) for fn in runtimes]
-            gb_seconds = sum(mb_ms for _, mb_ms in billed) / 1024 / 1000
-            concurrency = self._concurrency.accounts[name]
-            functions[name] = FunctionMetrics(
-                invocations=invocations,
-                errors=sum(fn.errors for fn in runtimes),
-                timeouts=sum(fn.timeouts for fn in runtimes),
-                throttles=concurrency.throttles,
-                concurrent_executions=concurrency.running,
-                max_concurrent_executions=concurrency.peak,
-                cold_starts=sum(fn.cold_starts for fn in runtimes),
-                environments=sum(fn.pool.count for fn in runtimes if fn.pool is not None),
-                duration_p50=p50,
-                duration_p99=p99,
-                duration_max=duration_max,
-                billed_duration=sum(ms for ms, _ in billed),
-                gb_seconds=gb_seconds,
-                cost=self._prices.cost(invocations, gb_seconds),
-            )
-        values = functions.values()
-        return Metrics(
-            functions=MappingProxyType(functions),
-            invocations=sum(m.invocations for m in values),
-            errors=sum(m.errors for m in values),
-            throttles=sum(m.throttles for m in values),
-            concurrent_executions=self._concurrency.running,
-            cold_starts=sum(m.cold_starts for m in values),
-            cost=sum(m.cost for m in values),
+        return metrics_of(
+            self._functions.runtimes.values(),
+            self._concurrency.accounts,
+            self._concurrency.running,
+            self._prices,
         )
 
     def statistics(self) -> InvokerStatistics:
         """Return a snapshot of the invoker's counters."""
-        runtimes = self._runtimes.values()
+        runtimes = self._functions.runtimes.values()
         return InvokerStatistics(
             invocations=sum(fn.invocations for fn in runtimes),
             errors=sum(fn.errors for fn in runtimes),

@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
 
-__all__ = ["FunctionMetrics", "Metrics", "PriceTable"]
+from ._durations import percentiles
+
+if TYPE_CHECKING:
+    from ._concurrency import Concurrency
+    from ._execution import FunctionRuntime
+
+__all__ = ["FunctionMetrics", "Metrics", "PriceTable", "metrics_of"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,3 +90,70 @@ class Metrics:
     concurrent_executions: int
     cold_starts: int
     cost: float
+
+
+def _billed(fn: FunctionRuntime) -> tuple[int, int]:
+    """Billed milliseconds of a function version, and the same times its memory size (MB):
+    each run rounded up to the millisecond, the init of cold starts included."""
+    log = fn.duration_log
+    recent = sum(map(math.ceil, fn.durations))
+    extra = fn.billed_extra
+    return (
+        log.billed_ms + recent + extra,
+        log.billed_mb_ms + recent * fn.memory_size + extra * fn.spec.memory_size,
+    )
+
+
+def _function_metrics(
+    runtimes: list[FunctionRuntime], concurrency: Concurrency, prices: PriceTable
+) -> FunctionMetrics:
+    """One function's metrics from its versions' runtimes and its concurrency account."""
+    (p50, p99), duration_max = percentiles(
+        ((fn.duration_log, fn.durations) for fn in runtimes), (0.50, 0.99)
+    )
+    invocations = sum(fn.invocations for fn in runtimes)
+    billed = [_billed(fn) for fn in runtimes]
+    gb_seconds = sum(mb_ms for _, mb_ms in billed) / 1024 / 1000
+    return FunctionMetrics(
+        invocations=invocations,
+        errors=sum(fn.errors for fn in runtimes),
+        timeouts=sum(fn.timeouts for fn in runtimes),
+        throttles=concurrency.throttles,
+        concurrent_executions=concurrency.running,
+        max_concurrent_executions=concurrency.peak,
+        cold_starts=sum(fn.cold_starts for fn in runtimes),
+        environments=sum(fn.pool.count for fn in runtimes if fn.pool is not None),
+        duration_p50=p50,
+        duration_p99=p99,
+        duration_max=duration_max,
+        billed_duration=sum(ms for ms, _ in billed),
+        gb_seconds=gb_seconds,
+        cost=prices.cost(invocations, gb_seconds),
+    )
+
+
+def metrics_of(
+    runtimes: Iterable[FunctionRuntime],
+    accounts: Mapping[str, Concurrency],
+    running: int,
+    prices: PriceTable,
+) -> Metrics:
+    """An invoker's :class:`Metrics`: its function versions' runtimes grouped by function,
+    with each function's concurrency account, the runs in progress and the prices."""
+    by_name: dict[str, list[FunctionRuntime]] = {}
+    for fn in runtimes:
+        by_name.setdefault(fn.name, []).append(fn)
+    functions = {
+        name: _function_metrics(versions, accounts[name], prices)
+        for name, versions in by_name.items()
+    }
+    values = functions.values()
+    return Metrics(
+        functions=MappingProxyType(functions),
+        invocations=sum(m.invocations for m in values),
+        errors=sum(m.errors for m in values),
+        throttles=sum(m.throttles for m in values),
+        concurrent_executions=running,
+        cold_starts=sum(m.cold_starts for m in values),
+        cost=sum(m.cost for m in values),
+    )
