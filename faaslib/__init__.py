@@ -27,6 +27,8 @@ from ._errors import ServiceException as ServiceException
 from ._errors import TooManyRequestsException as TooManyRequestsException
 from ._errors import ValidationException as ValidationException
 from ._invoker import Invoker as Invoker
+from ._kinesis import DynamoDB as DynamoDB
+from ._kinesis import Kinesis as Kinesis
 from ._mappings import EventSourceMapping as EventSourceMapping
 from ._mappings import MappingStatistics as MappingStatistics
 from ._metrics import FunctionMetrics as FunctionMetrics
@@ -45,14 +47,12 @@ from ._result import InvocationType as InvocationType
 from ._result import LogType as LogType
 from ._schedule import Schedule as Schedule
 from ._spec import FunctionSpec as FunctionSpec
+from ._sqs import SQS as SQS
 from ._stats import InvokerStatistics as InvokerStatistics
 from ._stats import PendingEvent as PendingEvent
 from ._stream import Stream as Stream
 from ._stream import StreamRecord as StreamRecord
 from ._table import Table as Table
-from ._triggers import SQS as SQS
-from ._triggers import DynamoDB as DynamoDB
-from ._triggers import Kinesis as Kinesis
 from ._triggers import Trigger as Trigger
 from ._versions import Alias as Alias
 

@@ -18,7 +18,6 @@ from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
 from . import _logs
-from ._arn import function_arn
 from ._clock import Clock, SystemClock
 from ._concurrency import ConcurrencyPool
 from ._context import parse_client_context
@@ -35,15 +34,13 @@ from ._event_queue import EventQueue
 from ._functions import FunctionTable
 from ._ids import LATEST, new_request_id
 from ._journal import Journal
-from ._mappings import EventSourceMapping, QueueMapping, StreamMapping
+from ._mappings import EventSourceMapping
 from ._metrics import Metrics, PriceTable, metrics_of
-from ._push import Pump, PushTrigger
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
-from ._schedule import Schedule, ScheduleRunner
 from ._site import Site
 from ._stats import InvokerStatistics, PendingEvent
-from ._triggers import SQS, Kinesis
+from ._triggers import TriggerHost, TriggerRunner
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -218,7 +215,8 @@ class Invoker:
         # Read on the hot path: the table's cache, and its resolution for the rest.
         self._targets = self._functions.targets
         self._resolve = self._functions.resolve
-        self._mappings: dict[tuple[str, int], EventSourceMapping | Pump | ScheduleRunner] = {}
+        #: The runner of each (function, trigger) the functions declare.
+        self._mappings: dict[tuple[str, int], TriggerRunner] = {}
         self._capturing_logs = False
         self._throttles = 0
         self._calls_to_checkpoint = _CHECKPOINT_EVERY
@@ -232,6 +230,9 @@ class Invoker:
             raise_when_full=self._raise_when_full,
             resolve=lambda ref: self._functions.pick(self._resolve(ref, None)),
             refresh=self._refresh_if_changed,
+        )
+        self._trigger_host = TriggerHost(
+            Site(region, account_id, self._clock), self.invoke, self._events.deliver
         )
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -448,54 +449,23 @@ class Invoker:
     # -- event source mappings -----------------------------------------------------------------
 
     def _sync_mappings(self) -> None:
-        """Run a mapping (pull) or a pump (push) for every trigger the functions declare;
-        stop those no longer declared. Each source follows the invoker's site (region,
-        account id, clock) in what it was not given."""
-
-        site = Site(self._region, self._account, self._clock)
+        """Run every trigger the functions declare (each says how: a mapping that polls, a
+        pump that pushes, a schedule), and stop those no longer declared."""
         wanted: set[tuple[str, int]] = set()
         for spec in self._registry:
             for trigger in spec.events:
                 key = (spec.name, id(trigger))
                 wanted.add(key)
-                if key in self._mappings:
-                    continue
-                runner: EventSourceMapping | Pump | ScheduleRunner
-                if isinstance(trigger, SQS):
-                    trigger.queue.follow(site)
-                    runner = QueueMapping(spec.name, trigger, self._clock, self.invoke)
-                elif isinstance(trigger, Kinesis):
-                    trigger.stream.follow(site)
-                    runner = StreamMapping(
-                        spec.name,
-                        trigger,
-                        self._clock,
-                        self.invoke,
-                        self._events.deliver,
-                        function_arn(self._region, self._account, spec.name),
-                        f"arn:aws:iam::{self._account}:role/{spec.name}-role",
-                    )
-                elif isinstance(trigger, Schedule):
-                    runner = ScheduleRunner(
-                        spec.name,
-                        trigger,
-                        site.clock,
-                        self.invoke,
-                        region=site.region,
-                        account=site.account_id,
-                    )
-                else:
-                    assert isinstance(trigger, PushTrigger)
-                    trigger.source.follow(site)
-                    runner = Pump(spec.name, trigger, self.invoke)
-                self._mappings[key] = runner
-                self._task_group.start_soon(self._run_mapping, runner)
+                if key not in self._mappings:
+                    runner = trigger.runner(spec.name, self._trigger_host)
+                    self._mappings[key] = runner
+                    self._task_group.start_soon(self._run_trigger, runner)
         for key in set(self._mappings) - wanted:
-            mapping = self._mappings.pop(key)
-            if mapping.scope is not None:
-                mapping.scope.cancel()
+            runner = self._mappings.pop(key)
+            if runner.scope is not None:
+                runner.scope.cancel()
 
-    async def _run_mapping(self, runner: EventSourceMapping | Pump | ScheduleRunner) -> None:
+    async def _run_trigger(self, runner: TriggerRunner) -> None:
         with CancelScope() as runner.scope:
             await runner.run()
 

@@ -22,7 +22,7 @@ from ._patterns import EventPattern
 from ._shapes import records_event, s3_record, sns_record
 from ._site import FollowsSite
 from ._stream import utf8
-from ._triggers import Trigger
+from ._triggers import Trigger, TriggerHost
 from ._wakeup import Waker, sleep_until_woken
 
 if TYPE_CHECKING:
@@ -78,6 +78,11 @@ class PushTrigger(Trigger):
         self._listed[0] -= 1
         if self._listed[0] == 0:
             self.source._subscribers.remove(self)
+
+    def runner(self, function_name: str, host: TriggerHost) -> Pump:
+        """A pump invoking ``function_name`` with what the source emits."""
+        self.source.follow(host.site)
+        return Pump(function_name, self, host.invoke)
 
     def _emit(self, event: dict[str, Any]) -> None:
         self._outbox.append(event)

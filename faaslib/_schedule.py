@@ -19,7 +19,7 @@ import pydantic_core
 from ._errors import FaaslibError, ValidationException
 from ._ids import new_request_id
 from ._shapes import scheduled_event
-from ._triggers import Trigger
+from ._triggers import Trigger, TriggerHost
 
 if TYPE_CHECKING:
     from anyio import CancelScope
@@ -332,6 +332,18 @@ class Schedule(Trigger):
                 r"Member must satisfy regular expression pattern: [\.\-_A-Za-z0-9]+ "
                 "and have length from 1 to 64",
             )
+
+    def runner(self, function_name: str, host: TriggerHost) -> ScheduleRunner:
+        """A runner firing this schedule for ``function_name`` on the invoker's clock."""
+        site = host.site
+        return ScheduleRunner(
+            function_name,
+            self,
+            site.clock,
+            host.invoke,
+            region=site.region,
+            account=site.account_id,
+        )
 
     def next_fire(self, after: float) -> float:
         """The first fire time strictly after ``after`` (epoch seconds, UTC).
