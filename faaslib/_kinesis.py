@@ -29,7 +29,6 @@ from ._triggers import (
     check_whole,
     response_types,
 )
-from ._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -239,8 +238,7 @@ class StreamMapping(EventSourceMapping):
 
     def _set_enabled(self, enabled: bool) -> None:
         super()._set_enabled(enabled)
-        for wake in list(self.trigger.stream._waiters):
-            wake()
+        self.trigger.stream.wake_readers()
 
     def _caught_up(self) -> bool:
         """Each lane has read its shard to the end, or sleeps until a time not reached."""
@@ -320,7 +318,7 @@ class StreamMapping(EventSourceMapping):
     async def _wait_for_records(self, until: float | None = None) -> None:
         """Sleep until a record is put, or until the mapping's clock reaches ``until``."""
         deadlines = () if until is None else ((self._clock, until),)
-        await sleep_until_woken(self.trigger.stream._waiters, *deadlines)
+        await self.trigger.stream.wait_for_records(*deadlines)
 
     async def _process(self, key: tuple[int, int], records: list[StreamRecord]) -> None:
         """Invoke with ``records`` until they are done: retried, bisected, or sent on."""

@@ -22,13 +22,14 @@ from ._errors import (
 )
 from ._ids import new_request_id
 from ._site import FollowsSite
+from ._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
     from ._clock import Clock
     from ._site import Site
     from ._wakeup import Waker
 
-__all__ = ["Message", "Queue"]
+__all__ = ["Message", "Queue", "QueuePoller"]
 
 _NAME = re.compile(r"[a-zA-Z0-9_-]{1,80}")
 #: SQS's limit on a message (1 MiB since 2025, as Lambda's async payload).
@@ -528,6 +529,10 @@ class Queue(FollowsSite):
         for wake in list(self._waiters):  # from any thread: a sync handler may send
             wake()
 
+    def poller(self) -> QueuePoller:
+        """The interface an event source mapping polls this queue through."""
+        return QueuePoller(self)
+
     def __len__(self) -> int:
         """Messages stored (visible, in flight or delayed)."""
         return len(self._messages)
@@ -603,3 +608,38 @@ def _check(name: str, value: object, low: float, high: float) -> None:
         raise InvalidParameterValueException(
             f"{name} must be a number from {low} to {high}, got {value!r}"
         )
+
+
+class QueuePoller:
+    """What an event source mapping uses of a :class:`Queue`, beyond its public API: taking
+    messages for a batch as stored (no :class:`Message` copies), their system attributes as
+    JSON, deleting a processed batch in one pass, and waiting for messages."""
+
+    __slots__ = ("_queue",)
+
+    def __init__(self, queue: Queue) -> None:
+        self._queue = queue
+
+    def take(self, limit: int, hide_for: float) -> list[_Stored]:
+        """Receive up to ``limit`` visible messages, hidden for ``hide_for`` seconds."""
+        return self._queue._receive(limit, hide_for)
+
+    def attributes_json(self, message: _Stored) -> bytes:
+        """The record's ``attributes`` of a taken message, as JSON."""
+        return self._queue._attributes_json(message)
+
+    def delete(self, receipt_handles: Iterable[str]) -> None:
+        """Delete the taken messages of these receipt handles (stale ones are skipped)."""
+        self._queue._delete_current(receipt_handles)
+
+    def has_visible(self, now: float) -> bool:
+        """Whether a receive at ``now`` would return something."""
+        return self._queue._has_visible(now)
+
+    def wake(self) -> None:
+        """Wake every poller waiting for a message (to look again)."""
+        self._queue._wake()
+
+    async def wait(self, *deadlines: tuple[Clock, float]) -> None:
+        """Sleep until a message may be there, or the first ``(clock, time)`` deadline."""
+        await sleep_until_woken(self._queue._waiters, *deadlines)

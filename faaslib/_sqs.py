@@ -25,7 +25,6 @@ from ._triggers import (
     check_whole,
     response_types,
 )
-from ._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -114,11 +113,12 @@ class QueueMapping(EventSourceMapping):
 
     def _set_enabled(self, enabled: bool) -> None:
         super()._set_enabled(enabled)
-        self.trigger.queue._wake()
+        self._poller.wake()
 
     def __init__(self, function_name: str, trigger: SQS, clock: Clock, invoke: Invoke) -> None:
         super().__init__(function_name, trigger, clock, invoke)
         self._encode = SqsRecordEncoder(trigger.queue.arn, trigger.queue.region)
+        self._poller = trigger.queue.poller()
         self._gathering: list[float] = []  # the ends of the batching windows waited out
         self._pollers = 0
 
@@ -126,7 +126,7 @@ class QueueMapping(EventSourceMapping):
         if any(not self._later(deadline) for deadline in self._gathering):
             return False
         queue = self.trigger.queue
-        return not queue._has_visible(queue.clock.time())
+        return not self._poller.has_visible(queue.clock.time())
 
     async def run(self) -> None:
         """Poll the queue until cancelled, invoking the function with each batch.
@@ -173,14 +173,14 @@ class QueueMapping(EventSourceMapping):
         """
         encode = self._encode
         ids, receipts, add = batch.ids, batch.receipts, batch.add
-        received = queue._receive(limit, queue.visibility_timeout)
+        received = self._poller.take(limit, queue.visibility_timeout)
         for message in received:
             receipt_handle = message.receipt_handle or ""
             record = encode(
                 message.message_id,
                 receipt_handle,
                 message.body,
-                queue._attributes_json(message),
+                self._poller.attributes_json(message),
                 message.message_attributes,
                 message.md5,
             )
@@ -188,7 +188,7 @@ class QueueMapping(EventSourceMapping):
                 filterable(pydantic_core.from_json(record))
             ):
                 self._filtered += 1
-                queue._delete_current((receipt_handle,))
+                self._poller.delete((receipt_handle,))
                 continue
             ids.append(message.message_id)
             receipts.append(receipt_handle)
@@ -208,7 +208,7 @@ class QueueMapping(EventSourceMapping):
                 deadlines[0] = (self._clock, min(wake, until))
             else:
                 deadlines.append((self._clock, until))
-        await sleep_until_woken(queue._waiters, *deadlines)
+        await self._poller.wait(*deadlines)
 
     async def _gather(self, queue: Queue, batch: _QueueBatch, window: float) -> None:
         """More messages for a batch, until it is full or the batching window ends."""
@@ -223,7 +223,6 @@ class QueueMapping(EventSourceMapping):
             self._gathering.remove(deadline)
 
     async def _process(self, batch: _QueueBatch) -> None:
-        queue = self.trigger.queue
         self._in_flight += 1
         try:
             self._invocations += 1
@@ -234,7 +233,7 @@ class QueueMapping(EventSourceMapping):
             done = batch.receipts
             if failed:
                 done = [r for i, r in zip(batch.ids, done, strict=True) if i not in failed]
-            queue._delete_current(done)
+            self._poller.delete(done)
             self._failed += len(batch) - len(done)
             self._succeeded += len(done)
         finally:

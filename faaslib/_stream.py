@@ -14,6 +14,7 @@ import pydantic_core
 
 from ._errors import InvalidParameterValueException
 from ._site import FollowsSite
+from ._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -142,9 +143,17 @@ class Stream(FollowsSite):
             self._trimmed[shard] + len(records),
         )
         records.append(record)
-        for wake in list(self._waiters):  # from any thread: a sync handler may put
-            wake()
+        self.wake_readers()
         return record
+
+    def wake_readers(self) -> None:
+        """Wake every mapping waiting for a record (to look again); from any thread."""
+        for wake in list(self._waiters):
+            wake()
+
+    async def wait_for_records(self, *deadlines: tuple[Clock, float]) -> None:
+        """Sleep until a record may have been put, or the first ``(clock, time)`` deadline."""
+        await sleep_until_woken(self._waiters, *deadlines)
 
     def read(self, shard: int, index: int, limit: int) -> list[StreamRecord]:
         """Up to ``limit`` records of a shard from position ``index`` on (past retention:
