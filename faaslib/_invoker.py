@@ -34,10 +34,10 @@ from ._event_queue import EventQueue
 from ._functions import FunctionTable
 from ._ids import LATEST, new_request_id
 from ._journal import Journal
-from ._mappings import EventSourceMapping
 from ._metrics import Metrics, PriceTable, metrics_of
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
+from ._services.mappings import EventSourceMapping
 from ._site import Site
 from ._stats import InvokerStatistics, PendingEvent
 from ._triggers import TriggerHost, TriggerRunner

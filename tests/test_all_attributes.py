@@ -30,10 +30,11 @@ def reexported_names() -> dict[str, str]:
 
 
 def private_modules() -> list[str]:
+    """Every private module, those of private subpackages (``faaslib._services``) included."""
     return sorted(
-        f"faaslib.{info.name}"
-        for info in pkgutil.iter_modules(faaslib.__path__)
-        if info.name.startswith("_")
+        info.name
+        for info in pkgutil.walk_packages(faaslib.__path__, "faaslib.")
+        if info.name.split(".")[1].startswith("_")
     )
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from faaslib._errors import InvalidParameterValueException
-from faaslib._patterns import MAX_FILTERS, EventPattern, FilterCriteria, filter_criteria
+from faaslib._services.patterns import MAX_FILTERS, EventPattern, FilterCriteria, filter_criteria
 
 # --------------------------------------------------------------------------------------------
 # Matching: (pattern, event, expected)

@@ -15,7 +15,7 @@ from anyio import CancelScope
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 
 import faaslib
-from faaslib._schedule import Schedule, ScheduleRunner
+from faaslib._services.schedule import Schedule, ScheduleRunner
 
 T0 = 1_700_000_000.0  # 2023-11-14T22:13:20Z
 REGION = "eu-west-1"

@@ -24,8 +24,8 @@ from aws_lambda_powertools.utilities.parser.models import (
     SqsModel,
 )
 
-from faaslib import _shapes
-from faaslib._shapes import (
+from faaslib._services import shapes as _shapes
+from faaslib._services.shapes import (
     KinesisRecordEncoder,
     SqsRecordEncoder,
     dynamodb_record,

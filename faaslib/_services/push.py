@@ -16,17 +16,17 @@ import anyio
 import pydantic_core
 from anyio import CancelScope
 
-from ._errors import FaaslibError, InvalidParameterValueException, ResourceNotFoundException
-from ._ids import new_request_id
-from ._patterns import EventPattern
-from ._shapes import records_event, s3_record, sns_record
-from ._site import FollowsSite
-from ._stream import utf8
-from ._triggers import Trigger, TriggerHost
-from ._wakeup import Waker, sleep_until_woken
+from .._errors import FaaslibError, InvalidParameterValueException, ResourceNotFoundException
+from .._ids import new_request_id
+from .._site import FollowsSite
+from .._triggers import Trigger, TriggerHost
+from .._wakeup import Waker, sleep_until_woken
+from .patterns import EventPattern
+from .shapes import records_event, s3_record, sns_record
+from .stream import utf8
 
 if TYPE_CHECKING:
-    from ._clock import Clock
+    from .._clock import Clock
 
 __all__ = ["S3", "SNS", "Bucket", "Pump", "PushTrigger", "Topic"]
 

@@ -15,19 +15,19 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ._errors import (
+from .._errors import (
     InvalidMessageContents,
     InvalidParameterValueException,
     ResourceNotFoundException,
 )
-from ._ids import new_request_id
-from ._site import FollowsSite
-from ._wakeup import sleep_until_woken
+from .._ids import new_request_id
+from .._site import FollowsSite
+from .._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
-    from ._clock import Clock
-    from ._site import Site
-    from ._wakeup import Waker
+    from .._clock import Clock
+    from .._site import Site
+    from .._wakeup import Waker
 
 __all__ = ["Message", "Queue", "QueuePoller"]
 

@@ -12,12 +12,8 @@ import anyio
 import anyio.abc
 import pydantic_core
 
-from ._errors import FaaslibError, TooManyRequestsException, ValidationException
-from ._mappings import EventSourceMapping, filterable, item_failures
-from ._patterns import filter_criteria
-from ._queue import Queue
-from ._shapes import RecordsEventWriter, SqsRecordEncoder
-from ._triggers import (
+from .._errors import FaaslibError, TooManyRequestsException, ValidationException
+from .._triggers import (
     REPORT_BATCH_ITEM_FAILURES,
     Invoke,
     Trigger,
@@ -25,9 +21,13 @@ from ._triggers import (
     check_whole,
     response_types,
 )
+from .mappings import EventSourceMapping, filterable, item_failures
+from .patterns import filter_criteria
+from .queue import Queue
+from .shapes import RecordsEventWriter, SqsRecordEncoder
 
 if TYPE_CHECKING:
-    from ._clock import Clock
+    from .._clock import Clock
 
 __all__ = ["SQS", "QueueMapping"]
 

@@ -24,7 +24,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from ._errors import InvalidParameterValueException
+from .._errors import InvalidParameterValueException
 
 __all__ = ["MAX_FILTERS", "EventPattern", "FilterCriteria", "filter_criteria"]
 

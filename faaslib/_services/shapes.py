@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 import pydantic_core
 
-from ._destinations import timestamp
+from .._destinations import timestamp
 
 __all__ = [
     "DynamoDBEventName",

@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ._errors import InvalidParameterValueException
-from ._site import FollowsSite
-from ._wakeup import sleep_until_woken
+from .._errors import InvalidParameterValueException
+from .._site import FollowsSite
+from .._wakeup import sleep_until_woken
 
 if TYPE_CHECKING:
-    from ._clock import Clock
-    from ._wakeup import Waker
+    from .._clock import Clock
+    from .._wakeup import Waker
 
 __all__ = ["Stream", "StreamRecord", "utf8"]
 

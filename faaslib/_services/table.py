@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
-from ._errors import InvalidParameterValueException, ValidationException
-from ._shapes import StreamViewType, to_attribute_value
-from ._site import FollowsSite
-from ._stream import Stream
+from .._errors import InvalidParameterValueException, ValidationException
+from .._site import FollowsSite
+from .shapes import StreamViewType, to_attribute_value
+from .stream import Stream
 
 if TYPE_CHECKING:
-    from ._clock import Clock
-    from ._site import Site
+    from .._clock import Clock
+    from .._site import Site
 
 __all__ = ["ChangeStream", "Table"]
 

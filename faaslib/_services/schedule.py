@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import anyio
 import pydantic_core
 
-from ._errors import FaaslibError, ValidationException
-from ._ids import new_request_id
-from ._shapes import scheduled_event
-from ._triggers import Trigger, TriggerHost
+from .._errors import FaaslibError, ValidationException
+from .._ids import new_request_id
+from .._triggers import Trigger, TriggerHost
+from .shapes import scheduled_event
 
 if TYPE_CHECKING:
     from anyio import CancelScope
 
-    from ._clock import Clock
+    from .._clock import Clock
 
 __all__ = ["Schedule", "ScheduleRunner"]
 

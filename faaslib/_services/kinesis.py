@@ -13,15 +13,10 @@ from typing import TYPE_CHECKING, Any
 import anyio
 import pydantic_core
 
-from ._destinations import check_destination, timestamp
-from ._errors import FaaslibError, TooManyRequestsException, ValidationException
-from ._function_errors import RUNTIME_EXITS
-from ._mappings import EventSourceMapping, item_failures
-from ._patterns import filter_criteria
-from ._shapes import KinesisRecordEncoder, dynamodb_record, from_attribute_value, records_event_json
-from ._stream import Stream
-from ._table import ChangeStream, Table
-from ._triggers import (
+from .._destinations import check_destination, timestamp
+from .._errors import FaaslibError, TooManyRequestsException, ValidationException
+from .._function_errors import RUNTIME_EXITS
+from .._triggers import (
     REPORT_BATCH_ITEM_FAILURES,
     Invoke,
     Trigger,
@@ -29,10 +24,15 @@ from ._triggers import (
     check_whole,
     response_types,
 )
+from .mappings import EventSourceMapping, item_failures
+from .patterns import filter_criteria
+from .shapes import KinesisRecordEncoder, dynamodb_record, from_attribute_value, records_event_json
+from .stream import Stream
+from .table import ChangeStream, Table
 
 if TYPE_CHECKING:
-    from ._clock import Clock
-    from ._stream import StreamRecord
+    from .._clock import Clock
+    from .stream import StreamRecord
 
 __all__ = ["DynamoDB", "Kinesis", "StreamMapping"]
 

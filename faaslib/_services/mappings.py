@@ -14,14 +14,14 @@ import anyio.lowlevel
 import pydantic_core
 from anyio import CancelScope
 
-from ._clock import VirtualClock
-from ._patterns import filter_criteria
+from .._clock import VirtualClock
+from .patterns import filter_criteria
 
 if TYPE_CHECKING:
-    from ._clock import Clock
-    from ._queue import Queue
-    from ._stream import Stream
-    from ._triggers import Invoke
+    from .._clock import Clock
+    from .._triggers import Invoke
+    from .queue import Queue
+    from .stream import Stream
 
 __all__ = ["EventSourceMapping", "MappingStatistics", "PullTrigger", "filterable", "item_failures"]
 
