@@ -13,6 +13,8 @@ from ._context import Client as Client
 from ._context import ClientContext as ClientContext
 from ._context import CognitoIdentity as CognitoIdentity
 from ._context import Context as Context
+from ._destinations import DeadLetter as DeadLetter
+from ._destinations import DeadLetterTarget as DeadLetterTarget
 from ._destinations import Destination as Destination
 from ._destinations import DestinationTarget as DestinationTarget
 from ._errors import FaaslibError as FaaslibError
@@ -70,6 +72,8 @@ __all__ = [
     "Clock",
     "CognitoIdentity",
     "Context",
+    "DeadLetter",
+    "DeadLetterTarget",
     "Destination",
     "DestinationTarget",
     "DynamoDB",

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._result import InvocationResult
 
 __all__ = [
+    "DeadLetter",
     "DeadLetterTarget",
     "Destination",
     "DestinationTarget",
@@ -52,9 +53,11 @@ class DeadLetterTarget(Protocol):
 
 
 #: Where an asynchronous invocation's record goes: a registered function's name or ARN
-#: (invoked with invocation type Event), a :class:`DestinationTarget`, a
-#: :class:`DeadLetterTarget` (for ``dead_letter``), or a callable.
-Destination: TypeAlias = str | DestinationTarget | DeadLetterTarget | Callable[[Any], Any]
+#: (invoked with invocation type Event), a :class:`DestinationTarget`, or a callable.
+Destination: TypeAlias = str | DestinationTarget | Callable[[Any], Any]
+#: Where the original event of a failed asynchronous invocation goes: a :data:`Destination`,
+#: or a :class:`DeadLetterTarget` (whose ``send`` takes Lambda's message attributes).
+DeadLetter: TypeAlias = Destination | DeadLetterTarget
 
 
 def check_destination(field: str, value: object) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from ._errors import (
     InvalidParameterValueException,
@@ -18,7 +18,7 @@ from ._versions import LATEST, Alias
 if TYPE_CHECKING:
     import sys
 
-    from ._destinations import Destination
+    from ._destinations import DeadLetter
 
     if sys.version_info >= (3, 11):
         from typing import Unpack
@@ -32,6 +32,8 @@ _UPDATABLE = frozenset(
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
+#: A destination or dead-letter target, kept as its own type when renamed.
+D = TypeVar("D", bound="DeadLetter | None")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -327,9 +329,9 @@ class Registry:
         :raises ~faaslib.ValidationException: a prefixed name breaks Lambda's name rules
         """
 
-        def follow(destination: Destination | None) -> Destination | None:
+        def follow(destination: D) -> D:
             if isinstance(destination, str) and destination in other:
-                return prefix + destination
+                return cast("D", prefix + destination)  # a name stays a name
             return destination
 
         def rename(spec: FunctionSpec) -> FunctionSpec:

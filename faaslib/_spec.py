@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
 from ._conversion import EventDecoder, ResultEncoder, event_decoder, result_encoder
-from ._destinations import Destination, check_destination
+from ._destinations import DeadLetter, Destination, check_destination
 from ._errors import ValidationException
 from ._handler import HandlerShape, inspect_handler
 from ._triggers import Trigger
@@ -37,7 +37,7 @@ class FunctionOptions(TypedDict, total=False):
     max_event_age: int
     on_success: Destination | None
     on_failure: Destination | None
-    dead_letter: Destination | None
+    dead_letter: DeadLetter | None
     init: Callable[[], Any] | None
     isolation: Literal["thread", "process"]
     reserved_concurrency: int | None
@@ -114,7 +114,7 @@ class FunctionSpec:
     max_event_age: int = MAX_EVENT_AGE
     on_success: Destination | None = None
     on_failure: Destination | None = None
-    dead_letter: Destination | None = None
+    dead_letter: DeadLetter | None = None
     init: Callable[[], Any] | None = None
     isolation: Literal["thread", "process"] = "thread"
     reserved_concurrency: int | None = None

@@ -86,3 +86,18 @@ def test_function_takes_a_handler_with_options() -> None:
     assert registry.get("g").description == "the g"
     with pytest.raises(TypeError):
         registry.function(handler, nonsense=1)  # type: ignore[call-overload]
+
+
+def test_a_target_taking_attributes_types_as_a_dead_letter_only() -> None:
+    class DeadLetters:
+        def send(self, message: Any, /, *, attributes: dict[str, dict[str, str]]) -> None:
+            return None
+
+    registry = faaslib.Registry()
+    target: faaslib.DeadLetter = DeadLetters()
+    registry.function(handler, name="a", dead_letter=DeadLetters())
+    # Only a dead letter carries attributes: mypy refuses it as another destination (the
+    # ignore below is checked: mypy reports it if it stops being needed).
+    registry.function(handler, name="b", on_failure=DeadLetters())  # type: ignore[call-overload]
+    assert registry.get("a").dead_letter is not None
+    assert target is not None
