@@ -120,12 +120,13 @@ class EventQueue:
         """Make ``event`` ready to run, after those already waiting."""
         event.state = "queued"
         self._ready.append(event)
-        if self._idle_workers and not self._waking:
-            self._wake()
+        self._wake_one()
 
-    def _wake(self) -> None:
-        self._waking += 1
-        self._idle_workers.popleft().set()
+    def _wake_one(self) -> None:
+        """Wake an idle worker, unless one is already on its way (or none is idle)."""
+        if self._idle_workers and not self._waking:
+            self._waking += 1
+            self._idle_workers.popleft().set()
 
     def close(self) -> None:
         """Stop making callers of :meth:`wait_for_room` wait: nothing will take events now."""
@@ -146,15 +147,15 @@ class EventQueue:
             except BaseException:
                 if woken.is_set():
                     self._waking -= 1
-                    if self._ready and self._idle_workers and not self._waking:
-                        self._wake()  # pass the wake-up on
+                    if self._ready:
+                        self._wake_one()  # pass the wake-up on
                 else:
                     self._idle_workers.remove(woken)
                 raise
             self._waking -= 1
         event = self._ready.popleft()
-        if self._ready and self._idle_workers and not self._waking:
-            self._wake()  # more to run: the next worker
+        if self._ready:
+            self._wake_one()  # more to run: the next worker
         if self._room is not None and len(self._ready) + self._parked < self.bound:
             self._room.set()
             self._room = None
@@ -172,16 +173,15 @@ class EventQueue:
         if parked:
             self._parked -= 1
             self._ready.appendleft(parked.popleft())
-            if self._idle_workers and not self._waking:
-                self._wake()
+            self._wake_one()
 
     def release_all(self, parked: deque[QueuedEvent]) -> None:
         """Put every event of ``parked`` back at the front of the queue, in their order."""
         while parked:
             self._parked -= 1
             self._ready.appendleft(parked.pop())
-        if self._idle_workers and not self._waking and self._ready:
-            self._wake()
+        if self._ready:
+            self._wake_one()
 
     # -- retries -------------------------------------------------------------------------------
 

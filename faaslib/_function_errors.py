@@ -23,6 +23,7 @@ __all__ = [
     "exit_reason",
     "handler_error",
     "log_lines",
+    "platform_error",
     "response_too_large",
     "runtime_error",
     "timeout_error",
@@ -93,13 +94,16 @@ def runtime_error(error_type: str, message: str, request_id: str) -> bytes:
     )
 
 
+def platform_error(error_type: str, message: str) -> bytes:
+    """A document the platform, not the runtime, writes: ``errorType``, ``errorMessage``."""
+    return pydantic_core.to_json({"errorType": error_type, "errorMessage": message})
+
+
 def timeout_error(request_id: str, timeout: float) -> bytes:
     """The document Lambda returns when an invocation runs past its timeout."""
-    return pydantic_core.to_json(
-        {
-            "errorType": "Sandbox.Timedout",
-            "errorMessage": f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
-        }
+    return platform_error(
+        "Sandbox.Timedout",
+        f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds",
     )
 
 
@@ -118,12 +122,7 @@ def exit_document(error_type: str, reason: str, request_id: str | None) -> bytes
     """The document of a runtime that ended mid-invocation (``Runtime.ExitError``, or
     ``Runtime.OutOfMemory``); without ``request_id`` for one that ended during init."""
     prefix = "" if request_id is None else f"RequestId: {request_id} "
-    return pydantic_core.to_json(
-        {
-            "errorType": error_type,
-            "errorMessage": f"{prefix}Error: Runtime exited with error: {reason}",
-        }
-    )
+    return platform_error(error_type, f"{prefix}Error: Runtime exited with error: {reason}")
 
 
 def exit_error(exc: BaseException, request_id: str | None) -> bytes:

@@ -61,12 +61,6 @@ RETRY_DELAYS = (60.0, 120.0)
 #: Lambda keeps the account's unreserved concurrency at 100 at least.
 UNRESERVED_MINIMUM = 100
 
-#: ``invoke`` lets the loop run (a checkpoint: other tasks, timers, cancellation) once in this
-#: many calls, as each event worker does once in as many events, so a loop of invocations that
-#: never suspend shares the loop and can be cancelled; a checkpoint on every call would cost a
-#: third of a RequestResponse (a pass of the event loop), one in 64 costs half a percent.
-_CHECKPOINT_EVERY = CHECKPOINT_EVERY
-
 
 class _State(enum.Enum):
     NEW = "new"
@@ -219,7 +213,7 @@ class Invoker:
         self._mappings: dict[tuple[str, int], TriggerRunner] = {}
         self._capturing_logs = False
         self._throttles = 0
-        self._calls_to_checkpoint = _CHECKPOINT_EVERY
+        self._calls_to_checkpoint = CHECKPOINT_EVERY
         self._events = EventInvocations(
             queue=self._queue,
             clock=self._clock,
@@ -368,7 +362,7 @@ class Invoker:
             raise self._closed_error()
         self._calls_to_checkpoint -= 1
         if not self._calls_to_checkpoint:
-            self._calls_to_checkpoint = _CHECKPOINT_EVERY
+            self._calls_to_checkpoint = CHECKPOINT_EVERY
             await checkpoint()
             if self._state is not _State.OPEN:
                 raise self._closed_error()
@@ -435,9 +429,9 @@ class Invoker:
         configuration, and reserved concurrency is counted again.
 
         Reservations, or provisioned concurrency, beyond what ``unreserved_minimum`` allows
-        are remembered in ``_overreserved``, which opening and invocations raise (an event
-        worker never does): so no configuration makes an opening invoker start more
-        environments than it may run.
+        are remembered as the concurrency pool's ``refusal``, which opening and invocations
+        raise (an event worker never does): so no configuration makes an opening invoker
+        start more environments than it may run.
         """
         snapshot = self._registry.snapshot()
         self._concurrency.configure(snapshot)

@@ -153,10 +153,6 @@ def _unexpected(reply: object) -> RuntimeError:
     return RuntimeError(f"unexpected message from a worker process: {reply!r}")
 
 
-def _platform_error(error_type: str, message: str) -> bytes:
-    return pydantic_core.to_json({"errorType": error_type, "errorMessage": message})
-
-
 def _worker_env() -> dict[str, str]:
     """This process's environment, with faaslib importable before the worker has the setup."""
     env = dict(os.environ)
@@ -262,7 +258,7 @@ class ProcessEnvironment:
         if reply is Lost.TIMEOUT:
             status, error_type = "timeout", "Sandbox.Timedout"
             message = f"Error: Task timed out after {init_timeout:.2f} seconds"
-            document = _platform_error(error_type, message)
+            document = errors.platform_error(error_type, message)
         elif reply is Lost.EXIT:
             error_type = "Runtime.ExitError"
             document = errors.exit_document(

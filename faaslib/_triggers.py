@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ._arn import function_arn
 from ._errors import ValidationException
 
 if TYPE_CHECKING:
@@ -69,8 +70,7 @@ class TriggerHost:
     deliver: Deliver
 
     def function_arn(self, function_name: str) -> str:
-        site = self.site
-        return f"arn:aws:lambda:{site.region}:{site.account_id}:function:{function_name}"
+        return function_arn(self.site.region, self.site.account_id, function_name)
 
     def role_arn(self, function_name: str) -> str:
         return f"arn:aws:iam::{self.site.account_id}:role/{function_name}-role"
