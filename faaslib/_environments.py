@@ -14,7 +14,7 @@ from anyio import CancelScope
 from . import _function_errors as errors
 from ._durations import EXACT_RUNS
 from ._errors import InvokerClosed
-from ._execution import execute, execute_with_tail, report_status
+from ._execution import execute, execute_with_tail
 from ._handler import is_async_callable
 from ._ids import UNHANDLED
 from ._pool import Environment, EnvironmentPool
@@ -226,7 +226,7 @@ class Runner:
                 if self._closed:  # close() stopped the worker: its answer is not the handler's
                     raise _closed_error()
             elif tail:
-                result = await execute_with_tail(
+                result, ending = await execute_with_tail(
                     fn,
                     event,
                     request_id,
@@ -237,7 +237,7 @@ class Runner:
                     init_ms,
                 )
             else:
-                result = await execute(
+                result, ending = await execute(
                     fn,
                     event,
                     request_id,
@@ -258,7 +258,7 @@ class Runner:
         if init_ms is not None:  # Lambda bills the init too, rounded up with the run
             fn.billed_extra += _ceil(duration_ms + init_ms) - _ceil(duration_ms)
         if process is None:  # a thread-mode environment survives all but a timeout or exit
-            reusable = result.function_error is None or report_status(result)[0] is None
+            reusable = ending is None
         if reusable:
             environment.last_used = now + duration_ms / 1000
             free.append(environment)
@@ -266,7 +266,7 @@ class Runner:
             pool.discard()
         if _logger_enabled(_INFO):
             if process is None:
-                status, error_type = report_status(result)
+                status, error_type = ending or (None, None)
                 memory = 0
             logger.info("START RequestId: %s Version: %s", request_id, fn.version)
             logger.info("END RequestId: %s", request_id)

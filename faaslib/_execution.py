@@ -6,7 +6,7 @@ import datetime
 import time
 import uuid
 from array import array
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
 import pydantic_core
@@ -29,14 +29,28 @@ if TYPE_CHECKING:
     from ._spec import FunctionSpec
 
 __all__ = [
+    "EXIT",
+    "TIMEOUT",
+    "Ending",
     "FunctionRuntime",
     "execute",
     "execute_with_tail",
-    "exited",
     "new_request_id",
-    "report_status",
-    "timed_out",
 ]
+
+
+class Ending(NamedTuple):
+    """How an invocation ended its execution environment, as its REPORT line says it."""
+
+    status: str
+    error_type: str | None
+
+
+#: The handler ran past its timeout (``Sandbox.Timedout``).
+TIMEOUT = Ending("timeout", None)
+#: The handler ended its runtime (``Runtime.ExitError``).
+EXIT = Ending("error", "Runtime.ExitError")
+_LIVES_ON = (None, None)  # no Status on the REPORT line
 
 
 class FunctionRuntime:
@@ -52,7 +66,6 @@ class FunctionRuntime:
         "durations",
         "encode",
         "errors",
-        "exits",
         "handler",
         "invocations",
         "is_async",
@@ -97,9 +110,6 @@ class FunctionRuntime:
         self.invocations = 0
         self.errors = 0
         self.timeouts = 0
-        #: Invocations that ended the runtime (``Runtime.ExitError``): a process worker tells
-        #: its parent from this count, not from the error document.
-        self.exits = 0
         self.cold_starts = 0
         #: Billed milliseconds beyond the rounded durations: the init of cold starts.
         self.billed_extra = 0
@@ -144,8 +154,9 @@ async def execute(
     client_context: bytes | None,
     run_async: DeadlineRunner,
     init_result: Any = None,
-) -> InvocationResult:
-    """Run the handler once and return the 200 result (with a function error if it failed).
+) -> tuple[InvocationResult, Ending | None]:
+    """Run the handler once: the 200 result (with a function error if it failed) and how it
+    ended its environment (``TIMEOUT``, ``EXIT``, or ``None`` when the environment lives on).
 
     Errors of the handler never escape: they become Lambda's error document (``SystemExit``,
     ``KeyboardInterrupt`` and ``GeneratorExit`` too, as ``Runtime.ExitError``). Cancellation
@@ -168,20 +179,19 @@ async def execute(
             result = await _run_sync(fn, args, start)
     except DeadlineExceeded:
         fn.durations.append((time.monotonic() - start) * 1000)
-        return _timed_out(request_id, fn)
+        return _timed_out(request_id, fn), TIMEOUT
     except Exception as exc:  # noqa: BLE001 - the handler's error is the result
         fn.durations.append((time.monotonic() - start) * 1000)
-        return _failed(errors.handler_error(exc, request_id), request_id, fn)
+        return _failed(errors.handler_error(exc, request_id), request_id, fn), None
     except errors.RUNTIME_EXITS as exc:
         # What would end Lambda's runtime process: Runtime.ExitError, and the environment
-        # is discarded (see exited), never the invoker's own exception.
+        # is discarded, never the invoker's own exception.
         fn.durations.append((time.monotonic() - start) * 1000)
-        fn.exits += 1
-        return _failed(errors.exit_error(exc, request_id), request_id, fn)
+        return _failed(errors.exit_error(exc, request_id), request_id, fn), EXIT
     elapsed = time.monotonic() - start
     fn.durations.append(elapsed * 1000)
     if elapsed > fn.timeout:  # ran past its deadline without yielding
-        return _timed_out(request_id, fn)
+        return _timed_out(request_id, fn), TIMEOUT
     if type(result) is bytes:
         payload = result
     else:
@@ -191,10 +201,10 @@ async def execute(
             document = errors.runtime_error(
                 "Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id
             )
-            return _failed(document, request_id, fn)
+            return _failed(document, request_id, fn), None
     if len(payload) > fn.max_response:
-        return _failed(errors.response_too_large(fn.max_response), request_id, fn)
-    return InvocationResult(200, payload, request_id, None, fn.version)
+        return _failed(errors.response_too_large(fn.max_response), request_id, fn), None
+    return InvocationResult(200, payload, request_id, None, fn.version), None
 
 
 def _failed(document: bytes, request_id: str, fn: FunctionRuntime) -> InvocationResult:
@@ -207,30 +217,6 @@ def _timed_out(request_id: str, fn: FunctionRuntime) -> InvocationResult:
     return _failed(errors.timeout_error(request_id, fn.timeout), request_id, fn)
 
 
-def timed_out(result: InvocationResult) -> bool:
-    """Whether a result is Lambda's timeout error."""
-    return result.function_error is not None and b'"errorType":"Sandbox.Timedout"' in result.payload
-
-
-def exited(result: InvocationResult) -> bool:
-    """Whether a result is ``Runtime.ExitError``: the handler ended its runtime."""
-    return (
-        result.function_error is not None and b'"errorType":"Runtime.ExitError"' in result.payload
-    )
-
-
-def report_status(result: InvocationResult) -> tuple[str | None, str | None]:
-    """The REPORT line's ``Status`` and ``Error Type`` of an environment's invocation:
-    ``timeout``, or ``error`` with ``Runtime.ExitError`` (both reset the environment)."""
-    if result.function_error is None:
-        return None, None
-    if timed_out(result):
-        return "timeout", None
-    if exited(result):
-        return "error", "Runtime.ExitError"
-    return None, None
-
-
 async def execute_with_tail(
     fn: FunctionRuntime,
     event: Any,
@@ -240,7 +226,7 @@ async def execute_with_tail(
     run_async: DeadlineRunner,
     init_result: Any = None,
     init_ms: float | None = None,
-) -> InvocationResult:
+) -> tuple[InvocationResult, Ending | None]:
     """:func:`execute`, capturing the invocation's log for ``log_type="Tail"``; ``init_ms``
     is the environment's Init Duration on a cold start."""
     _logs.tee_streams()
@@ -249,7 +235,7 @@ async def execute_with_tail(
     token = _logs.current_buffer.set(buffer)
     start = time.perf_counter()
     try:
-        result = await execute(
+        result, ending = await execute(
             fn, event, request_id, invoked_arn, client_context, run_async, init_result
         )
     finally:
@@ -264,14 +250,7 @@ async def execute_with_tail(
         fn.memory_limit_in_mb,
         max_memory_mb(),
         init_ms,
-        *report_status(result),
+        *(ending or _LIVES_ON),
     )
     buffer.write(f"END RequestId: {request_id}\n{report}\n")
-    return InvocationResult(
-        result.status_code,
-        result.payload,
-        request_id,
-        result.function_error,
-        result.executed_version,
-        buffer.tail(),
-    )
+    return result._replace(log_result=buffer.tail()), ending

@@ -22,7 +22,7 @@ from . import _logs
 from ._concurrency import Concurrency
 from ._deadline import deadline_runner
 from ._durations import EXACT_RUNS
-from ._execution import FunctionRuntime, execute, execute_with_tail
+from ._execution import EXIT, TIMEOUT, FunctionRuntime, execute, execute_with_tail
 from ._handler import HandlerImportError, import_handler, is_async_callable
 from ._messages import (
     Answer,
@@ -175,19 +175,17 @@ async def _serve(setup: Setup, fd_in: int, fd_out: int, buffer: bytearray) -> No
             message.client_context,
             run_async,
         )
-        # execute counts timeouts and exits: the answer says which this was.
-        timeouts, exits = runtime.timeouts, runtime.exits
         if message.tail:
             if not capturing:
                 _logs.install()
                 capturing = True
-            result = await execute_with_tail(*args, init_result, message.init_ms)
+            result, ending = await execute_with_tail(*args, init_result, message.init_ms)
         else:
-            result = await execute(*args, init_result)
+            result, ending = await execute(*args, init_result)
         if len(runtime.durations) >= EXACT_RUNS:  # bounded memory in a long-lived worker
             runtime.fold_durations()
-        timed_out = runtime.timeouts != timeouts
-        _write(fd_out, Answer(result, max_memory_kb(), timed_out, runtime.exits != exits))
+        timed_out, exited = ending is TIMEOUT, ending is EXIT
+        _write(fd_out, Answer(result, max_memory_kb(), timed_out, exited))
 
 
 def main() -> None:

@@ -275,3 +275,35 @@ def test_environment_configuration_is_checked(config: dict[str, Any], field: str
     registry = faaslib.Registry()
     with pytest.raises(faaslib.ValidationException, match=field):
         registry.function(name="h", **config)(lambda event: None)
+
+
+class _Disguised(Exception):
+    """A handler's own error whose type name is the platform's timeout or exit type."""
+
+
+@pytest.mark.parametrize("type_name", ["Sandbox.Timedout", "Runtime.ExitError"])
+async def test_a_handler_error_named_like_a_platform_error_keeps_its_environment(
+    type_name: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Whether an invocation timed out or ended its runtime is what happened to it, never
+    # what its error document says: an error type the handler chose keeps the environment.
+    disguised = type(type_name, (_Disguised,), {})
+    disguised.__name__ = type_name
+    init = Counter()
+    registry = faaslib.Registry()
+
+    @registry.function(init=init)
+    def handler(event: Any) -> None:
+        raise disguised("not the platform's")
+
+    caplog.set_level(logging.INFO, logger="faaslib")
+    async with faaslib.Invoker(registry) as invoker:
+        first = await invoker.invoke("handler")
+        second = await invoker.invoke("handler", log_type="Tail")
+        metrics = invoker.metrics().functions["handler"]
+    assert first.json()["errorType"] == second.json()["errorType"] == type_name
+    assert init.runs == 1
+    assert (metrics.cold_starts, metrics.timeouts) == (1, 0)
+    tail = base64.b64decode(second.log_result or "").decode()
+    assert "Status:" not in tail
+    assert not [r for r in caplog.records if "Status:" in r.getMessage()]
