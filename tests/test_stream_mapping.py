@@ -286,3 +286,21 @@ async def test_iterator_age_is_the_wait_of_the_latest_batch() -> None:
         stats = mapping.statistics()
     assert flat(consumer.batches) == [0]
     assert stats.iterator_age == 2500.0
+
+
+async def test_a_mapping_names_its_source() -> None:
+    # Lambda's mapping has an EventSourceArn; faaslib's gives the source itself.
+    queue = faaslib.Queue("jobs")
+    stream = faaslib.Stream("clicks")
+    table = faaslib.Table("orders", partition_key="id")
+    registry = faaslib.Registry()
+
+    @registry.function(
+        events=[faaslib.SQS(queue), faaslib.Kinesis(stream), faaslib.DynamoDB(table)]
+    )
+    def handler(event: Any) -> None:
+        pass
+
+    async with faaslib.Invoker(registry) as invoker:
+        sources = {type(m.trigger).__name__: m.source for m in invoker.event_source_mappings()}
+    assert sources == {"SQS": queue, "Kinesis": stream, "DynamoDB": table.stream}

@@ -14,7 +14,7 @@ from aws_lambda_powertools.utilities.parser.models import DynamoDBStreamModel
 import faaslib
 
 if TYPE_CHECKING:
-    from faaslib._services.shapes import StreamViewType
+    from faaslib._services.dynamodb import StreamViewType
 
 T0 = 1_700_000_000.0
 

@@ -1,9 +1,17 @@
-"""Kinesis and DynamoDB Streams as Lambda's triggers: the ``Kinesis`` and ``DynamoDB``
-triggers and the mapping that reads their shards in order (Lambda's pull model)."""
+"""Amazon Kinesis Data Streams: ``Stream``, an in-memory stream (shards, partition keys,
+sequence numbers, retention); the records Lambda delivers from it; and the ``Kinesis``
+trigger with the mapping that reads the shards in order (Lambda's pull model). DynamoDB
+Streams are read by the same mapping (see ``dynamodb``)."""
 
 from __future__ import annotations
 
+import base64
+import bisect
+import hashlib
+import itertools
 import logging
+import math
+import re
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -14,8 +22,14 @@ import anyio
 import pydantic_core
 
 from .._destinations import check_destination, timestamp
-from .._errors import FaaslibError, TooManyRequestsException, ValidationException
+from .._errors import (
+    FaaslibError,
+    InvalidParameterValueException,
+    TooManyRequestsException,
+    ValidationException,
+)
 from .._function_errors import RUNTIME_EXITS
+from .._site import FollowsSite
 from .._triggers import (
     REPORT_BATCH_ITEM_FAILURES,
     Invoke,
@@ -24,19 +38,311 @@ from .._triggers import (
     check_whole,
     response_types,
 )
+from .._wakeup import sleep_until_woken
 from .mappings import EventSourceMapping, item_failures
 from .patterns import filter_criteria
-from .shapes import KinesisRecordEncoder, dynamodb_record, from_attribute_value, records_event_json
-from .stream import Stream
-from .table import ChangeStream, Table
+from .records import b64, json_literal, records_event_json, utf8
 
 if TYPE_CHECKING:
     from .._clock import Clock
-    from .stream import StreamRecord
+    from .._wakeup import Waker
 
-__all__ = ["DynamoDB", "Kinesis", "StreamMapping"]
+__all__ = [
+    "Kinesis",
+    "KinesisRecordEncoder",
+    "Stream",
+    "StreamMapping",
+    "StreamRecord",
+    "kinesis_record",
+]
 
 logger = logging.getLogger("faaslib")
+_json = pydantic_core.to_json
+
+_NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
+_HASH_SPACE = 2**128
+#: Kinesis sequence numbers are 56-digit decimal strings, increasing within a shard.
+_SEQUENCE_BASE = 49_590_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000
+
+
+@dataclass(frozen=True, slots=True)
+class StreamRecord:
+    """A record of a shard: what a Kinesis event record carries.
+
+    :ivar shard_id: ``shardId-000000000000``
+    :ivar sequence_number: its sequence number (a decimal string, increasing in the shard)
+    :ivar partition_key: the key that chose its shard
+    :ivar data: the bytes put
+    :ivar arrival: when it arrived (the stream's clock, epoch seconds)
+    :ivar index: its position in the shard, from 0
+    """
+
+    shard_id: str
+    sequence_number: str
+    partition_key: str
+    data: bytes
+    arrival: float
+    index: int
+
+
+class Stream(FollowsSite):
+    """An in-memory data stream with Kinesis's semantics, usable with or without an invoker.
+
+    A record goes to the shard whose range of the 128-bit MD5 hash key space holds its
+    partition key's hash; each shard keeps its records in order, for ``retention`` seconds.
+    Records put before an invoker opens are read by it (from ``TRIM_HORIZON``). The
+    ``region``, ``account_id`` and ``clock`` not given are those of the first invoker that
+    runs the stream; until then ``us-east-1``, ``123456789012`` and real time.
+
+    :param shard_count: shards, 1-500
+    :param retention: seconds a record is kept, 24 hours (the default) to 365 days
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        shard_count: int = 1,
+        retention: float = 86_400,
+        region: str | None = None,
+        account_id: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
+            raise InvalidParameterValueException(
+                f"Stream name {name!r}: 1-128 characters of [a-zA-Z0-9_.-]"
+            )
+        if (
+            isinstance(shard_count, bool)
+            or not isinstance(shard_count, int)
+            or not (1 <= shard_count <= 500)
+        ):
+            raise InvalidParameterValueException(f"shard_count must be 1-500, got {shard_count!r}")
+        if not 86_400 <= retention <= 31_536_000:
+            raise InvalidParameterValueException(
+                f"retention must be 86400-31536000 seconds (24 hours to 365 days), got {retention!r}"
+            )
+        self.name = name
+        self.retention = float(retention)
+        self._settle(region, account_id, clock)
+        self.shard_ids = [f"shardId-{i:012d}" for i in range(shard_count)]
+        self._shards: list[list[StreamRecord]] = [[] for _ in range(shard_count)]
+        self._trimmed = [0] * shard_count  # records dropped from each shard's start
+        self._sequence = itertools.count(1)
+        self._waiters: set[Waker] = set()
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:kinesis:{self.region}:{self.account_id}:stream/{self.name}"
+
+    def shard_for(self, partition_key: str) -> int:
+        """The index of the shard a partition key goes to.
+
+        :raises ~faaslib.InvalidParameterValueException: the key holds a lone surrogate
+        """
+        return self._shard(utf8(partition_key, "The partition key"))
+
+    def _shard(self, partition_key: bytes) -> int:
+        digest = int.from_bytes(hashlib.md5(partition_key, usedforsecurity=False).digest(), "big")
+        return digest * len(self._shards) // _HASH_SPACE
+
+    def put(self, data: Any, partition_key: str) -> StreamRecord:
+        """Put a record (bytes; a string as UTF-8; anything else as its JSON).
+
+        :raises ~faaslib.InvalidParameterValueException: an empty or over-256-character
+            partition key, data over 1 MiB, or text UTF-8 cannot encode (a lone surrogate) in
+            either, or data that cannot be made JSON
+        """
+        if not isinstance(partition_key, str) or not 1 <= len(partition_key) <= 256:
+            raise InvalidParameterValueException("The partition key must be 1-256 characters")
+        key = utf8(partition_key, "The partition key")
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            body = bytes(data)
+        elif isinstance(data, str):
+            body = utf8(data, "A record's data")
+        else:
+            try:
+                body = pydantic_core.to_json(data)
+            except pydantic_core.PydanticSerializationError as exc:
+                raise InvalidParameterValueException(
+                    f"A record's data is not JSON text: {exc}"
+                ) from None
+        if len(body) > 1_048_576:
+            raise InvalidParameterValueException("A record's data must be 1 MiB at most")
+        shard = self._shard(key)
+        records = self._shards[shard]
+        record = StreamRecord(
+            self.shard_ids[shard],
+            str(_SEQUENCE_BASE + next(self._sequence)),
+            partition_key,
+            body,
+            self.clock.time(),
+            self._trimmed[shard] + len(records),
+        )
+        records.append(record)
+        self.wake_readers()
+        return record
+
+    def wake_readers(self) -> None:
+        """Wake every mapping waiting for a record (to look again); from any thread."""
+        for wake in list(self._waiters):
+            wake()
+
+    async def wait_for_records(self, *deadlines: tuple[Clock, float]) -> None:
+        """Sleep until a record may have been put, or the first ``(clock, time)`` deadline."""
+        await sleep_until_woken(self._waiters, *deadlines)
+
+    def read(self, shard: int, index: int, limit: int) -> list[StreamRecord]:
+        """Up to ``limit`` records of a shard from position ``index`` on (past retention:
+        from the oldest kept)."""
+        self._trim(shard)
+        records = self._shards[shard]
+        start = max(index - self._trimmed[shard], 0)
+        return records[start : start + limit]
+
+    def end(self, shard: int) -> int:
+        """The position after a shard's last record (where ``LATEST`` starts)."""
+        return self._trimmed[shard] + len(self._shards[shard])
+
+    def position_at(self, shard: int, time: float) -> int:
+        """The position of a shard's first record that arrived at ``time`` or later."""
+        self._trim(shard)
+        records = self._shards[shard]
+        offset = bisect.bisect_left([r.arrival for r in records], time)
+        return self._trimmed[shard] + offset
+
+    def _trim(self, shard: int) -> None:
+        records = self._shards[shard]
+        horizon = self.clock.time() - self.retention
+        gone = 0
+        while gone < len(records) and records[gone].arrival < horizon:
+            gone += 1
+        if gone:
+            del records[:gone]
+            self._trimmed[shard] += gone
+
+    #: The key of a discarded batch's description in a mapping's ``on_failure`` record.
+    batch_info = "KinesisBatchInfo"
+
+    def event_writer(self, role_arn: str) -> Callable[[list[StreamRecord]], bytes]:
+        """What writes the event of a batch of this stream's records, as Lambda delivers it
+        to a function whose execution role is ``role_arn``."""
+        encode = KinesisRecordEncoder(self.arn, self.region, role_arn)
+
+        def event(batch: list[StreamRecord]) -> bytes:
+            return records_event_json(
+                encode(r.shard_id, r.partition_key, r.sequence_number, r.data, r.arrival)
+                for r in batch
+            )
+
+        return event
+
+    def filterable(self, record: StreamRecord) -> dict[str, Any]:
+        """A record as Lambda's filter criteria see it: its ``data`` decoded when JSON."""
+        try:
+            data: Any = pydantic_core.from_json(record.data)
+        except ValueError:
+            data = record.data.decode(errors="replace")
+        return {
+            "partitionKey": record.partition_key,
+            "sequenceNumber": record.sequence_number,
+            "data": data,
+        }
+
+    def __len__(self) -> int:
+        """Records kept, over all shards."""
+        for shard in range(len(self._shards)):
+            self._trim(shard)
+        return sum(len(records) for records in self._shards)
+
+    def __repr__(self) -> str:
+        return f"<Stream {self.name} shards={len(self._shards)} records={len(self)}>"
+
+
+# -- Records -----------------------------------------------------------------------------------
+
+
+def kinesis_record(
+    *,
+    stream_arn: str,
+    shard_id: str,
+    partition_key: str,
+    sequence_number: str,
+    data: bytes,
+    arrival_time: float,
+    region: str,
+    role_arn: str,
+) -> dict[str, Any]:
+    """One record of a Kinesis Data Streams event source mapping's event.
+
+    ``shard_id`` is like ``"shardId-000000000006"``; ``data`` is delivered base64-encoded;
+    ``arrival_time`` becomes ``approximateArrivalTimestamp`` (epoch seconds, to the
+    millisecond); ``role_arn`` is the function's execution role (``invokeIdentityArn``).
+    """
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": partition_key,
+            "sequenceNumber": sequence_number,
+            "data": b64(data),
+            "approximateArrivalTimestamp": round(arrival_time, 3),
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{sequence_number}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": role_arn,
+        "awsRegion": region,
+        "eventSourceARN": stream_arn,
+    }
+
+
+class KinesisRecordEncoder:
+    """:func:`kinesis_record`'s compact JSON, byte for byte, for the records of one stream
+    read by one function (see :class:`SqsRecordEncoder`)."""
+
+    __slots__ = ("_arrival", "_template")
+
+    def __init__(self, stream_arn: str, region: str, role_arn: str) -> None:
+        # The last arrival time and its JSON: records put in the same millisecond share it,
+        # and formatting a float is the dearest part of a record.
+        self._arrival: tuple[float, bytes] = (math.nan, b"")
+        self._template = (
+            b'{"kinesis":{"kinesisSchemaVersion":"1.0","partitionKey":%b,"sequenceNumber":%b,'
+            b'"data":"%b","approximateArrivalTimestamp":%b},"eventSource":"aws:kinesis",'
+            b'"eventVersion":"1.0","eventID":%b,"eventName":"aws:kinesis:record",'
+            b'"invokeIdentityArn":'
+            + json_literal(role_arn)
+            + b',"awsRegion":'
+            + json_literal(region)
+            + b',"eventSourceARN":'
+            + json_literal(stream_arn)
+            + b"}"
+        )
+
+    def __call__(
+        self,
+        shard_id: str,
+        partition_key: str,
+        sequence_number: str,
+        data: bytes,
+        arrival_time: float,
+    ) -> bytes:
+        arrival = round(arrival_time, 3)
+        last, arrival_json = self._arrival
+        if arrival != last:
+            arrival_json = _json(arrival)
+            self._arrival = (arrival, arrival_json)
+        return self._template % (
+            _json(partition_key),
+            _json(sequence_number),
+            base64.b64encode(data),
+            arrival_json,
+            _json(f"{shard_id}:{sequence_number}"),
+        )
+
+
+# -- Trigger and mapping -----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +441,11 @@ class Kinesis(Trigger):
             raise ValidationException("enabled", self.enabled, "Member must be a boolean")
 
     @property
+    def source(self) -> Stream:
+        """The stream it reads."""
+        return self.stream
+
+    @property
     def reports_item_failures(self) -> bool:
         return REPORT_BATCH_ITEM_FAILURES in self.function_response_types
 
@@ -150,54 +461,6 @@ class Kinesis(Trigger):
             host.function_arn(function_name),
             host.role_arn(function_name),
         )
-
-
-@dataclass(frozen=True, eq=False)
-class DynamoDB(Kinesis):
-    """An event source mapping on a :class:`~faaslib.Table`'s change stream (SAM's
-    ``DynamoDB`` event): batches of DynamoDB Streams records, in order per item key.
-
-    It takes the options of :class:`Kinesis` (but ``starting_position`` is ``TRIM_HORIZON``
-    or ``LATEST``); pass the table (or its ``stream``) first. Filter patterns see the record,
-    e.g. ``{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}``.
-    """
-
-    stream: ChangeStream
-
-    if TYPE_CHECKING:
-        # The generated ``__init__`` takes a Table too (``__post_init__`` swaps in its stream),
-        # which the inherited field type cannot say: this is the signature type checkers see.
-        # tests/test_table_stream.py checks that it matches the dataclass's fields and defaults.
-        def __init__(
-            self,
-            stream: Table | ChangeStream,
-            starting_position: str = "TRIM_HORIZON",
-            starting_position_timestamp: float | None = None,
-            batch_size: int = 100,
-            maximum_batching_window: float = 0,
-            parallelization_factor: int = 1,
-            bisect_batch_on_function_error: bool = False,
-            maximum_retry_attempts: int = -1,
-            maximum_record_age: int = -1,
-            on_failure: Any = None,
-            function_response_types: Sequence[str] = (),
-            filter_criteria: Sequence[Mapping[str, Any] | str] | None = None,
-            enabled: bool = True,
-        ) -> None: ...
-
-    def __post_init__(self) -> None:
-        source: object = self.stream
-        if isinstance(source, Table):
-            object.__setattr__(self, "stream", source.stream)
-        elif not isinstance(source, ChangeStream):
-            raise ValidationException("stream", source, "Member must be a faaslib.Table")
-        if self.starting_position == "AT_TIMESTAMP":
-            raise ValidationException(
-                "startingPosition",
-                self.starting_position,
-                "Member must satisfy enum value set: [TRIM_HORIZON, LATEST]",
-            )
-        super().__post_init__()
 
 
 class StreamMapping(EventSourceMapping):
@@ -219,7 +482,7 @@ class StreamMapping(EventSourceMapping):
         super().__init__(function_name, trigger, clock, invoke)
         self._deliver = deliver
         self._function_arn = function_arn
-        self._encode = KinesisRecordEncoder(trigger.stream.arn, trigger.stream.region, role_arn)
+        self._event = trigger.stream.event_writer(role_arn)
         # (shard, lane) -> the position it reads next; lanes sleeping until a time -> it.
         self._positions: dict[tuple[int, int], int] = {}
         self._waiting: dict[tuple[int, int], float] = {}  # gathering a batch until a time
@@ -297,9 +560,10 @@ class StreamMapping(EventSourceMapping):
         trigger = self.trigger
         want = trigger.batch_size if limit is None else limit
         lanes = trigger.parallelization_factor
+        stream = trigger.stream
         batch: list[StreamRecord] = []
         while len(batch) < want:
-            records = trigger.stream.read(shard, position, want * lanes)
+            records = stream.read(shard, position, want * lanes)
             if not records:
                 break
             for record in records:
@@ -307,7 +571,7 @@ class StreamMapping(EventSourceMapping):
                 if lanes > 1 and zlib.crc32(record.partition_key.encode()) % lanes != lane:
                     continue
                 self._polled += 1
-                if self._matches is not None and not self._matches(self.filterable(record)):
+                if self._matches is not None and not self._matches(stream.filterable(record)):
                     self._filtered += 1  # Lambda skips it: the iterator moves on
                     continue
                 batch.append(record)
@@ -367,56 +631,6 @@ class StreamMapping(EventSourceMapping):
             finally:
                 del self._retrying[key]
 
-    def _event(self, batch: list[StreamRecord]) -> bytes:
-        """The function's event for a batch: its records as Kinesis or DynamoDB Streams ones."""
-        stream = self.trigger.stream
-        if isinstance(stream, ChangeStream):
-            return records_event_json(
-                pydantic_core.to_json(self._change_record(r, stream)) for r in batch
-            )
-        encode = self._encode
-        return records_event_json(
-            encode(r.shard_id, r.partition_key, r.sequence_number, r.data, r.arrival) for r in batch
-        )
-
-    @staticmethod
-    def _change_record(record: StreamRecord, stream: ChangeStream) -> dict[str, Any]:
-        """A table's change as a DynamoDB Streams record."""
-        change = pydantic_core.from_json(record.data)
-        images = {
-            part: {k: from_attribute_value(v) for k, v in change[part].items()}
-            for part in ("Keys", "NewImage", "OldImage")
-            if part in change
-        }
-        return dynamodb_record(
-            event_name=change["eventName"],
-            keys=images["Keys"],
-            new_image=images.get("NewImage"),
-            old_image=images.get("OldImage"),
-            sequence_number=record.sequence_number,
-            size_bytes=change["SizeBytes"],
-            stream_view_type=stream.view_type,
-            time=record.arrival,
-            stream_arn=stream.arn,
-            region=stream.region,
-        )
-
-    def filterable(self, record: StreamRecord) -> dict[str, Any]:
-        """A record as Lambda's filter sees it: a Kinesis ``data`` decoded when it is JSON;
-        a DynamoDB record as it is delivered."""
-        stream = self.trigger.stream
-        if isinstance(stream, ChangeStream):
-            return self._change_record(record, stream)
-        try:
-            data: Any = pydantic_core.from_json(record.data)
-        except ValueError:
-            data = record.data.decode(errors="replace")
-        return {
-            "partitionKey": record.partition_key,
-            "sequenceNumber": record.sequence_number,
-            "data": data,
-        }
-
     async def _invoke_records(self, batch: list[StreamRecord]) -> int | None:
         """Invoke with a batch: ``None`` if it all succeeded, else the index of the first
         record to retry (0: the whole batch)."""
@@ -470,7 +684,7 @@ class StreamMapping(EventSourceMapping):
             },
             "version": "1.0",
             "timestamp": timestamp(self._clock.time()),
-            ("DDBStreamBatchInfo" if isinstance(stream, ChangeStream) else "KinesisBatchInfo"): {
+            stream.batch_info: {
                 "shardId": batch[0].shard_id,
                 "startSequenceNumber": batch[0].sequence_number,
                 "endSequenceNumber": batch[-1].sequence_number,

@@ -19,11 +19,10 @@ from .patterns import filter_criteria
 
 if TYPE_CHECKING:
     from .._clock import Clock
+    from .._site import FollowsSite
     from .._triggers import Invoke
-    from .queue import Queue
-    from .stream import Stream
 
-__all__ = ["EventSourceMapping", "MappingStatistics", "PullTrigger", "filterable", "item_failures"]
+__all__ = ["EventSourceMapping", "MappingStatistics", "PullTrigger", "item_failures"]
 
 logger = logging.getLogger("faaslib")
 
@@ -52,15 +51,6 @@ class MappingStatistics:
     iterator_age: float = 0.0
 
 
-def filterable(record: dict[str, Any]) -> dict[str, Any]:
-    """An SQS record as Lambda's filter sees it: its body parsed when it is JSON."""
-    try:
-        body = pydantic_core.from_json(record["body"])
-    except ValueError:
-        return record
-    return {**record, "body": body}
-
-
 class PullTrigger(Protocol):
     """What every mapping reads of its trigger."""
 
@@ -69,6 +59,9 @@ class PullTrigger(Protocol):
 
     @property
     def filter_criteria(self) -> Any: ...
+
+    @property
+    def source(self) -> FollowsSite: ...
 
 
 class EventSourceMapping:
@@ -100,9 +93,9 @@ class EventSourceMapping:
         self.scope: CancelScope | None = None
 
     @property
-    def source(self) -> Queue | Stream:
-        """The queue or stream it reads."""
-        raise NotImplementedError
+    def source(self) -> FollowsSite:
+        """The queue or stream it reads (Lambda's mapping names it by ``EventSourceArn``)."""
+        return self.trigger.source
 
     @property
     def state(self) -> str:

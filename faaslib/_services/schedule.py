@@ -19,7 +19,7 @@ import pydantic_core
 from .._errors import FaaslibError, ValidationException
 from .._ids import new_request_id
 from .._triggers import Trigger, TriggerHost
-from .shapes import scheduled_event
+from .records import utc
 
 if TYPE_CHECKING:
     from anyio import CancelScope
@@ -451,3 +451,23 @@ class ScheduleRunner:
 
     def __repr__(self) -> str:
         return f"<ScheduleRunner {self.rule_name} {self.trigger.expression!r}>"
+
+
+def scheduled_event(
+    *, rule_arn: str, time: float, region: str, account: str, event_id: str
+) -> dict[str, Any]:
+    """The event an EventBridge schedule rule sends (``detail-type`` ``"Scheduled Event"``).
+
+    ``time`` becomes ``2015-10-08T16:53:06Z`` (ISO 8601, UTC, to the second).
+    """
+    return {
+        "version": "0",
+        "id": event_id,
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": account,
+        "time": f"{utc(math.floor(time)):%Y-%m-%dT%H:%M:%S}Z",
+        "region": region,
+        "resources": [rule_arn],
+        "detail": {},
+    }

@@ -1,0 +1,209 @@
+"""Amazon SNS: ``Topic``, an in-memory topic that fans messages out to the functions
+subscribed to it; the notification records; and the ``SNS`` trigger with its filter policy
+(push model)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import pydantic_core
+
+from .._destinations import timestamp
+from .._errors import InvalidParameterValueException
+from .._ids import new_request_id
+from .patterns import EventPattern
+from .push import PushSource, PushTrigger
+from .records import b64, binary_value, records_event, utf8
+
+if TYPE_CHECKING:
+    from .._clock import Clock
+
+__all__ = ["SNS", "Topic", "sns_record"]
+
+_TOPIC = re.compile(r"[a-zA-Z0-9_-]{1,256}")
+#: A certificate name of the form SNS uses; nothing checks the signature against it.
+_SNS_CERTIFICATE = "SimpleNotificationService-01d088a6f77103d0fe307c0069e40ed6.pem"
+
+
+class Topic(PushSource):
+    """An in-memory topic: ``publish`` fans a message out to every subscribed function (SNS
+    notification records), each :class:`SNS` trigger applying its filter policy.
+
+    It can be a destination or dead-letter target of asynchronous invocations: ``send``
+    publishes the record (JSON-encoded as the message).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        region: str | None = None,
+        account_id: str | None = None,
+        clock: Clock | None = None,
+    ) -> None:
+        if not _TOPIC.fullmatch(name.removesuffix(".fifo")):
+            raise InvalidParameterValueException(
+                f"Topic name {name!r}: 1-256 characters of [a-zA-Z0-9_-]"
+            )
+        super().__init__(region, account_id, clock)
+        self.name = name
+
+    @property
+    def arn(self) -> str:
+        return f"arn:aws:sns:{self.region}:{self.account_id}:{self.name}"
+
+    def publish(
+        self,
+        message: Any,
+        *,
+        subject: str | None = None,
+        attributes: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> str:
+        """Publish a message (a string, or anything else as its JSON); return its id.
+
+        :param attributes: message attributes in Publish's shape, e.g.
+            ``{"kind": {"DataType": "String", "StringValue": "order"}}``
+        :raises ~faaslib.InvalidParameterValueException: the message, subject or an attribute
+            holds text UTF-8 cannot encode (a lone surrogate), or the message cannot be JSON
+        """
+        if isinstance(message, str):
+            text = message
+        else:
+            try:
+                text = pydantic_core.to_json(message).decode()
+            except pydantic_core.PydanticSerializationError as exc:
+                raise InvalidParameterValueException(
+                    f"Invalid parameter: Message is not JSON text: {exc}"
+                ) from None
+        utf8(text, "The message")
+        if subject is not None:
+            utf8(subject, "The subject")
+        for name, attribute in (attributes or {}).items():
+            values = attribute.values() if isinstance(attribute, Mapping) else ()
+            for value in (name, *values):
+                if isinstance(value, str):
+                    utf8(value, f"Message attribute {name!r}")
+        message_id = new_request_id()
+        for trigger in self._subscribers:
+            assert isinstance(trigger, SNS)
+            if trigger.accepts(attributes or {}):
+                record = sns_record(
+                    topic_arn=self.arn,
+                    subscription_arn=f"{self.arn}:{trigger.subscription_id}",
+                    message_id=message_id,
+                    message=text,
+                    time=self.clock.time(),
+                    region=self.region,
+                    subject=subject,
+                    message_attributes=attributes,
+                )
+                trigger._emit(records_event([record]))
+        return message_id
+
+    async def send(self, record: Any) -> None:
+        """Publish ``record`` (a destination's invocation record)."""
+        self.publish(record)
+
+    def __repr__(self) -> str:
+        return f"<Topic {self.name} subscriptions={len(self._subscribers)}>"
+
+
+@dataclass(frozen=True, eq=False)
+class SNS(PushTrigger):
+    """Invoke the function (invocation type Event) with each message published to a
+    :class:`Topic` (SAM's ``SNS`` event).
+
+    :param topic: the topic
+    :param filter_policy: an SNS filter policy on the message attributes (EventBridge
+        pattern syntax: ``{"kind": ["order"], "amount": [{"numeric": [">", 100]}]}``)
+    """
+
+    topic: Topic
+    filter_policy: Mapping[str, Any] | None = None
+    subscription_id: str = field(default_factory=new_request_id, init=False)
+    _policy: EventPattern | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.topic, Topic):
+            raise InvalidParameterValueException("SNS trigger needs a faaslib.Topic")
+        if self.filter_policy is not None:
+            object.__setattr__(self, "_policy", EventPattern(self.filter_policy))
+
+    @property
+    def source(self) -> Topic:
+        return self.topic
+
+    def accepts(self, attributes: Mapping[str, Mapping[str, str]]) -> bool:
+        policy = self._policy
+        if policy is None:
+            return True
+        values: dict[str, Any] = {}
+        for name, attribute in attributes.items():
+            value: Any = attribute.get("StringValue", attribute.get("Value"))
+            kind = attribute.get("DataType", attribute.get("Type", "String"))
+            if kind.startswith("Number") and value is not None:
+                value = float(value) if "." in value or "e" in value.lower() else int(value)
+            elif kind.startswith("String.Array") and value is not None:
+                value = pydantic_core.from_json(value)
+            values[name] = value
+        return policy.matches(values)
+
+
+# -- Records -----------------------------------------------------------------------------------
+
+
+def sns_record(
+    *,
+    topic_arn: str,
+    subscription_arn: str,
+    message_id: str,
+    message: str,
+    time: float,
+    region: str,
+    subject: str | None = None,
+    message_attributes: Mapping[str, Mapping[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The record of an SNS notification (SNS invokes with one record).
+
+    ``message_attributes`` may be given as ``Publish`` takes them (``{"DataType": "String",
+    "StringValue": "..."}`` or ``"BinaryValue"``) or as delivered (``{"Type": ..., "Value":
+    ...}``); they are delivered as ``{"Type", "Value"}``, binary values base64-encoded. A
+    message without a subject has ``"Subject": null``. The signature is well-formed but signs
+    nothing.
+    """
+    signature = b64(hashlib.sha256(message_id.encode()).digest() * 8)  # 256 bytes, like RSA's
+    return {
+        "EventVersion": "1.0",
+        "EventSubscriptionArn": subscription_arn,
+        "EventSource": "aws:sns",
+        "Sns": {
+            "SignatureVersion": "1",
+            "Timestamp": timestamp(time),
+            "Signature": signature,
+            "SigningCertUrl": f"https://sns.{region}.amazonaws.com/{_SNS_CERTIFICATE}",
+            "MessageId": message_id,
+            "Message": message,
+            "MessageAttributes": {
+                name: _sns_attribute(value) for name, value in (message_attributes or {}).items()
+            },
+            "Type": "Notification",
+            "UnsubscribeUrl": f"https://sns.{region}.amazonaws.com/"
+            f"?Action=Unsubscribe&SubscriptionArn={subscription_arn}",
+            "TopicArn": topic_arn,
+            "Subject": subject,
+        },
+    }
+
+
+def _sns_attribute(attribute: Mapping[str, Any]) -> dict[str, str]:
+    if "Type" in attribute:
+        return {"Type": attribute["Type"], "Value": attribute["Value"]}
+    if "StringValue" in attribute:
+        value = str(attribute["StringValue"])
+    else:
+        value = b64(binary_value(attribute["BinaryValue"]))
+    return {"Type": attribute["DataType"], "Value": value}
