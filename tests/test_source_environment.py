@@ -139,3 +139,42 @@ async def test_a_later_invoker_does_not_take_over_a_source_another_one_ran() -> 
         pass
     assert queue.region == REGION
     assert queue.clock is first
+
+
+async def test_notifications_sent_before_an_invoker_runs_take_its_site() -> None:
+    # An object put or a message published before any invoker runs the source is delivered
+    # as if from the site the invoker gives it: region, account and clock all agree.
+    bucket = faaslib.Bucket("uploads")
+    topic = faaslib.Topic("alerts")
+    registry = faaslib.Registry()
+    seen: list[tuple[dict[str, Any], str]] = []
+    collector(registry, "on_upload", seen, events=[faaslib.S3(bucket)])
+    collector(registry, "on_alert", seen, events=[faaslib.SNS(topic)])
+    bucket.put("a.txt", b"x")
+    topic.publish("early")
+    clock = faaslib.VirtualClock(T0)
+    async with faaslib.Invoker(registry, region=REGION, account_id=ACCOUNT, clock=clock) as invoker:
+        await invoker.drain()
+    [s3_event, sns_event] = sorted((e for e, _ in seen), key=lambda e: "Sns" in e["Records"][0])
+    [s3] = s3_event["Records"]
+    assert s3["awsRegion"] == REGION
+    assert s3["eventTime"] == "2023-11-14T22:13:20.000Z"  # T0: the invoker's clock
+    [sns] = sns_event["Records"]
+    assert sns["Sns"]["TopicArn"] == f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts"
+    assert sns["EventSubscriptionArn"].startswith(f"arn:aws:sns:{REGION}:{ACCOUNT}:alerts:")
+    assert sns["Sns"]["SigningCertUrl"].startswith(f"https://sns.{REGION}.amazonaws.com/")
+    assert sns["Sns"]["Timestamp"] == "2023-11-14T22:13:20.000Z"
+
+
+async def test_notifications_keep_the_time_they_were_sent_once_an_invoker_runs() -> None:
+    bucket = faaslib.Bucket("uploads")
+    registry = faaslib.Registry()
+    seen: list[tuple[dict[str, Any], str]] = []
+    collector(registry, "on_upload", seen, events=[faaslib.S3(bucket)])
+    clock = faaslib.VirtualClock(T0)
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        bucket.put("a.txt", b"x")
+        clock.advance(5)  # the put happened before: its record says so
+        await invoker.drain()
+    [(event, _)] = seen
+    assert event["Records"][0]["eventTime"] == "2023-11-14T22:13:20.000Z"

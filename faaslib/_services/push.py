@@ -4,7 +4,6 @@ subscribed to them asynchronously, through a pump on the invoker's task group.""
 from __future__ import annotations
 
 import logging
-import re
 from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -21,18 +20,12 @@ from .._wakeup import Waker, sleep_until_woken
 if TYPE_CHECKING:
     from .._clock import Clock
 
-__all__ = ["Pump", "PushSource", "PushTrigger"]
+__all__ = ["Notification", "Pump", "PushSource", "PushTrigger"]
 
 logger = logging.getLogger("faaslib")
 
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
-_TOPIC = re.compile(r"[a-zA-Z0-9_-]{1,256}")
-_S3_EVENTS = (
-    "s3:ObjectCreated:*",
-    "s3:ObjectCreated:Put",
-    "s3:ObjectRemoved:*",
-    "s3:ObjectRemoved:Delete",
-)
+#: What a push source emits: the function's event, written when it is delivered.
+Notification = Callable[[], dict[str, Any]]
 
 
 class PushSource(FollowsSite):
@@ -43,6 +36,14 @@ class PushSource(FollowsSite):
         self._settle(region, account_id, clock)
         self._subscribers: list[PushTrigger] = []
 
+    def _sent_at(self) -> float | None:
+        """When a notification sent now was sent: ``None`` while no invoker has run the source
+        (and it was given no clock), for then its time is the invoker's, read when the
+        notification is delivered, as its region and account are."""
+        if self._followed or self._given[2] is not None:
+            return self.clock.time()
+        return None
+
 
 @dataclass(frozen=True, eq=False)
 class PushTrigger(Trigger):
@@ -51,10 +52,10 @@ class PushTrigger(Trigger):
     The source notifies it from the moment a registered function lists it (as S3 and SNS
     notify what their configuration names) until no function does. What it emits waits in
     its outbox, invoker or not, until an invoker running the function takes it as an Event
-    invocation.
+    invocation; the event is written then, with the site the source has by that time.
     """
 
-    _outbox: deque[dict[str, Any]] = field(default_factory=deque, init=False, repr=False)
+    _outbox: deque[Notification] = field(default_factory=deque, init=False, repr=False)
     _waiters: set[Waker] = field(default_factory=set, init=False, repr=False)
     _listed: list[int] = field(default_factory=lambda: [0], init=False, repr=False)
 
@@ -77,7 +78,7 @@ class PushTrigger(Trigger):
         self.source.follow(host.site)
         return Pump(function_name, self, host.invoke)
 
-    def _emit(self, event: dict[str, Any]) -> None:
+    def _emit(self, event: Notification) -> None:
         self._outbox.append(event)
         for wake in list(self._waiters):  # from any thread: a sync handler may put or publish
             wake()
@@ -106,7 +107,7 @@ class Pump:
             while outbox:
                 self._busy = True
                 try:
-                    await self._invoke(self.function_name, outbox[0], "Event")
+                    await self._invoke(self.function_name, outbox[0](), "Event")
                 except FaaslibError as exc:  # it can never be delivered: said, and dropped
                     logger.error(
                         "Dropping an event of %s for function %s: %s",

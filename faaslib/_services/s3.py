@@ -88,22 +88,27 @@ class Bucket(PushSource):
         return sorted(k for k in self._objects if k.startswith(prefix))
 
     def _notify(self, event_name: str, key: str, size: int | None, etag: str | None) -> None:
-        record = None
-        for trigger in self._subscribers:
-            assert isinstance(trigger, S3)
-            if trigger.wants(event_name, key):
-                if record is None:
-                    record = s3_record(
-                        event_name=event_name,
-                        time=self.clock.time(),
-                        region=self.region,
-                        bucket=self.name,
-                        key=key,
-                        sequencer=f"{next(self._sequence):016X}",
-                        size=size,
-                        etag=etag,
-                    )
-                trigger._emit(records_event([record]))
+        wanting = [t for t in self._subscribers if isinstance(t, S3) and t.wants(event_name, key)]
+        if not wanting:
+            return
+        sent_at = self._sent_at()
+        sequencer = f"{next(self._sequence):016X}"
+
+        def event() -> dict[str, Any]:
+            record = s3_record(
+                event_name=event_name,
+                time=self.clock.time() if sent_at is None else sent_at,
+                region=self.region,
+                bucket=self.name,
+                key=key,
+                sequencer=sequencer,
+                size=size,
+                etag=etag,
+            )
+            return records_event([record])
+
+        for trigger in wanting:
+            trigger._emit(event)
 
     def __repr__(self) -> str:
         return f"<Bucket {self.name} objects={len(self._objects)}>"

@@ -8,6 +8,7 @@ import hashlib
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import pydantic_core
@@ -88,21 +89,41 @@ class Topic(PushSource):
                 if isinstance(value, str):
                     utf8(value, f"Message attribute {name!r}")
         message_id = new_request_id()
-        for trigger in self._subscribers:
-            assert isinstance(trigger, SNS)
-            if trigger.accepts(attributes or {}):
-                record = sns_record(
-                    topic_arn=self.arn,
-                    subscription_arn=f"{self.arn}:{trigger.subscription_id}",
-                    message_id=message_id,
-                    message=text,
-                    time=self.clock.time(),
-                    region=self.region,
-                    subject=subject,
-                    message_attributes=attributes,
-                )
-                trigger._emit(records_event([record]))
+        wanting = [
+            t for t in self._subscribers if isinstance(t, SNS) and t.accepts(attributes or {})
+        ]
+        if not wanting:
+            return message_id
+        sent_at = self._sent_at()
+        # As delivered, now: the caller may reuse its mappings once publish returns.
+        delivered = {name: _sns_attribute(value) for name, value in (attributes or {}).items()}
+        for trigger in wanting:
+            trigger._emit(
+                partial(self._event, trigger, message_id, text, subject, delivered, sent_at)
+            )
         return message_id
+
+    def _event(
+        self,
+        trigger: SNS,
+        message_id: str,
+        message: str,
+        subject: str | None,
+        attributes: dict[str, dict[str, str]],
+        sent_at: float | None,
+    ) -> dict[str, Any]:
+        """The event of one notification to one subscription, written at delivery."""
+        record = sns_record(
+            topic_arn=self.arn,
+            subscription_arn=f"{self.arn}:{trigger.subscription_id}",
+            message_id=message_id,
+            message=message,
+            time=self.clock.time() if sent_at is None else sent_at,
+            region=self.region,
+            subject=subject,
+            message_attributes=attributes,
+        )
+        return records_event([record])
 
     async def send(self, record: Any) -> None:
         """Publish ``record`` (a destination's invocation record)."""
