@@ -453,6 +453,9 @@ class ScheduleRunner:
         return f"<ScheduleRunner {self.rule_name} {self.trigger.expression!r}>"
 
 
+# -- the event ----------------------------------------------------------------------------------
+
+
 def scheduled_event(
     *, rule_arn: str, time: float, region: str, account: str, event_id: str
 ) -> dict[str, Any]:
