@@ -52,10 +52,13 @@ from ._services.sns import Topic as Topic
 from ._services.sqs import SQS as SQS
 from ._services.sqs import Message as Message
 from ._services.sqs import Queue as Queue
+from ._site import Site as Site
 from ._spec import FunctionSpec as FunctionSpec
 from ._stats import InvokerStatistics as InvokerStatistics
 from ._stats import PendingEvent as PendingEvent
 from ._triggers import Trigger as Trigger
+from ._triggers import TriggerHost as TriggerHost
+from ._triggers import TriggerRunner as TriggerRunner
 from ._versions import Alias as Alias
 
 __version__ = "0.1.0"
@@ -104,6 +107,7 @@ __all__ = [
     "ResourceNotFoundException",
     "Schedule",
     "ServiceException",
+    "Site",
     "Stream",
     "StreamRecord",
     "SystemClock",
@@ -111,6 +115,8 @@ __all__ = [
     "TooManyRequestsException",
     "Topic",
     "Trigger",
+    "TriggerHost",
+    "TriggerRunner",
     "ValidationException",
     "VirtualClock",
 ]

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
+
+from anyio import CancelScope
 
 from ._arn import function_arn
 from ._errors import ValidationException
-
-if TYPE_CHECKING:
-    from anyio import CancelScope
-
-    from ._result import InvocationResult
-    from ._site import Site
+from ._result import InvocationResult
+from ._site import Site
 
 __all__ = [
     "REPORT_BATCH_ITEM_FAILURES",
@@ -32,7 +30,7 @@ __all__ = [
 ]
 
 #: The invoker's ``invoke(function_name, payload, invocation_type)``.
-Invoke = Callable[..., Awaitable["InvocationResult"]]
+Invoke = Callable[..., Awaitable[InvocationResult]]
 #: Where a runner sends a record: a destination (a function name or ARN, a target, a
 #: callable), the message, and SQS-shaped message attributes or ``None``.
 Deliver = Callable[[object, Any], Awaitable[None]]

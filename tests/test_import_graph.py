@@ -1,4 +1,5 @@
-"""faaslib's import graph: no module imports itself back, however indirectly.
+"""faaslib's import graph and shape: no module imports itself back, however indirectly;
+services plug in without the core knowing them; no class outgrows a reader.
 
 Every import counts: at module level, under ``if TYPE_CHECKING:`` and inside functions (a
 circle that only type checkers or a late import walk is still a circle in the design).
@@ -17,6 +18,11 @@ PACKAGE = Path(faaslib.__file__).parent
 #: Modules that import nothing of faaslib: identifiers, constants and plain records that
 #: every layer may use.
 LEAVES = ("faaslib._errors", "faaslib._ids", "faaslib._result", "faaslib._usage")
+
+#: The services' shared parts, which the core may use; the services themselves it may not.
+SERVICE_FRAMEWORK = ("faaslib._services", "faaslib._services.mappings")
+#: A class longer than this is doing more than one thing.
+MAX_CLASS_LINES = 500
 
 #: Circles known to be broken by a change in progress elsewhere, each as its sorted modules.
 #: Remove an entry when its circle is gone: the test fails on a stale one, as on a new one.
@@ -140,6 +146,30 @@ def test_leaves_import_nothing_of_faaslib() -> None:
     edges = graph()
     for leaf in LEAVES:
         assert edges[leaf] == [], f"{leaf} imports {edges[leaf]}"
+
+
+def test_the_core_knows_no_service() -> None:
+    # Adding a service is adding a module under _services/ and re-exporting its names: only
+    # faaslib/__init__.py names services; the invoker and the rest of the core do not.
+    edges = graph()
+    for name, targets in edges.items():
+        if name == "faaslib" or name.startswith("faaslib._services"):
+            continue
+        services = sorted(
+            {t for t, _ in targets if t.startswith("faaslib._services")} - set(SERVICE_FRAMEWORK)
+        )
+        assert not services, f"{name} imports {services}"
+
+
+def test_no_class_is_over_500_lines() -> None:
+    long = []
+    for name, path in modules().items():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                lines = node.end_lineno - node.lineno + 1
+                if lines > MAX_CLASS_LINES:
+                    long.append(f"{name}.{node.name}: {lines} lines")
+    assert not long, "\n".join(long)
 
 
 def test_the_graph_sees_every_kind_of_import(tmp_path: Path) -> None:
