@@ -299,7 +299,7 @@ def kinesis_record(
 
 class KinesisRecordEncoder:
     """:func:`kinesis_record`'s compact JSON, byte for byte, for the records of one stream
-    read by one function (see :class:`SqsRecordEncoder`)."""
+    read by one function (see :class:`~faaslib._services.sqs.SqsRecordEncoder`)."""
 
     __slots__ = ("_arrival", "_template")
 

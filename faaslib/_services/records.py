@@ -48,8 +48,8 @@ def records_event(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
 
 
 def records_event_json(records: Iterable[bytes]) -> bytes:
-    """:func:`records_event`'s JSON, from records already encoded (see
-    :class:`SqsRecordEncoder` and :class:`KinesisRecordEncoder`), taken one at a time."""
+    """:func:`records_event`'s JSON, from records already encoded (as the SQS and Kinesis
+    record encoders write them), taken one at a time."""
     writer = RecordsEventWriter()
     for record in records:
         writer.add(record)
