@@ -78,7 +78,8 @@ class PushTrigger(Trigger):
         self.source.follow(host.site)
         return Pump(function_name, self, host.invoke)
 
-    def _emit(self, event: Notification) -> None:
+    def emit(self, event: Notification) -> None:
+        """Queue a notification for the function (its source calls this); from any thread."""
         self._outbox.append(event)
         for wake in list(self._waiters):  # from any thread: a sync handler may put or publish
             wake()

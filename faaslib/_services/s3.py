@@ -108,7 +108,7 @@ class Bucket(PushSource):
             return records_event([record])
 
         for trigger in wanting:
-            trigger._emit(event)
+            trigger.emit(event)
 
     def __repr__(self) -> str:
         return f"<Bucket {self.name} objects={len(self._objects)}>"

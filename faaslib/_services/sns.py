@@ -98,7 +98,7 @@ class Topic(PushSource):
         # As delivered, now: the caller may reuse its mappings once publish returns.
         delivered = {name: _sns_attribute(value) for name, value in (attributes or {}).items()}
         for trigger in wanting:
-            trigger._emit(
+            trigger.emit(
                 partial(self._event, trigger, message_id, text, subject, delivered, sent_at)
             )
         return message_id
