@@ -11,14 +11,18 @@ from __future__ import annotations
 import base64
 import datetime
 import io
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 
 from .._errors import InvalidParameterValueException
 
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
 __all__ = [
+    "MessageAttributes",
     "RecordsEventWriter",
     "b64",
     "binary_value",
@@ -28,6 +32,12 @@ __all__ = [
     "utc",
     "utf8",
 ]
+
+
+#: Message attributes as SQS's SendMessage and SNS's Publish take them: each a ``DataType``
+#: (``String``, ``Number`` or ``Binary``, with an optional ``.custom`` suffix) and a
+#: ``StringValue``, or a ``BinaryValue`` (bytes, or base64 text).
+MessageAttributes: TypeAlias = Mapping[str, Mapping[str, str | bytes]]
 
 
 def utc(seconds: float) -> datetime.datetime:

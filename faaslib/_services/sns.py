@@ -18,7 +18,7 @@ from .._errors import InvalidParameterValueException
 from .._ids import new_request_id
 from .patterns import EventPattern
 from .push import PushSource, PushTrigger
-from .records import b64, binary_value, records_event, utf8
+from .records import MessageAttributes, b64, binary_value, records_event, utf8
 
 if TYPE_CHECKING:
     from .._clock import Clock
@@ -35,7 +35,8 @@ class Topic(PushSource):
     notification records), each :class:`SNS` trigger applying its filter policy.
 
     It can be a destination or dead-letter target of asynchronous invocations: ``send``
-    publishes the record (JSON-encoded as the message).
+    publishes the record (JSON-encoded as the message); a dead letter's message attributes
+    (``RequestID``, ``ErrorCode``, ``ErrorMessage``) become the notification's.
     """
 
     def __init__(
@@ -62,7 +63,7 @@ class Topic(PushSource):
         message: Any,
         *,
         subject: str | None = None,
-        attributes: Mapping[str, Mapping[str, str]] | None = None,
+        attributes: MessageAttributes | None = None,
     ) -> str:
         """Publish a message (a string, or anything else as its JSON); return its id.
 
@@ -125,9 +126,11 @@ class Topic(PushSource):
         )
         return records_event([record])
 
-    async def send(self, record: Any) -> None:
-        """Publish ``record`` (a destination's invocation record)."""
-        self.publish(record)
+    async def send(self, message: Any, /, *, attributes: MessageAttributes | None = None) -> None:
+        """Publish ``message``: a destination's invocation record, or a dead letter (the
+        original event) with Lambda's ``RequestID``, ``ErrorCode`` and ``ErrorMessage``
+        ``attributes`` in SendMessage's shape, delivered as SNS message attributes."""
+        self.publish(message, attributes=attributes)
 
     def __repr__(self) -> str:
         return f"<Topic {self.name} subscriptions={len(self._subscribers)}>"
@@ -158,20 +161,28 @@ class SNS(PushTrigger):
     def source(self) -> Topic:
         return self.topic
 
-    def accepts(self, attributes: Mapping[str, Mapping[str, str]]) -> bool:
+    def accepts(self, attributes: MessageAttributes) -> bool:
+        """Whether the filter policy passes a message with these attributes."""
         policy = self._policy
-        if policy is None:
-            return True
-        values: dict[str, Any] = {}
-        for name, attribute in attributes.items():
-            value: Any = attribute.get("StringValue", attribute.get("Value"))
-            kind = attribute.get("DataType", attribute.get("Type", "String"))
-            if kind.startswith("Number") and value is not None:
-                value = float(value) if "." in value or "e" in value.lower() else int(value)
-            elif kind.startswith("String.Array") and value is not None:
-                value = pydantic_core.from_json(value)
+        return policy is None or policy.matches(_filterable(attributes))
+
+
+def _filterable(attributes: MessageAttributes) -> dict[str, Any]:
+    """Message attributes as a filter policy sees them (in Publish's shape or as delivered):
+    numbers as numbers, a ``String.Array`` as its list; SNS ignores ``Binary`` ones."""
+    values: dict[str, Any] = {}
+    for name, attribute in attributes.items():
+        kind = attribute.get("DataType", attribute.get("Type", "String"))
+        value = attribute.get("StringValue", attribute.get("Value"))
+        if not isinstance(kind, str) or not isinstance(value, str) or kind.startswith("Binary"):
+            continue
+        if kind.startswith("Number"):
+            values[name] = float(value) if "." in value or "e" in value.lower() else int(value)
+        elif kind.startswith("String.Array"):
+            values[name] = pydantic_core.from_json(value)
+        else:
             values[name] = value
-        return policy.matches(values)
+    return values
 
 
 # -- Records -----------------------------------------------------------------------------------

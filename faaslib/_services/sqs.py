@@ -42,7 +42,7 @@ from .._triggers import (
 from .._wakeup import sleep_until_woken
 from .mappings import EventSourceMapping, item_failures
 from .patterns import filter_criteria
-from .records import RecordsEventWriter, b64, binary_value, json_literal
+from .records import MessageAttributes, RecordsEventWriter, b64, binary_value, json_literal
 
 if TYPE_CHECKING:
     from .._clock import Clock
@@ -207,7 +207,7 @@ class Queue(FollowsSite):
         self,
         body: Any,
         *,
-        attributes: Mapping[str, Mapping[str, str]] | None = None,
+        attributes: MessageAttributes | None = None,
         group_id: str | None = None,
         deduplication_id: str | None = None,
         delay: float | None = None,
