@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import anyio
+import pytest
 from aws_lambda_powertools.utilities.parser.models import SnsModel
 
 import faaslib
@@ -136,3 +137,254 @@ async def test_topic_send_takes_send_message_shaped_attributes() -> None:
         "n": {"Type": "Number", "Value": "1.5"},
         "b": {"Type": "Binary", "Value": base64.b64encode(b"\x00\x01").decode()},
     }
+
+
+# -- streams: bisection and partial batch responses (sections 10.4 and 10.5) --------------------
+
+
+class StreamConsumer:
+    """Records each batch of ``n`` values; reports the records in ``report`` as item
+    failures, raises while a record in ``poison`` is in the batch, and answers ``answer``
+    (when given) instead of a batchItemFailures response."""
+
+    def __init__(
+        self,
+        *,
+        report: set[int] | None = None,
+        poison: set[int] | None = None,
+        answer: Any = None,
+    ) -> None:
+        self.batches: list[list[int]] = []
+        self.report = report or set()
+        self.poison = poison or set()
+        self.answer = answer
+
+    def __call__(self, event: dict[str, Any]) -> Any:
+        numbers = [self.number(r) for r in event["Records"]]
+        self.batches.append(numbers)
+        if self.poison & set(numbers):
+            raise ValueError("poison")
+        if self.answer is not None:
+            return self.answer
+        failed = [
+            self.identifier(r)
+            for r, n in zip(event["Records"], numbers, strict=True)
+            if n in self.report
+        ]
+        return {"batchItemFailures": [{"itemIdentifier": i} for i in failed]}
+
+    @staticmethod
+    def number(record: dict[str, Any]) -> int:
+        if "kinesis" in record:
+            value: int = json.loads(base64.b64decode(record["kinesis"]["data"]))["n"]
+            return value
+        return int(record["dynamodb"]["Keys"]["n"]["N"])
+
+    @staticmethod
+    def identifier(record: dict[str, Any]) -> str:
+        if "kinesis" in record:
+            return str(record["kinesis"]["sequenceNumber"])
+        return str(record["dynamodb"]["SequenceNumber"])
+
+
+def stream_consuming(
+    consumer: StreamConsumer, source: str, count: int, clock: faaslib.VirtualClock, **options: Any
+) -> faaslib.Registry:
+    """A registry whose function reads ``count`` records (``n`` = 0, 1, ...) of a Kinesis
+    stream or a DynamoDB table's stream."""
+    trigger: faaslib.Trigger
+    if source == "kinesis":
+        stream = faaslib.Stream("s", clock=clock)
+        for n in range(count):
+            stream.put({"n": n}, "k")
+        trigger = faaslib.Kinesis(stream, **options)
+    else:
+        table = faaslib.Table("items", partition_key="n", clock=clock)
+        for n in range(count):
+            table.put({"n": n})
+        trigger = faaslib.DynamoDB(table, starting_position="TRIM_HORIZON", **options)
+    registry = faaslib.Registry()
+
+    async def consume(event: dict[str, Any]) -> Any:
+        return consumer(event)
+
+    registry.function(name="consume", events=[trigger])(consume)
+    return registry
+
+
+SOURCES = pytest.mark.parametrize("source", ["kinesis", "dynamodb"])
+BISECT_AND_REPORT: dict[str, Any] = {
+    "bisect_batch_on_function_error": True,
+    "function_response_types": ["ReportBatchItemFailures"],
+}
+
+
+async def drain_with_retries(invoker: faaslib.Invoker, clock: faaslib.VirtualClock) -> None:
+    """Drain, moving the clock over the retries' backoff (1 s doubling to 60 s)."""
+    await invoker.drain()
+    for _ in range(12):
+        clock.advance(60)
+        await invoker.drain()
+
+
+@SOURCES
+async def test_a_reported_first_record_is_retried_with_the_batch_not_bisected(
+    source: str,
+) -> None:
+    clock = faaslib.VirtualClock(T0)
+    consumer = StreamConsumer(report={0})
+    failures: list[dict[str, Any]] = []
+    registry = stream_consuming(
+        consumer,
+        source,
+        4,
+        clock,
+        batch_size=4,
+        maximum_retry_attempts=2,
+        on_failure=failures.append,
+        **BISECT_AND_REPORT,
+    )
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await drain_with_retries(invoker, clock)
+        stats = invoker.event_source_mappings()[0].statistics()
+    assert consumer.batches == [[0, 1, 2, 3]] * 3  # retried from record 0, never halved
+    [record] = failures
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    info = record["KinesisBatchInfo" if source == "kinesis" else "DDBStreamBatchInfo"]
+    assert info["batchSize"] == 4
+    assert (stats.records_succeeded, stats.records_failed) == (0, 4)
+
+
+@SOURCES
+async def test_a_reported_record_splits_the_batch_there(source: str) -> None:
+    clock = faaslib.VirtualClock(T0)
+    consumer = StreamConsumer(report={5})
+    failures: list[dict[str, Any]] = []
+    registry = stream_consuming(
+        consumer,
+        source,
+        8,
+        clock,
+        batch_size=8,
+        maximum_retry_attempts=1,
+        on_failure=failures.append,
+        **BISECT_AND_REPORT,
+    )
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        assert consumer.batches == [list(range(8))]  # the retry waits its 1 s
+        await drain_with_retries(invoker, clock)
+        stats = invoker.event_source_mappings()[0].statistics()
+    # Records 0-4 are done; the retry starts at record 5; the second report exhausts it.
+    assert consumer.batches == [list(range(8)), [5, 6, 7]]
+    [record] = failures
+    info = record["KinesisBatchInfo" if source == "kinesis" else "DDBStreamBatchInfo"]
+    assert info["batchSize"] == 3
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert (stats.records_succeeded, stats.records_failed) == (5, 3)
+
+
+@SOURCES
+async def test_a_function_error_still_bisects_with_report_batch_item_failures(
+    source: str,
+) -> None:
+    clock = faaslib.VirtualClock(T0)
+    consumer = StreamConsumer(poison={5})
+    failures: list[dict[str, Any]] = []
+    registry = stream_consuming(
+        consumer,
+        source,
+        8,
+        clock,
+        batch_size=8,
+        maximum_retry_attempts=0,
+        on_failure=failures.append,
+        **BISECT_AND_REPORT,
+    )
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await drain_with_retries(invoker, clock)
+    assert [len(b) for b in consumer.batches] == [8, 4, 4, 2, 1, 1, 2]
+    [record] = failures
+    info = record["KinesisBatchInfo" if source == "kinesis" else "DDBStreamBatchInfo"]
+    assert info["batchSize"] == 1
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"batchItemFailures": [{"itemIdentifier": ""}]},
+        {"batchItemFailures": [{"itemIdentifier": None}]},
+        {"batchItemFailures": [{"id": "1"}]},
+        {"batchItemFailures": [{"itemIdentifier": "not-in-the-batch"}]},
+        {"batchItemFailures": "all"},
+        "not a response",
+    ],
+)
+async def test_a_malformed_response_fails_the_whole_batch_and_bisects(answer: Any) -> None:
+    clock = faaslib.VirtualClock(T0)
+    consumer = StreamConsumer(answer=answer)
+    failures: list[dict[str, Any]] = []
+    registry = stream_consuming(
+        consumer,
+        "kinesis",
+        4,
+        clock,
+        batch_size=4,
+        maximum_retry_attempts=0,
+        on_failure=failures.append,
+        **BISECT_AND_REPORT,
+    )
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await drain_with_retries(invoker, clock)
+    assert consumer.batches == [[0, 1, 2, 3], [0, 1], [0], [1], [2, 3], [2], [3]]
+    assert [r["KinesisBatchInfo"]["batchSize"] for r in failures] == [1, 1, 1, 1]
+
+
+@pytest.mark.parametrize("answer", [{"batchItemFailures": []}, {"batchItemFailures": None}, {}])
+async def test_an_empty_failure_list_is_a_success(answer: Any) -> None:
+    clock = faaslib.VirtualClock(T0)
+    consumer = StreamConsumer(answer=answer)
+    registry = stream_consuming(consumer, "kinesis", 4, clock, batch_size=4, **BISECT_AND_REPORT)
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await drain_with_retries(invoker, clock)
+        stats = invoker.event_source_mappings()[0].statistics()
+    assert consumer.batches == [[0, 1, 2, 3]]
+    assert stats.records_succeeded == 4
+
+
+@SOURCES
+async def test_a_throttled_batch_is_retried_until_it_expires_not_bisected_nor_counted(
+    source: str,
+) -> None:
+    """Lambda retries a batch it could not invoke (throttled) until its records expire or
+    pass the maximum age; that spends no retry attempt and splits nothing."""
+    clock = faaslib.VirtualClock(T0)
+    consumer = StreamConsumer()
+    failures: list[dict[str, Any]] = []
+    registry = stream_consuming(
+        consumer,
+        source,
+        4,
+        clock,
+        batch_size=4,
+        bisect_batch_on_function_error=True,
+        maximum_retry_attempts=0,
+        maximum_record_age=300,
+        on_failure=failures.append,
+    )
+    registry.update("consume", reserved_concurrency=0)
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        clock.advance(1)
+        await invoker.drain()
+        assert failures == []  # not given up after "0 retries": a throttle is no attempt
+        await drain_with_retries(invoker, clock)
+        stats = invoker.event_source_mappings()[0].statistics()
+    assert consumer.batches == []
+    [record] = failures
+    assert record["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert record["requestContext"]["approximateInvokeCount"] == 0
+    info = record["KinesisBatchInfo" if source == "kinesis" else "DDBStreamBatchInfo"]
+    assert info["batchSize"] == 4
+    assert stats.records_failed == 4

@@ -63,6 +63,11 @@ _NAME = re.compile(r"[a-zA-Z0-9_.-]{1,128}")
 _HASH_SPACE = 2**128
 #: Kinesis sequence numbers are 56-digit decimal strings, increasing within a shard.
 _SEQUENCE_BASE = 49_590_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000_000
+#: How an invocation of a batch failed as a whole (else it names the first failed record's
+#: index): the function erred, timed out or answered what cannot be read as item failures;
+#: or it was not invoked (throttled), which spends no retry attempt.
+_FUNCTION_ERROR = -1
+_NOT_INVOKED = -2
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,7 +359,8 @@ class Kinesis(Trigger):
     A failed batch blocks its shard (its partition-key lane, with ``parallelization_factor``)
     and is retried, 1 s later, then doubling to at most 60 s on the invoker's clock, until it
     succeeds, its records are older than ``maximum_record_age`` or ``maximum_retry_attempts``
-    are spent; then ``on_failure`` gets a record describing the batch and the shard goes on.
+    are spent (by the function's errors: a throttled batch spends none); then ``on_failure``
+    gets a record describing the batch and the shard goes on.
 
     :param stream: the stream
     :param starting_position: ``TRIM_HORIZON`` (the oldest record kept; faaslib's default),
@@ -364,14 +370,16 @@ class Kinesis(Trigger):
     :param maximum_batching_window: seconds to gather a fuller batch, 0-300
     :param parallelization_factor: batches of one shard in flight at once, 1-10; records of
         one partition key stay in order
-    :param bisect_batch_on_function_error: split a failed batch in two and retry each half,
-        down to the record that fails
+    :param bisect_batch_on_function_error: when the function fails (an error, a timeout, or
+        a response not readable as item failures), split the batch in two and retry each
+        half, down to the record that fails; a split spends no retry attempt
     :param maximum_retry_attempts: -1 (until the records expire; the default) or 0-10000
     :param maximum_record_age: -1 (the stream's retention; the default) or 60-604800 seconds
     :param on_failure: where the record of a discarded batch goes (a function name or ARN,
         a :class:`~faaslib.Queue`, a :class:`~faaslib.Topic`, or a callable)
     :param function_response_types: ``["ReportBatchItemFailures"]``: the function returns
-        the sequence numbers that failed, and the shard resumes from the lowest one
+        the sequence numbers that failed; the records before the lowest one are done and the
+        batch is retried from it (not split, even with ``bisect_batch_on_function_error``)
     :param filter_criteria: up to 5 event patterns on the record, its ``data`` decoded from
         base64 JSON; records matching none are skipped
     :param enabled: whether the mapping reads
@@ -585,59 +593,76 @@ class StreamMapping(EventSourceMapping):
         await self.trigger.stream.wait_for_records(*deadlines)
 
     async def _process(self, key: tuple[int, int], records: list[StreamRecord]) -> None:
-        """Invoke with ``records`` until they are done: retried, bisected, or sent on."""
+        """Invoke with ``records`` until they are done: retried, bisected, or sent on.
+
+        As Lambda does: a function error (or a response not readable as item failures)
+        splits the batch in two with ``bisect_batch_on_function_error``, which spends no
+        retry attempt; a reported failed record is a checkpoint: the records before it are
+        done and the batch is retried from it, not split; a batch that could not be invoked
+        (throttled) is retried until its records grow too old, spending no attempt.
+        """
         trigger = self.trigger
         pending = [records]
-        attempts = 0
+        attempts = tries = 0  # failed invocations of the batch; failed tries (the backoff)
         while pending:
             batch = pending[0]
-            now = self._clock.time()
             age = trigger.maximum_record_age
-            if age != -1 and now - batch[0].arrival > age:
+            if age != -1 and self._clock.time() - batch[0].arrival > age:
                 await self._give_up(batch, "RecordAgeExceeded", attempts)
                 pending.pop(0)
-                attempts = 0
+                attempts = tries = 0
                 continue
-            self._invocations += 1
-            self._iterator_age = max(now - batch[-1].arrival, 0.0) * 1000
-            self._in_flight += 1
-            try:
-                failed_from = await self._invoke_records(batch)
-            finally:
-                self._in_flight -= 1
-            if failed_from is None:
+            outcome = await self._attempt(batch)
+            if outcome is None:
                 self._succeeded += len(batch)
                 pending.pop(0)
-                attempts = 0
+                attempts = tries = 0
                 continue
-            if failed_from:  # the records before the first failed one are done
-                self._succeeded += failed_from
-                batch = pending[0] = batch[failed_from:]
-            elif trigger.bisect_batch_on_function_error and len(batch) > 1:
+            bisect = trigger.bisect_batch_on_function_error and len(batch) > 1
+            if outcome == _FUNCTION_ERROR and bisect:
                 half = len(batch) // 2
                 pending[0:1] = [batch[:half], batch[half:]]
                 continue
-            attempts += 1
+            if outcome != _NOT_INVOKED:
+                attempts += 1
+            if outcome > 0:  # the records before the first failed one are done
+                self._succeeded += outcome
+                batch = pending[0] = batch[outcome:]
             if trigger.maximum_retry_attempts != -1 and attempts > trigger.maximum_retry_attempts:
                 await self._give_up(batch, "RetryAttemptsExhausted", attempts)
                 pending.pop(0)
-                attempts = 0
+                attempts = tries = 0
                 continue
-            due = self._clock.time() + min(2.0 ** (attempts - 1), 60.0)
-            self._retrying[key] = due
-            self._maybe_settled()  # waiting for a later time: a drain need not wait for it
-            try:
-                await self._clock.sleep_until(due)
-            finally:
-                del self._retrying[key]
+            tries += 1
+            await self._back_off(key, tries)
+
+    async def _attempt(self, batch: list[StreamRecord]) -> int | None:
+        """One invocation with ``batch``, counted (see :meth:`_invoke_records`)."""
+        self._invocations += 1
+        self._iterator_age = max(self._clock.time() - batch[-1].arrival, 0.0) * 1000
+        self._in_flight += 1
+        try:
+            return await self._invoke_records(batch)
+        finally:
+            self._in_flight -= 1
+
+    async def _back_off(self, key: tuple[int, int], tries: int) -> None:
+        """Block the lane until a failed batch's next try: 1 s, doubling to 60 s."""
+        due = self._clock.time() + min(2.0 ** (tries - 1), 60.0)
+        self._retrying[key] = due
+        self._maybe_settled()  # waiting for a later time: a drain need not wait for it
+        try:
+            await self._clock.sleep_until(due)
+        finally:
+            del self._retrying[key]
 
     async def _invoke_records(self, batch: list[StreamRecord]) -> int | None:
-        """Invoke with a batch: ``None`` if it all succeeded, else the index of the first
-        record to retry (0: the whole batch)."""
+        """Invoke with a batch: ``None`` if it all succeeded, the index of the first record
+        reported failed, :data:`_FUNCTION_ERROR` or :data:`_NOT_INVOKED`."""
         try:
             result = await self._invoke(self.function_name, self._event(batch))
         except TooManyRequestsException:
-            return 0
+            return _NOT_INVOKED
         except FaaslibError as exc:
             logger.error(
                 "Event source mapping %s could not invoke %s: %s",
@@ -645,13 +670,15 @@ class StreamMapping(EventSourceMapping):
                 self.function_name,
                 exc,
             )
-            return 0
+            return _NOT_INVOKED
         if result.function_error is not None:
-            return 0
+            return _FUNCTION_ERROR
         if not self.trigger.reports_item_failures:
             return None
         sequence = {r.sequence_number: i for i, r in enumerate(batch)}
         failed = item_failures(result.payload, set(sequence))
+        if failed is None:
+            return _FUNCTION_ERROR  # Lambda fails the whole batch
         if not failed:
             return None
         return min(sequence[s] for s in failed)  # resume from the lowest failed record

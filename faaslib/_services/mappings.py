@@ -22,7 +22,12 @@ if TYPE_CHECKING:
     from .._site import FollowsSite
     from .._triggers import Invoke
 
-__all__ = ["EventSourceMapping", "MappingStatistics", "PullTrigger", "item_failures"]
+__all__ = [
+    "EventSourceMapping",
+    "MappingStatistics",
+    "PullTrigger",
+    "item_failures",
+]
 
 logger = logging.getLogger("faaslib")
 
@@ -164,28 +169,31 @@ class EventSourceMapping:
             self._idle = None
 
 
-def item_failures(payload: bytes, every: set[str]) -> set[str]:
-    """The ids a ``ReportBatchItemFailures`` response names; any malformed response fails all.
+def item_failures(payload: bytes, every: set[str]) -> set[str] | None:
+    """The ids a ``ReportBatchItemFailures`` response names, or ``None`` for a response that
+    cannot be read as item failures (Lambda fails the whole batch).
 
-    An empty, ``null`` or ``{}`` response, or an empty ``batchItemFailures``, is a success.
+    An empty, ``null`` or ``{}`` response, or an empty or ``null`` ``batchItemFailures``,
+    is a success (an empty set). An ``itemIdentifier`` that is empty, ``null``, missing or
+    not one of ``every`` makes the response malformed.
     """
     try:
         response = pydantic_core.from_json(payload) if payload else None
     except ValueError:
-        return every
+        return None
     if response is None or response == {}:
         return set()
     if not isinstance(response, dict):
-        return every
+        return None
     items = response.get("batchItemFailures")
     if items is None:
         return set()
     if not isinstance(items, list):
-        return every
+        return None
     failed: set[str] = set()
     for item in items:
         identifier = item.get("itemIdentifier") if isinstance(item, dict) else None
         if not isinstance(identifier, str) or identifier not in every:
-            return every  # unknown, empty or missing: the whole batch failed
+            return None  # unknown, empty or missing: the whole batch failed
         failed.add(identifier)
     return failed

@@ -1046,9 +1046,7 @@ class QueueMapping(EventSourceMapping):
             return None
         if not self.trigger.reports_item_failures:
             return set()
-        every = set(batch.ids)
-        failed = item_failures(result.payload, every)
-        return None if failed is every else failed
+        return item_failures(result.payload, set(batch.ids))
 
 
 class _QueueBatch(RecordsEventWriter):
