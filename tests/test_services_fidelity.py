@@ -388,3 +388,75 @@ async def test_a_throttled_batch_is_retried_until_it_expires_not_bisected_nor_co
     info = record["KinesisBatchInfo" if source == "kinesis" else "DDBStreamBatchInfo"]
     assert info["batchSize"] == 4
     assert stats.records_failed == 4
+
+
+# -- batches stop at Lambda's 6 MB payload (section 10.2) --------------------------------------
+
+MEGABYTE_TEXT = "x" * 1_000_000  # about 1.33 MB in a Kinesis record (base64)
+
+
+async def test_a_stream_batch_stops_at_six_megabytes() -> None:
+    clock = faaslib.VirtualClock(T0)
+    stream = faaslib.Stream("big", clock=clock)
+    for n in range(10):
+        stream.put({"n": n, "text": MEGABYTE_TEXT}, "k")
+    sizes: list[tuple[int, int]] = []
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.Kinesis(stream, batch_size=10, maximum_retry_attempts=0)])
+    async def consume(event: dict[str, Any]) -> None:
+        sizes.append((len(event["Records"]), len(json.dumps(event, separators=(",", ":")))))
+
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        stats = invoker.event_source_mappings()[0].statistics()
+    assert [count for count, _ in sizes] == [4, 4, 2]  # each as full as 6 MB allows
+    assert all(size <= 6_291_456 for _, size in sizes)
+    assert (stats.records_succeeded, stats.records_failed) == (10, 0)
+
+
+async def test_a_queue_batch_stops_at_six_megabytes() -> None:
+    clock = faaslib.VirtualClock(T0)
+    queue = faaslib.Queue(
+        "big",
+        clock=clock,
+        max_receive_count=1,
+        dead_letter_queue=faaslib.Queue("big-dlq", clock=clock),
+    )
+    for n in range(10):
+        queue.send(json.dumps({"n": n, "text": MEGABYTE_TEXT}))
+    batches: list[list[dict[str, Any]]] = []
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.SQS(queue, batch_size=10)])
+    async def consume(event: dict[str, Any]) -> None:
+        assert len(json.dumps(event, separators=(",", ":"))) <= 6_291_456
+        batches.append(event["Records"])
+
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        stats = invoker.event_source_mappings()[0].statistics()
+    assert [len(b) for b in batches] == [6, 4]  # each as full as 6 MB allows
+    assert [json.loads(r["body"])["n"] for b in batches for r in b] == list(range(10))
+    # The messages left out of the first batch were not received: none was redriven.
+    assert {r["attributes"]["ApproximateReceiveCount"] for b in batches for r in b} == {"1"}
+    assert len(queue) == 0
+    assert len(queue.dead_letter_queue or ()) == 0
+    assert (stats.records_polled, stats.records_succeeded) == (10, 10)
+
+
+async def test_a_fifo_queue_batch_stops_at_six_megabytes_in_order() -> None:
+    clock = faaslib.VirtualClock(T0)
+    queue = faaslib.Queue("big.fifo", clock=clock, content_based_deduplication=True)
+    for n in range(8):
+        queue.send(json.dumps({"n": n, "text": MEGABYTE_TEXT}), group_id="g")
+    batches: list[list[int]] = []
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.SQS(queue, batch_size=10)])
+    async def consume(event: dict[str, Any]) -> None:
+        batches.append([json.loads(r["body"])["n"] for r in event["Records"]])
+
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+    assert batches == [[0, 1, 2, 3, 4, 5], [6, 7]]

@@ -39,7 +39,7 @@ from .._triggers import (
     response_types,
 )
 from .._wakeup import sleep_until_woken
-from .mappings import EventSourceMapping, item_failures
+from .mappings import MAX_BATCH_PAYLOAD, EventSourceMapping, item_failures
 from .patterns import filter_criteria
 from .records import b64, json_literal, records_event_json, utf8
 
@@ -68,6 +68,7 @@ _SEQUENCE_BASE = 49_590_000_000_000_000_000_000_000_000_000_000_000_000_000_000_
 #: or it was not invoked (throttled), which spends no retry attempt.
 _FUNCTION_ERROR = -1
 _NOT_INVOKED = -2
+_TOO_LARGE = -3  # the batch's event is over MAX_BATCH_PAYLOAD: it is not invoked so
 
 
 @dataclass(frozen=True, slots=True)
@@ -366,7 +367,8 @@ class Kinesis(Trigger):
     :param starting_position: ``TRIM_HORIZON`` (the oldest record kept; faaslib's default),
         ``LATEST`` (records put after the mapping starts) or ``AT_TIMESTAMP``
     :param starting_position_timestamp: epoch seconds, with ``AT_TIMESTAMP``
-    :param batch_size: records per invocation, 1-10000 (default 100)
+    :param batch_size: records per invocation, 1-10000 (default 100), as many as fit in an
+        event of 6 MB
     :param maximum_batching_window: seconds to gather a fuller batch, 0-300
     :param parallelization_factor: batches of one shard in flight at once, 1-10; records of
         one partition key stay in order
@@ -613,6 +615,10 @@ class StreamMapping(EventSourceMapping):
                 attempts = tries = 0
                 continue
             outcome = await self._attempt(batch)
+            if outcome == _TOO_LARGE:  # Lambda sends what fits in 6 MB, the rest next
+                fit = self._fitting(batch)
+                pending[0:1] = [batch[:fit], batch[fit:]]
+                continue
             if outcome is None:
                 self._succeeded += len(batch)
                 pending.pop(0)
@@ -637,14 +643,29 @@ class StreamMapping(EventSourceMapping):
             await self._back_off(key, tries)
 
     async def _attempt(self, batch: list[StreamRecord]) -> int | None:
-        """One invocation with ``batch``, counted (see :meth:`_invoke_records`)."""
+        """One invocation with ``batch``, counted (see :meth:`_invoke_records`), or
+        :data:`_TOO_LARGE` for a batch whose event is over 6 MB."""
+        event = self._event(batch)
+        if len(event) > MAX_BATCH_PAYLOAD and len(batch) > 1:
+            return _TOO_LARGE
         self._invocations += 1
         self._iterator_age = max(self._clock.time() - batch[-1].arrival, 0.0) * 1000
         self._in_flight += 1
         try:
-            return await self._invoke_records(batch)
+            return await self._invoke_records(batch, event)
         finally:
             self._in_flight -= 1
+
+    def _fitting(self, batch: list[StreamRecord]) -> int:
+        """How many of ``batch``'s first records make an event of 6 MB at most (at least 1)."""
+        low, high = 1, len(batch) - 1  # batch[:low] fits (or is one record); batch does not
+        while low < high:
+            middle = (low + high + 1) // 2
+            if len(self._event(batch[:middle])) <= MAX_BATCH_PAYLOAD:
+                low = middle
+            else:
+                high = middle - 1
+        return low
 
     async def _back_off(self, key: tuple[int, int], tries: int) -> None:
         """Block the lane until a failed batch's next try: 1 s, doubling to 60 s."""
@@ -656,11 +677,11 @@ class StreamMapping(EventSourceMapping):
         finally:
             del self._retrying[key]
 
-    async def _invoke_records(self, batch: list[StreamRecord]) -> int | None:
-        """Invoke with a batch: ``None`` if it all succeeded, the index of the first record
-        reported failed, :data:`_FUNCTION_ERROR` or :data:`_NOT_INVOKED`."""
+    async def _invoke_records(self, batch: list[StreamRecord], event: bytes) -> int | None:
+        """Invoke with a batch's event: ``None`` if it all succeeded, the index of the first
+        record reported failed, :data:`_FUNCTION_ERROR` or :data:`_NOT_INVOKED`."""
         try:
-            result = await self._invoke(self.function_name, self._event(batch))
+            result = await self._invoke(self.function_name, event)
         except TooManyRequestsException:
             return _NOT_INVOKED
         except FaaslibError as exc:

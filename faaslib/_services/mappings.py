@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from .._triggers import Invoke
 
 __all__ = [
+    "MAX_BATCH_PAYLOAD",
     "EventSourceMapping",
     "MappingStatistics",
     "PullTrigger",
@@ -30,6 +31,10 @@ __all__ = [
 ]
 
 logger = logging.getLogger("faaslib")
+
+#: Lambda's limit on a batch's event: 6 MB, its synchronous invocation payload (a batch is
+#: sent when it is full, its window ends, or its payload reaches this).
+MAX_BATCH_PAYLOAD = 6_291_456
 
 
 @dataclass(frozen=True, slots=True)

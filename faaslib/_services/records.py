@@ -87,6 +87,10 @@ class RecordsEventWriter:
         self._write(b",")
         self.count += 1
 
+    def size_with(self, record: bytes) -> int:
+        """The length of the event were ``record`` added last."""
+        return self._buffer.tell() + len(record) + 2
+
     def event(self) -> bytes:
         """The event's JSON; the writer is finished."""
         if self.count:

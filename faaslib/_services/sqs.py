@@ -40,7 +40,7 @@ from .._triggers import (
     response_types,
 )
 from .._wakeup import sleep_until_woken
-from .mappings import EventSourceMapping, item_failures
+from .mappings import MAX_BATCH_PAYLOAD, EventSourceMapping, item_failures
 from .patterns import filter_criteria
 from .records import MessageAttributes, RecordsEventWriter, b64, binary_value, json_literal
 
@@ -321,6 +321,19 @@ class Queue(FollowsSite):
         if taken and not self.fifo:
             self._hide(now + hide_for, tuple(m.message_id for m in taken))
         return taken
+
+    def _give_back(self, messages: Iterable[_Stored]) -> None:
+        """Undo the receipt of taken messages: visible now, as if not received this time."""
+        now = self.clock.time()
+        for message in messages:
+            message.receive_count -= 1
+            if not message.receive_count:
+                message.first_receive_at = None
+            message.receipt_handle = None
+            message.visible_at = now
+            if not self.fifo:
+                heapq.heappush(self._returned, (message.sequence, message.message_id))
+        self._wake()
 
     def _hide(self, until: float, message_ids: tuple[str, ...]) -> None:
         heapq.heappush(self._hidden, (until, next(self._hidings), message_ids))
@@ -656,6 +669,11 @@ class QueuePoller:
         """Receive up to ``limit`` visible messages, hidden for ``hide_for`` seconds."""
         return self._queue._receive(limit, hide_for)
 
+    def give_back(self, messages: Iterable[_Stored]) -> None:
+        """Undo the receipt of taken messages (a batch had no room for them): visible at once,
+        this receive not counted."""
+        self._queue._give_back(messages)
+
     def attributes_json(self, message: _Stored) -> bytes:
         """The record's ``attributes`` of a taken message, as JSON."""
         return self._queue._attributes_json(message)
@@ -945,23 +963,27 @@ class QueueMapping(EventSourceMapping):
                 await self._wait_for_messages(queue)
                 continue
             window = trigger.maximum_batching_window
-            if window and len(batch) < trigger.batch_size:
+            if window and not self._full(batch):
                 await self._gather(queue, batch, window)
-            if len(batch) >= trigger.batch_size and self._pollers < trigger.maximum_concurrency:
+            if self._full(batch) and self._pollers < trigger.maximum_concurrency:
                 self._pollers += 1  # a full batch: there may be more to read at once
                 pollers.start_soon(self._poll, pollers, False)
             await self._process(batch)
             await anyio.lowlevel.checkpoint()
 
+    def _full(self, batch: _QueueBatch) -> bool:
+        return batch.full or len(batch) >= self.trigger.batch_size
+
     def _receive(self, queue: Queue, batch: _QueueBatch, limit: int) -> int:
         """Receive up to ``limit`` messages into ``batch``; return how many were received.
 
-        Those the filter criteria drop are deleted, as Lambda deletes them.
+        Those the filter criteria drop are deleted, as Lambda deletes them. Those with no room
+        left in the batch's 6 MB are given back, their receipt undone.
         """
         encode = self._encode
         ids, receipts, add = batch.ids, batch.receipts, batch.add
         received = self._poller.take(limit, queue.visibility_timeout)
-        for message in received:
+        for index, message in enumerate(received):
             receipt_handle = message.receipt_handle or ""
             record = encode(
                 message.message_id,
@@ -977,6 +999,11 @@ class QueueMapping(EventSourceMapping):
                 self._filtered += 1
                 self._poller.delete((receipt_handle,))
                 continue
+            if batch.count and batch.size_with(record) > MAX_BATCH_PAYLOAD:
+                batch.full = True
+                self._poller.give_back(received[index:])
+                del received[index:]
+                break
             ids.append(message.message_id)
             receipts.append(receipt_handle)
             add(record)
@@ -1002,7 +1029,7 @@ class QueueMapping(EventSourceMapping):
         deadline = self._clock.time() + window
         self._gathering.append(deadline)
         try:
-            while len(batch) < self.trigger.batch_size and self._clock.time() < deadline:
+            while not self._full(batch) and self._clock.time() < deadline:
                 self._maybe_settled()
                 await self._wait_for_messages(queue, deadline)
                 self._receive(queue, batch, self.trigger.batch_size - len(batch))
@@ -1052,12 +1079,13 @@ class QueueMapping(EventSourceMapping):
 class _QueueBatch(RecordsEventWriter):
     """Messages received for one invocation: the event, and their ids and receipt handles."""
 
-    __slots__ = ("ids", "receipts")
+    __slots__ = ("full", "ids", "receipts")
 
     def __init__(self) -> None:
         super().__init__()
         self.ids: list[str] = []
         self.receipts: list[str] = []
+        self.full = False  # no room for another record in 6 MB
 
     def __len__(self) -> int:
         return self.count
