@@ -106,3 +106,15 @@ def test_a_wrong_setting_says_what_to_set(environ: dict[str, str], says: str) ->
     # The runtime reports an ImportError at import as Runtime.ImportModuleError.
     assert isinstance(caught.value, ImportError)
     assert isinstance(caught.value, faaslib.FaaslibError)
+
+
+def test_outside_lambdas_runtime_the_handler_loads_on_its_first_call(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("FAASLIB_REGISTRY", "test_aws_entry:registry")
+    monkeypatch.setenv("FAASLIB_FUNCTION", "average")
+    monkeypatch.setattr(faaslib.aws.bootstrap, "_function", None)  # a new environment
+    answer = faaslib.aws.handler([{"sensor": "a", "value": 4}], context())
+    assert marshalled(answer) == '{"average":4.0}'
+    assert faaslib.aws.bootstrap._function is not None
+    assert faaslib.aws.bootstrap._function.spec.name == "average"
