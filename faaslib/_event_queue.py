@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections import deque
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -33,6 +34,7 @@ class QueuedEvent:
         "event",
         "fn",
         "invoked_arn",
+        "parked",
         "received_at",
         "request_id",
         "response",
@@ -61,6 +63,8 @@ class QueuedEvent:
         self.response: InvocationResult | None = None
         self.state: State = "queued"
         self.due = 0.0
+        #: The deque it is parked on while throttled, else ``None``.
+        self.parked: deque[QueuedEvent] | None = None
 
 
 class EventQueue:
@@ -68,7 +72,9 @@ class EventQueue:
 
     Workers take events with :meth:`get`; nothing here runs a handler. ``bound`` limits the
     events waiting to run that :meth:`full` reports; events coming back (retries, throttled
-    events) are never refused.
+    events) are never refused. A parked event that reaches its function's ``max_event_age``
+    goes back to the front of the queue, for a worker to give it up (Lambda discards throttled
+    events that grow too old).
     """
 
     def __init__(self, clock: Clock, bound: int) -> None:
@@ -81,6 +87,9 @@ class EventQueue:
         self._parked = 0
         self._parked_lists: dict[int, deque[QueuedEvent]] = {id(self.throttled): self.throttled}
         self._delayed: list[tuple[float, int, QueuedEvent]] = []
+        #: When parked events grow too old: hints, checked when they come (an event released
+        #: since is skipped; one whose max_event_age was raised gets a later hint).
+        self._expiries: list[tuple[float, int, QueuedEvent]] = []
         self._sequence = itertools.count()
         self._idle_workers: deque[anyio.Event] = deque()
         #: Workers woken and not yet back taking events: while one is on its way, new events
@@ -162,25 +171,65 @@ class EventQueue:
         return event
 
     def park(self, event: QueuedEvent, parked: deque[QueuedEvent]) -> None:
-        """Keep a throttled event aside on ``parked`` until :meth:`release` of it."""
+        """Keep a throttled event aside on ``parked`` until :meth:`release` of it, or until it
+        grows older than its function's ``max_event_age``."""
         event.state = "queued"
+        event.parked = parked
         parked.append(event)
         self._parked += 1
         self._parked_lists[id(parked)] = parked
+        if len(self._expiries) > 2 * self._parked + 64:  # mostly hints of released events
+            self.reschedule()
+        else:
+            self._hint(event)
+
+    def _hint(self, event: QueuedEvent) -> None:
+        expiry = event.received_at + event.fn.spec.max_event_age
+        heapq.heappush(self._expiries, (expiry, next(self._sequence), event))
+        if self._expiries[0][2] is event:
+            self._look_again(expiry)
+
+    def reschedule(self) -> None:
+        """Compute again when parked events grow too old (``max_event_age`` may have changed)."""
+        self._expiries = []
+        for parked in self._parked_lists.values():
+            for event in parked:
+                self._hint(event)
 
     def release(self, parked: deque[QueuedEvent]) -> None:
         """Put the longest-parked event of ``parked`` back at the front of the queue."""
         if parked:
             self._parked -= 1
-            self._ready.appendleft(parked.popleft())
+            event = parked.popleft()
+            event.parked = None
+            self._ready.appendleft(event)
             self._wake_one()
 
     def release_all(self, parked: deque[QueuedEvent]) -> None:
         """Put every event of ``parked`` back at the front of the queue, in their order."""
         while parked:
             self._parked -= 1
-            self._ready.appendleft(parked.pop())
+            event = parked.pop()
+            event.parked = None
+            self._ready.appendleft(event)
         if self._ready:
+            self._wake_one()
+
+    def _expire(self, now: float) -> None:
+        """Send parked events that have grown too old back to the front of the queue."""
+        expiries = self._expiries
+        while expiries and expiries[0][0] <= now:
+            event = heapq.heappop(expiries)[2]
+            parked = event.parked
+            if parked is None:
+                continue  # released since
+            if now < event.received_at + event.fn.spec.max_event_age:
+                self._hint(event)  # its max_event_age was raised
+                continue
+            parked.remove(event)  # (the oldest are near the front)
+            event.parked = None
+            self._parked -= 1
+            self._ready.appendleft(event)
             self._wake_one()
 
     # -- retries -------------------------------------------------------------------------------
@@ -190,27 +239,38 @@ class EventQueue:
         event.state = "delayed"
         event.due = due
         heapq.heappush(self._delayed, (due, next(self._sequence), event))
-        if self._delayed[0][2] is event:  # a new earliest time: the timer must look again
-            if self._timer_wakeup is not None:
-                self._timer_wakeup.set()
-            elif self._timer_scope is not None and due < self._timer_due:
-                self._timer_scope.cancel()
+        if self._delayed[0][2] is event:
+            self._look_again(due)
+
+    def _look_again(self, due: float) -> None:
+        """A new earliest time: the timer must look again if it sleeps past ``due``."""
+        if self._timer_wakeup is not None:
+            self._timer_wakeup.set()
+        elif self._timer_scope is not None and due < self._timer_due:
+            self._timer_scope.cancel()
 
     def delayed_due(self) -> bool:
         """Whether an event waiting for a retry has reached its time (the timer will move it)."""
         return bool(self._delayed) and self._delayed[0][0] <= self._clock.time()
 
     async def run_timer(self) -> None:
-        """Move delayed events to the queue when their time comes; runs until cancelled."""
-        delayed = self._delayed
+        """Move delayed events to the queue when their time comes, and parked events that
+        grow too old to its front; runs until cancelled."""
+        delayed, inf = self._delayed, math.inf
         while True:
             now = self._clock.time()
             while delayed and delayed[0][0] <= now:
                 self.put(heapq.heappop(delayed)[2])
-            if delayed:
-                self._timer_due = delayed[0][0]
+            if self._expiries and self._expiries[0][0] <= now:
+                self._expire(now)
+            due = min(
+                delayed[0][0] if delayed else inf,
+                self._expiries[0][0] if self._expiries else inf,
+            )
+            if due < inf:
+                self._timer_due = due
                 with CancelScope() as self._timer_scope:
-                    await self._clock.sleep_until(self._timer_due)
+                    await self._clock.sleep_until(due)
                 self._timer_scope = None
             else:
                 self._timer_wakeup = anyio.Event()

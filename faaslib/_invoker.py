@@ -437,6 +437,7 @@ class Invoker:
         self._concurrency.configure(snapshot)
         self._generation = snapshot.generation
         self._functions.reload(snapshot)
+        self._queue.reschedule()  # parked events' max_event_age may have changed
         if self._state is _State.OPEN:
             self._sync_mappings()
 
