@@ -98,6 +98,34 @@ def keys(event: dict[str, Any]) -> list[str]:
 case("keys", {"b": 1, "a": 2}, [1, 2], "text")
 
 
+class StrictStamp(pydantic.BaseModel):
+    # Strict: from JSON a datetime is text, which strict Python validation would refuse; the
+    # entry point reads the event as JSON, as faaslib does, so both accept it.
+    model_config = pydantic.ConfigDict(strict=True)
+    at: datetime.datetime
+    count: int
+
+
+@registry.function
+def stamp(event: StrictStamp) -> str:
+    return f"{event.count} at {event.at.isoformat()}"
+
+
+case("stamp", {"at": "2024-05-01T12:00:00Z", "count": 2}, {"at": "2024-05-01", "count": "2"})
+
+
+class Envelope(pydantic.BaseModel):
+    body: pydantic.Json[dict[str, int]]
+
+
+@registry.function
+def unwrap(event: Envelope) -> dict[str, int]:
+    return event.body
+
+
+case("unwrap", {"body": '{"a": 1}'}, {"body": "{not json"}, {"body": '{"a": "x"}'})
+
+
 @registry.function
 async def async_order(event: Order) -> Order:
     await anyio.lowlevel.checkpoint()
