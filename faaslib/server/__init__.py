@@ -1,0 +1,25 @@
+"""faaslib over HTTP: Lambda's Invoke API, served by uvicorn from a registry, so boto3's
+``lambda`` client and the AWS CLI work against it with only ``endpoint_url`` changed.
+
+Needs the server extra: ``pip install 'faaslib[server]'``.
+"""
+
+from __future__ import annotations
+
+try:
+    import starlette  # noqa: F401 - checked here so the error names the extra
+    import uvicorn  # noqa: F401
+except ImportError as exc:  # pragma: no cover - the extra is installed in the test suite
+    raise ImportError(
+        f"faaslib.server needs the server extra ({exc.name} is missing): "
+        "pip install 'faaslib[server]'"
+    ) from exc
+
+from ._app import create_app as create_app
+from ._app import error_response as error_response
+from ._invoke_api import InvokeApi as InvokeApi
+from ._serve import DEFAULT_HOST as DEFAULT_HOST
+from ._serve import Server as Server
+from ._serve import serve as serve
+
+__all__ = ["DEFAULT_HOST", "InvokeApi", "Server", "create_app", "error_response", "serve"]

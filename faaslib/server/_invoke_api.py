@@ -1,0 +1,194 @@
+"""Lambda's Invoke API over HTTP, as boto3's ``lambda`` client and the AWS CLI call it:
+``Invoke``, ``ListFunctions`` and ``GetFunction`` (protocol rest-json, API version
+2015-03-31), answered from one invoker with Lambda's headers, status codes and errors."""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .._arn import function_arn, parse_function_ref
+from .._conversion import check_size
+from .._errors import ResourceNotFoundException
+from .._ids import LATEST, new_request_id
+from .._invoker import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD
+
+if TYPE_CHECKING:
+    from .._invoker import Invoker
+    from .._registry import Registry
+    from .._spec import FunctionSpec
+
+__all__ = ["InvokeApi"]
+
+_PREFIX = "/2015-03-31/functions"
+_RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+
+class InvokeApi:
+    """The Invoke API's routes over one invoker (which the server opens and closes).
+
+    :param registry: the functions the invoker runs (ListFunctions and GetFunction read it)
+    :param invoker: what ``Invoke`` calls, once the server has opened it
+    :param region: the invoker's region, for ARNs
+    :param account_id: the invoker's account id, for ARNs
+    :param max_sync_payload: the request body limit of RequestResponse and DryRun
+    :param max_async_payload: the request body limit of Event
+    """
+
+    def __init__(
+        self,
+        registry: Registry,
+        invoker: Callable[[], Invoker],
+        *,
+        region: str,
+        account_id: str,
+        max_sync_payload: int = MAX_SYNC_PAYLOAD,
+        max_async_payload: int = MAX_ASYNC_PAYLOAD,
+    ) -> None:
+        self.registry = registry
+        self._invoker = invoker
+        self.region = region
+        self.account_id = account_id
+        self.max_sync_payload = max_sync_payload
+        self.max_async_payload = max_async_payload
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(f"{_PREFIX}/", self.list_functions, methods=["GET"]),
+            Route(_PREFIX, self.list_functions, methods=["GET"]),  # botocore drops the slash
+            Route(f"{_PREFIX}/{{name}}/invocations", self.invoke, methods=["POST"]),
+            Route(f"{_PREFIX}/{{name}}", self.get_function, methods=["GET"]),
+        ]
+
+    async def invoke(self, request: Request) -> Response:
+        """``POST /2015-03-31/functions/{FunctionName}/invocations``."""
+        name = request.path_params["name"]
+        headers = request.headers
+        invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
+        sync = invocation_type != "Event"
+        limit = self.max_sync_payload if sync else self.max_async_payload
+        payload = await _read_body(request, name, limit, sync=sync)
+        result = await self._invoker().invoke(
+            name,
+            payload,
+            invocation_type,  # type: ignore[arg-type]  # the invoker checks it, as Lambda does
+            qualifier=request.query_params.get("Qualifier"),
+            client_context=headers.get("x-amz-client-context"),
+            log_type=headers.get("x-amz-log-type", "None"),  # type: ignore[arg-type]
+        )
+        answer = {"x-amzn-RequestId": result.request_id}
+        if result.executed_version is not None:
+            answer["X-Amz-Executed-Version"] = result.executed_version
+        if result.function_error is not None:
+            answer["X-Amz-Function-Error"] = result.function_error
+        if result.log_result is not None:
+            answer["X-Amz-Log-Result"] = result.log_result
+        return Response(
+            result.payload,
+            status_code=result.status_code,
+            headers=answer,
+            media_type="application/json",
+        )
+
+    async def list_functions(self, request: Request) -> Response:
+        """``GET /2015-03-31/functions/``: every function's ``$LATEST`` configuration."""
+        functions = [self._configuration(spec) for spec in self.registry]
+        return JSONResponse({"Functions": functions}, headers=_request_id())
+
+    async def get_function(self, request: Request) -> Response:
+        """``GET /2015-03-31/functions/{FunctionName}``: a function's (or a version's, or an
+        alias's) configuration, and its reserved concurrency."""
+        ref = request.path_params["name"]
+        parsed = parse_function_ref(ref)
+        if parsed is None or parsed.name not in self.registry:
+            raise ResourceNotFoundException(
+                f"Function not found: {self._arn(parsed.name if parsed else ref)}",
+                function_name=ref,
+            )
+        qualifier = request.query_params.get("Qualifier") or parsed.qualifier or LATEST
+        spec, version = self._version(parsed.name, qualifier)
+        body: dict[str, Any] = {
+            "Configuration": self._configuration(spec, version, qualifier),
+            "Code": {"RepositoryType": "S3", "Location": ""},
+        }
+        if spec.reserved_concurrency is not None:
+            body["Concurrency"] = {"ReservedConcurrentExecutions": spec.reserved_concurrency}
+        return JSONResponse(body, headers=_request_id())
+
+    def _version(self, name: str, qualifier: str) -> tuple[FunctionSpec, str]:
+        """The spec and version number a qualifier names.
+
+        :raises ~faaslib.ResourceNotFoundException: no such version or alias
+        """
+        registry = self.registry
+        if qualifier == LATEST:
+            return registry.get(name), LATEST
+        try:
+            if qualifier.isdigit():
+                return registry.get_version(name, qualifier), qualifier
+            alias = registry.get_alias(name, qualifier)
+            version = alias.function_version
+            spec = registry.get(name) if version == LATEST else registry.get_version(name, version)
+        except ResourceNotFoundException:
+            raise ResourceNotFoundException(
+                f"Function not found: {self._arn(name, qualifier)}", function_name=name
+            ) from None
+        return spec, version
+
+    def _arn(self, name: str, qualifier: str | None = None) -> str:
+        return function_arn(self.region, self.account_id, name, qualifier)
+
+    def _configuration(
+        self, spec: FunctionSpec, version: str = LATEST, qualifier: str | None = None
+    ) -> dict[str, Any]:
+        """The ``FunctionConfiguration`` fields faaslib has."""
+        handler = getattr(spec.handler, "__qualname__", type(spec.handler).__name__)
+        module = getattr(spec.handler, "__module__", None)
+        arn_qualifier = None if qualifier in (None, LATEST) else qualifier
+        configuration: dict[str, Any] = {
+            "FunctionName": spec.name,
+            "FunctionArn": self._arn(spec.name, arn_qualifier),
+            "Runtime": _RUNTIME,
+            "Role": f"arn:aws:iam::{self.account_id}:role/{spec.name}-role",
+            "Handler": f"{module}.{handler}" if module else handler,
+            "Description": spec.description,
+            "Timeout": math.ceil(spec.timeout),  # Lambda counts whole seconds
+            "MemorySize": spec.memory_size,
+            "Version": version,
+            "State": "Active",
+            "PackageType": "Zip",
+        }
+        return configuration
+
+
+async def _read_body(request: Request, name: str, limit: int, *, sync: bool) -> bytes:
+    """The request body, refused as soon as it passes ``limit`` (never read whole).
+
+    :raises ~faaslib.RequestTooLargeException: it is over the limit
+    """
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        _refuse(name, int(declared), limit, sync=sync)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            _refuse(name, size, limit, sync=sync)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(name: str, size: int, limit: int, *, sync: bool) -> None:
+    """Raise the error an in-process invoke raises for ``size`` bytes over ``limit``."""
+    check_size(name, bytes(size), limit, sync=sync)
+
+
+def _request_id() -> dict[str, str]:
+    return {"x-amzn-RequestId": new_request_id()}

@@ -1,0 +1,107 @@
+"""Running the application under uvicorn: in the foreground (``faaslib serve``), or in a
+background thread for tests and scripts (:class:`Server`)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+from typing_extensions import Self
+
+from ._app import create_app
+
+if TYPE_CHECKING:
+    from .._registry import Registry
+
+__all__ = ["DEFAULT_HOST", "Server", "serve"]
+
+#: The server listens on the loopback interface unless told otherwise.
+DEFAULT_HOST = "127.0.0.1"
+
+
+def _config(registry: Registry, host: str, port: int, invoker_options: dict[str, Any]) -> Any:
+    app = create_app(registry, **invoker_options)
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
+
+
+def serve(
+    registry: Registry, *, host: str = DEFAULT_HOST, port: int = 9001, **invoker_options: Any
+) -> None:
+    """Serve ``registry`` until interrupted (Ctrl-C)."""
+    uvicorn.Server(_config(registry, host, port, invoker_options)).run()
+
+
+class Server:
+    """The server in a background thread, on a free port unless given one.
+
+    ``with faaslib.server.Server(registry) as server:`` then point a client at
+    ``server.url`` (``endpoint_url=server.url`` for boto3).
+
+    :param registry: the functions to serve
+    :param host: the interface to listen on (the loopback one by default)
+    :param port: the port; 0 (the default) picks a free one
+    :param invoker_options: passed to :class:`~faaslib.Invoker`
+    """
+
+    def __init__(
+        self, registry: Registry, *, host: str = DEFAULT_HOST, port: int = 0, **invoker_options: Any
+    ) -> None:
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind((host, port))
+        self.host, self.port = self._socket.getsockname()[:2]
+        self._server = uvicorn.Server(_config(registry, host, self.port, invoker_options))
+        self._thread: threading.Thread | None = None
+        self._error: BaseException | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://host:port``: the endpoint URL clients take."""
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 30.0) -> None:
+        """Start serving; return once the server accepts connections.
+
+        :raises RuntimeError: it did not start (the invoker failed to open, for instance)
+        """
+        self._thread = threading.Thread(target=self._run, name="faaslib-server", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        # uvicorn says it has started with a flag only: look at it until then.
+        while not self._server.started and self._thread.is_alive():
+            if time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        if not self._server.started:
+            self.stop()
+            raise RuntimeError(f"the server did not start: {self._error!r}")
+
+    def _run(self) -> None:
+        try:
+            self._server.run(sockets=[self._socket])
+        except BaseException as exc:  # noqa: BLE001 - told by start()
+            self._error = exc
+
+    def stop(self) -> None:
+        """Stop serving: in-flight requests finish, then the invoker closes."""
+        self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self._socket.close()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
