@@ -30,8 +30,8 @@ import pydantic_core
 from typing_extensions import Self
 
 from .._errors import FaaslibError, InvalidRequestContentException
-from .._handler import HandlerImportError, import_handler, is_async_callable
-from .._registry import Registry
+from .._handler import is_async_callable
+from .._locate import RegistryNotFound, locate_registry
 
 if TYPE_CHECKING:
     from .._conversion import EventDecoder
@@ -249,28 +249,15 @@ def load(environ: Mapping[str, str] | None = None) -> LambdaFunction:
     """
     env = os.environ if environ is None else environ
     reference = env.get(REGISTRY_VARIABLE, "")
-    module, colon, attribute = reference.partition(":")
     if not reference:
         raise ConfigurationError(
             f"{REGISTRY_VARIABLE} is not set: set it to 'package.module:attribute', the "
             f"faaslib.Registry that holds the function (and {FUNCTION_VARIABLE} to its name)"
         )
-    if not (colon and module and attribute):
-        raise ConfigurationError(
-            f"{REGISTRY_VARIABLE}={reference!r} is not 'package.module:attribute': set it to "
-            "the module and the name of the faaslib.Registry, e.g. 'app.functions:registry'"
-        )
     try:
-        registry = import_handler((module, attribute))
-    except HandlerImportError as exc:
-        raise ConfigurationError(
-            f"{REGISTRY_VARIABLE}={reference!r} names nothing that imports: {exc.message}"
-        ) from exc
-    if not isinstance(registry, Registry):
-        raise ConfigurationError(
-            f"{REGISTRY_VARIABLE}={reference!r} is a {type(registry).__name__}, not a "
-            "faaslib.Registry: set it to the registry that holds the function"
-        )
+        registry = locate_registry(reference)
+    except RegistryNotFound as exc:
+        raise ConfigurationError(f"{REGISTRY_VARIABLE}={exc}") from exc
     name = env.get(FUNCTION_VARIABLE, "")
     names = ", ".join(sorted(spec.name for spec in registry)) or "none"
     if not name:

@@ -1,0 +1,179 @@
+"""The ``faaslib`` command (also ``python -m faaslib``): list, invoke, serve and describe the
+functions of a registry named ``package.module:attribute``."""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import io
+import json
+import os
+import sys
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from ._conversion import adapter_for
+from ._errors import FaaslibError
+from ._invoker import Invoker
+from ._locate import RegistryNotFound, locate_registry
+
+if TYPE_CHECKING:
+    from ._registry import Registry
+
+__all__ = ["main"]
+
+#: Exit statuses: the function failed; the command could not run (bad arguments, a module
+#: path or function that does not exist, a payload that is not JSON).
+FUNCTION_FAILED = 1
+USAGE = 2
+
+
+class _Stop(Exception):
+    """Stop the command with a message on standard error and an exit status."""
+
+    def __init__(self, message: str, status: int = USAGE) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def _registry(reference: str) -> Registry:
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())  # as `python -m` does: the project's modules import
+    try:
+        return locate_registry(reference)
+    except RegistryNotFound as exc:
+        raise _Stop(str(exc)) from None
+
+
+def _list(args: argparse.Namespace) -> None:
+    registry = _registry(args.registry)
+    rows = [("NAME", "MEMORY", "TIMEOUT", "TRIGGERS")]
+    for spec in registry:
+        triggers = ", ".join(type(t).__name__ for t in spec.events) or "-"
+        rows.append((spec.name, f"{spec.memory_size} MB", f"{spec.timeout:g} s", triggers))
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        sys.stdout.write("  ".join(cells) + "  " + row[3] + "\n")
+
+
+def _payload(args: argparse.Namespace) -> bytes:
+    if args.payload_file is not None:
+        try:
+            with open(args.payload_file, "rb") as file:
+                return file.read()
+        except OSError as exc:
+            raise _Stop(f"cannot read the payload file: {exc}") from None
+    return (args.payload or "").encode()
+
+
+async def _run_invoke(registry: Registry, args: argparse.Namespace, payload: bytes) -> int:
+    sync = args.invocation_type == "RequestResponse"
+    # Standard output is the result's alone: what the handler prints goes to the log (shown
+    # from Lambda's log tail) or, for Event and DryRun, straight to standard error.
+    with contextlib.redirect_stdout(io.StringIO() if sync else sys.stderr):
+        async with Invoker(registry) as invoker:
+            result = await invoker.invoke(
+                args.function,
+                payload,
+                args.invocation_type,
+                qualifier=args.qualifier,
+                log_type="Tail" if sync else "None",
+            )
+            await invoker.drain()  # an Event invocation runs before the command ends
+    if result.payload:
+        sys.stdout.write(result.payload.decode(errors="replace") + "\n")
+    if result.log_result is not None:
+        log = base64.b64decode(result.log_result).decode(errors="replace")
+        if args.log_type != "Tail":  # what the function logged, and the REPORT line
+            log = "".join(
+                line for line in log.splitlines(True) if not line.startswith(("START ", "END "))
+            )
+        sys.stderr.write(log)
+    else:
+        sys.stderr.write(f"StatusCode: {result.status_code}  RequestId: {result.request_id}\n")
+    return FUNCTION_FAILED if result.function_error else 0
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    registry = _registry(args.registry)
+    payload = _payload(args)
+    try:
+        return anyio.run(_run_invoke, registry, args, payload)
+    except FaaslibError as exc:
+        raise _Stop(f"{exc.error_type}: {exc}") from None
+
+
+def _schema(args: argparse.Namespace) -> None:
+    registry = _registry(args.registry)
+    if args.function not in registry:
+        names = ", ".join(sorted(spec.name for spec in registry)) or "none"
+        raise _Stop(f"no function {args.function!r} in {args.registry} (it has: {names})")
+    event_type = registry.get(args.function).shape.event_type
+    sys.stdout.write(json.dumps(adapter_for(event_type).json_schema(), indent=2) + "\n")
+
+
+def _serve(args: argparse.Namespace) -> None:
+    registry = _registry(args.registry)
+    try:
+        from .server import serve
+    except ImportError as exc:
+        raise _Stop(str(exc)) from None
+    options: dict[str, Any] = {}
+    if args.journal is not None:
+        options["journal"] = args.journal
+    serve(registry, host=args.host, port=args.port, **options)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="faaslib", description="Run the functions of a faaslib registry."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    registry_help = "the registry, as package.module:attribute"
+
+    listing = commands.add_parser("list", help="list the registry's functions")
+    listing.add_argument("registry", help=registry_help)
+    listing.set_defaults(run=_list)
+
+    invoke = commands.add_parser("invoke", help="invoke a function and print its result")
+    invoke.add_argument("registry", help=registry_help)
+    invoke.add_argument("function", help="a function name, name:qualifier or ARN")
+    source = invoke.add_mutually_exclusive_group()
+    source.add_argument("--payload", help="the event, as JSON text")
+    source.add_argument("--payload-file", help="a file holding the event's JSON")
+    invoke.add_argument(
+        "--invocation-type",
+        default="RequestResponse",
+        choices=["RequestResponse", "Event", "DryRun"],
+    )
+    invoke.add_argument("--log-type", default="None", choices=["None", "Tail"])
+    invoke.add_argument("--qualifier", help="a version or alias")
+    invoke.set_defaults(run=_invoke)
+
+    serve = commands.add_parser("serve", help="serve Lambda's Invoke API over HTTP")
+    serve.add_argument("registry", help=registry_help)
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=9001)
+    serve.add_argument("--journal", help="a file keeping accepted Event invocations")
+    serve.set_defaults(run=_serve)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of a function's event")
+    schema.add_argument("registry", help=registry_help)
+    schema.add_argument("function")
+    schema.set_defaults(run=_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return its exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        status = args.run(args)
+    except _Stop as stop:
+        sys.stderr.write(f"faaslib {args.command}: {stop}\n")
+        return stop.status
+    return int(status or 0)
