@@ -31,8 +31,12 @@ def _config(registry: Registry, host: str, port: int, invoker_options: dict[str,
 def serve(
     registry: Registry, *, host: str = DEFAULT_HOST, port: int = 9001, **invoker_options: Any
 ) -> None:
-    """Serve ``registry`` until interrupted (Ctrl-C)."""
-    uvicorn.Server(_config(registry, host, port, invoker_options)).run()
+    """Serve ``registry`` until interrupted (Ctrl-C or SIGTERM), then stop gracefully: requests
+    in flight finish and the invoker closes."""
+    try:
+        uvicorn.Server(_config(registry, host, port, invoker_options)).run()
+    except KeyboardInterrupt:  # uvicorn raises the signal again once it has shut down
+        pass
 
 
 class Server:

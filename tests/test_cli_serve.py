@@ -1,0 +1,110 @@
+"""``faaslib serve``: a real server process on a loopback port, driven by boto3 and by the
+AWS CLI itself (``aws lambda invoke --endpoint-url ...``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+
+APP = textwrap.dedent(
+    """
+    import faaslib
+
+    registry = faaslib.Registry()
+
+
+    @registry.function
+    def greet(event: dict) -> dict:
+        return {"greeting": f"hello {event.get('name', 'world')}"}
+    """
+)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    project = tmp_path_factory.mktemp("project")
+    (project / "greeter.py").write_text(APP, encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "faaslib", "serve", "greeter:registry", "--port", str(port)],
+        cwd=project,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the port answers once uvicorn has started (and the invoker is open)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"no server: {server.communicate()}") from None
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+
+
+def test_boto3_against_faaslib_serve(served: str) -> None:
+    client = boto3.client(
+        "lambda",
+        endpoint_url=served,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    response = client.invoke(FunctionName="greet", Payload=b'{"name": "boto3"}')
+    assert json.loads(response["Payload"].read()) == {"greeting": "hello boto3"}
+    assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["greet"]
+
+
+def test_the_aws_cli_against_faaslib_serve(served: str, tmp_path: Path) -> None:
+    out = tmp_path / "out.json"
+    done = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "aws"),
+            "lambda",
+            "invoke",
+            "--endpoint-url",
+            served,
+            "--function-name",
+            "greet",
+            "--payload",
+            '{"name": "cli"}',
+            str(out),
+        ],
+        env={
+            **os.environ,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1",
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
+    assert json.loads(out.read_text()) == {"greeting": "hello cli"}
