@@ -460,3 +460,85 @@ async def test_a_fifo_queue_batch_stops_at_six_megabytes_in_order() -> None:
     async with faaslib.Invoker(registry, clock=clock) as invoker:
         await invoker.drain()
     assert batches == [[0, 1, 2, 3, 4, 5], [6, 7]]
+
+
+# -- filter criteria (section 10.1, 10.6) --------------------------------------------------------
+
+
+def test_a_filter_pattern_is_at_most_4096_characters() -> None:
+    stream = faaslib.Stream("s")
+    queue = faaslib.Queue("q")
+    fits = '{"data":{"k":["' + "x" * (4096 - 19) + '"]}}'
+    assert len(fits) == 4096
+    faaslib.Kinesis(stream, filter_criteria=[fits])
+    long = {"body": {"k": ["x" * 4096]}}
+    with pytest.raises(faaslib.ValidationException) as raised:
+        faaslib.SQS(queue, filter_criteria=[{"body": {"k": ["y"]}}, long])
+    assert raised.value.field == "filterCriteria.filters.2.member.pattern"
+    assert "Member must have length less than or equal to 4096" in str(raised.value)
+    with pytest.raises(faaslib.ValidationException):
+        faaslib.Kinesis(stream, filter_criteria=[fits.replace('"]', 'x"]')])
+
+
+# -- stream specifics (section 10.4) -------------------------------------------------------------
+
+
+async def test_a_failing_batch_blocks_its_shard_only_until_its_records_expire() -> None:
+    """With the defaults (retry forever, no maximum age) a bad record blocks its shard until
+    it leaves the stream's retention; then the shard goes on."""
+    clock = faaslib.VirtualClock(T0)
+    stream = faaslib.Stream("s", clock=clock)  # 24 hours' retention
+    stream.put({"n": 0}, "k")
+    seen: list[int] = []
+    failures: list[dict[str, Any]] = []
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.Kinesis(stream, on_failure=failures.append)])
+    async def consume(event: dict[str, Any]) -> None:
+        for record in event["Records"]:
+            n = json.loads(base64.b64decode(record["kinesis"]["data"]))["n"]
+            seen.append(n)
+            if n == 0:
+                raise ValueError("poison")
+
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await invoker.drain()
+        clock.advance(3600)
+        stream.put({"n": 1}, "k")  # waits behind the bad record
+        stream.put({"n": 2}, "other key, same shard")
+        for _ in range(23 * 60 + 2):  # the rest of a day of retries, once a minute
+            clock.advance(60)
+            await invoker.drain()
+    assert set(seen) == {0, 1, 2}
+    assert seen[-2:] == [1, 2]
+    [record] = failures
+    assert record["requestContext"]["condition"] == "RecordAgeExceeded"
+    assert record["KinesisBatchInfo"]["batchSize"] == 1
+
+
+async def test_a_lane_whose_records_all_expired_settles() -> None:
+    clock = faaslib.VirtualClock(T0)
+    stream = faaslib.Stream("s", clock=clock)
+    for n in range(3):
+        stream.put({"n": n}, "k")
+    seen: list[int] = []
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.Kinesis(stream, batch_size=1)])
+    async def consume(event: dict[str, Any]) -> None:
+        n = json.loads(base64.b64decode(event["Records"][0]["kinesis"]["data"]))["n"]
+        seen.append(n)
+        if n == 0:
+            raise ValueError("poison")
+
+    with anyio.fail_after(10):
+        async with faaslib.Invoker(registry, clock=clock) as invoker:
+            await invoker.drain()
+            for _ in range(25):  # the first record retried until it expires, with the rest
+                clock.advance(3600)
+                await invoker.drain()
+            stream.put({"n": 3}, "k")
+            await invoker.drain()  # the new record is read: nothing was left behind
+            stats = invoker.event_source_mappings()[0].statistics()
+    assert set(seen) == {0, 3}  # 1 and 2 expired behind the bad record
+    assert (stats.records_failed, stats.records_succeeded) == (1, 1)

@@ -513,6 +513,13 @@ class StreamMapping(EventSourceMapping):
         super()._set_enabled(enabled)
         self.trigger.stream.wake_readers()
 
+    @property
+    def _maximum_age(self) -> float:
+        """Seconds a record may wait: ``maximum_record_age``, or with -1 the stream's
+        retention (the record expires from the stream)."""
+        age = self.trigger.maximum_record_age
+        return self.trigger.stream.retention if age == -1 else age
+
     def _caught_up(self) -> bool:
         """Each lane has read its shard to the end, or sleeps until a time not reached."""
         stream = self.trigger.stream
@@ -574,7 +581,8 @@ class StreamMapping(EventSourceMapping):
         batch: list[StreamRecord] = []
         while len(batch) < want:
             records = stream.read(shard, position, want * lanes)
-            if not records:
+            if not records:  # read to the end (past records that expired unread, too)
+                position = max(position, stream.end(shard))
                 break
             for record in records:
                 position = record.index + 1
@@ -608,8 +616,7 @@ class StreamMapping(EventSourceMapping):
         attempts = tries = 0  # failed invocations of the batch; failed tries (the backoff)
         while pending:
             batch = pending[0]
-            age = trigger.maximum_record_age
-            if age != -1 and self._clock.time() - batch[0].arrival > age:
+            if self._clock.time() - batch[0].arrival > self._maximum_age:
                 await self._give_up(batch, "RecordAgeExceeded", attempts)
                 pending.pop(0)
                 attempts = tries = 0
@@ -669,7 +676,7 @@ class StreamMapping(EventSourceMapping):
 
     async def _back_off(self, key: tuple[int, int], tries: int) -> None:
         """Block the lane until a failed batch's next try: 1 s, doubling to 60 s."""
-        due = self._clock.time() + min(2.0 ** (tries - 1), 60.0)
+        due = self._clock.time() + min(2.0 ** min(tries - 1, 6), 60.0)  # (no overflow)
         self._retrying[key] = due
         self._maybe_settled()  # waiting for a later time: a drain need not wait for it
         try:

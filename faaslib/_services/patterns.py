@@ -24,12 +24,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .._errors import InvalidParameterValueException
+from .._errors import InvalidParameterValueException, ValidationException
 
-__all__ = ["MAX_FILTERS", "EventPattern", "FilterCriteria", "filter_criteria"]
+__all__ = ["MAX_FILTERS", "MAX_PATTERN", "EventPattern", "FilterCriteria", "filter_criteria"]
 
 #: Filters a Lambda ``FilterCriteria`` holds by default (a quota increase allows 10).
 MAX_FILTERS = 5
+#: Characters of a filter's pattern (``Filter.Pattern``'s length in Lambda's API).
+MAX_PATTERN = 4096
 
 _Test = Callable[[object], bool]
 _COMPARISONS: dict[str, Callable[[Any, Any], bool]] = {
@@ -490,6 +492,7 @@ def filter_criteria(
 
     :raises ~faaslib.InvalidParameterValueException: more than :data:`MAX_FILTERS` patterns,
         or a pattern is invalid
+    :raises ~faaslib.ValidationException: a pattern is over :data:`MAX_PATTERN` characters
     """
     if isinstance(patterns, (str, Mapping)):
         raise TypeError("filter_criteria() takes an iterable of patterns, not a single pattern")
@@ -499,6 +502,30 @@ def filter_criteria(
             f"Invalid filter criteria: {len(given)} filters exceed the limit of {MAX_FILTERS} "
             "filters per event source mapping."
         )
+    for number, item in enumerate(given, 1):
+        _check_length(number, item)
     return FilterCriteria(
         tuple(item if isinstance(item, EventPattern) else EventPattern(item) for item in given)
     )
+
+
+def _check_length(number: int, pattern: EventPattern | Mapping[str, Any] | str) -> None:
+    """A filter's pattern is at most :data:`MAX_PATTERN` characters of JSON (a mapping's
+    counted as compact JSON).
+
+    :raises ~faaslib.ValidationException: it is longer
+    """
+    if isinstance(pattern, str):
+        text = pattern
+    else:
+        value = pattern.pattern if isinstance(pattern, EventPattern) else pattern
+        try:
+            text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+        except (TypeError, ValueError):
+            return  # not JSON: EventPattern says why
+    if len(text) > MAX_PATTERN:
+        raise ValidationException(
+            f"filterCriteria.filters.{number}.member.pattern",
+            text,
+            f"Member must have length less than or equal to {MAX_PATTERN}",
+        )
