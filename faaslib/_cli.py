@@ -117,15 +117,18 @@ def _schema(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    registry = _registry(args.registry)
+    registry = _registry(args.registry)  # a mistake stops here, before a server starts
     try:
-        from .server import serve
+        from .server._serve import serve, serve_reloading
     except ImportError as exc:
         raise _Stop(str(exc)) from None
     options: dict[str, Any] = {}
     if args.journal is not None:
-        options["journal"] = args.journal
-    serve(registry, host=args.host, port=args.port, **options)
+        options["journal"] = os.path.abspath(args.journal)
+    if args.reload:
+        serve_reloading(args.registry, host=args.host, port=args.port, **options)
+    else:
+        serve(registry, host=args.host, port=args.port, **options)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -159,6 +162,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=9001)
     serve.add_argument("--journal", help="a file keeping accepted Event invocations")
+    serve.add_argument(
+        "--reload", action="store_true", help="restart when a Python file here changes"
+    )
     serve.set_defaults(run=_serve)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a function's event")

@@ -108,3 +108,42 @@ def test_the_aws_cli_against_faaslib_serve(served: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"StatusCode": 200, "ExecutedVersion": "$LATEST"}
     assert json.loads(out.read_text()) == {"greeting": "hello cli"}
+
+
+def test_serve_reload_picks_up_an_edited_handler(tmp_path: Path) -> None:
+    (tmp_path / "greeter.py").write_text(APP, encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "faaslib", "serve", "greeter:registry", "--port", str(port),
+         "--reload"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    client = boto3.client(
+        "lambda",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    def greeting() -> str | None:
+        try:
+            answer = client.invoke(FunctionName="greet", Payload=b'{"name": "you"}')
+        except Exception:  # noqa: BLE001 - not serving yet, or restarting
+            return None
+        return str(json.loads(answer["Payload"].read())["greeting"])
+
+    def wait_for(expected: str) -> None:
+        deadline = time.monotonic() + 30
+        while greeting() != expected:
+            assert server.poll() is None, server.communicate()
+            assert time.monotonic() < deadline, f"never answered {expected!r}"
+            time.sleep(0.05)
+
+    try:
+        wait_for("hello you")
+        (tmp_path / "greeter.py").write_text(APP.replace("hello", "bonjour"), encoding="utf-8")
+        wait_for("bonjour you")  # no restart by hand, no build step
+    finally:
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)

@@ -3,6 +3,7 @@ background thread for tests and scripts (:class:`Server`)."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -13,11 +14,12 @@ import uvicorn
 from typing_extensions import Self
 
 from ._app import create_app
+from ._reload import environment
 
 if TYPE_CHECKING:
     from .._registry import Registry
 
-__all__ = ["DEFAULT_HOST", "Server", "serve"]
+__all__ = ["DEFAULT_HOST", "Server", "serve", "serve_reloading"]
 
 #: The server listens on the loopback interface unless told otherwise.
 DEFAULT_HOST = "127.0.0.1"
@@ -36,6 +38,33 @@ def serve(
     try:
         uvicorn.Server(_config(registry, host, port, invoker_options)).run()
     except KeyboardInterrupt:  # uvicorn raises the signal again once it has shut down
+        pass
+
+
+def serve_reloading(
+    reference: str,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 9001,
+    watch: list[str] | None = None,
+    **invoker_options: Any,
+) -> None:
+    """Serve the registry ``reference`` names (``package.module:attribute``) from a worker
+    process that restarts whenever a Python file under ``watch`` (the current directory by
+    default) changes, so edited handlers answer the next request without a restart."""
+    os.environ.update(environment(reference, invoker_options))
+    try:
+        uvicorn.run(
+            "faaslib.server._reload:build_app",
+            factory=True,
+            host=host,
+            port=port,
+            reload=True,
+            reload_dirs=watch or [os.getcwd()],
+            reload_delay=0.1,
+            log_level="warning",
+        )
+    except KeyboardInterrupt:
         pass
 
 
