@@ -542,3 +542,62 @@ async def test_a_lane_whose_records_all_expired_settles() -> None:
             stats = invoker.event_source_mappings()[0].statistics()
     assert set(seen) == {0, 3}  # 1 and 2 expired behind the bad record
     assert (stats.records_failed, stats.records_succeeded) == (1, 1)
+
+
+# -- SNS message attributes ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("attribute", "fragment"),
+    [
+        ({"DataType": "Number", "StringValue": "abc"}, "Could not cast message attribute 'a'"),
+        ({"DataType": "Number", "StringValue": "1_000"}, "Could not cast message attribute 'a'"),
+        ({"DataType": "Number", "StringValue": "NaN"}, "Could not cast message attribute 'a'"),
+        ({"StringValue": "1"}, "must contain non-empty message attribute type"),
+        ({"DataType": "Strin", "StringValue": "1"}, "supported type prefixes"),
+        ({"DataType": "String"}, "must contain a message attribute value"),
+        ({"DataType": "Binary", "BinaryValue": "not base64!"}, "must contain a message attribute"),
+        ({"DataType": "String.Array", "StringValue": "not json"}, "String.Array"),
+        ({"DataType": "String.Array", "StringValue": '{"a": 1}'}, "String.Array"),
+        ("order", "must contain non-empty message attribute type"),
+    ],
+)
+def test_publish_checks_message_attributes(attribute: Any, fragment: str) -> None:
+    topic = faaslib.Topic("t")
+    with pytest.raises(faaslib.InvalidParameterValueException) as raised:
+        topic.publish("x", attributes={"a": attribute})
+    assert fragment in str(raised.value)
+
+
+async def test_publish_takes_well_formed_attributes_of_every_type() -> None:
+    clock = faaslib.VirtualClock(T0)
+    topic = faaslib.Topic("t", clock=clock)
+    registry = faaslib.Registry()
+    matched = collector(
+        registry,
+        "matched",
+        events=[
+            faaslib.SNS(
+                topic,
+                filter_policy={
+                    "price": [{"numeric": [">", 100]}],
+                    "tags": ["red"],
+                    "blob": [{"exists": False}],  # SNS ignores Binary attributes
+                },
+            )
+        ],
+    )
+    attributes: dict[str, dict[str, str | bytes]] = {
+        "price": {"DataType": "Number", "StringValue": "1.5e3"},
+        "tags": {"DataType": "String.Array", "StringValue": '["red", "blue"]'},
+        "blob": {"DataType": "Binary", "BinaryValue": b"\x00"},
+        "label": {"DataType": "String.custom", "StringValue": ""},
+    }
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        topic.publish("x", attributes=attributes)
+        await invoker.drain()
+    [event] = matched
+    assert event["Records"][0]["Sns"]["MessageAttributes"]["price"] == {
+        "Type": "Number",
+        "Value": "1.5e3",
+    }

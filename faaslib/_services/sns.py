@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["SNS", "Topic", "sns_record"]
 
 _TOPIC = re.compile(r"[a-zA-Z0-9_-]{1,256}")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 #: A certificate name of the form SNS uses; nothing checks the signature against it.
 _SNS_CERTIFICATE = "SimpleNotificationService-01d088a6f77103d0fe307c0069e40ed6.pem"
 
@@ -70,7 +71,9 @@ class Topic(PushSource):
         :param attributes: message attributes in Publish's shape, e.g.
             ``{"kind": {"DataType": "String", "StringValue": "order"}}``
         :raises ~faaslib.InvalidParameterValueException: the message, subject or an attribute
-            holds text UTF-8 cannot encode (a lone surrogate), or the message cannot be JSON
+            holds text UTF-8 cannot encode (a lone surrogate), the message cannot be JSON, or
+            an attribute lacks a type (``String``, ``String.Array``, ``Number``, ``Binary``,
+            with an optional ``.custom`` suffix) or a value of it
         """
         if isinstance(message, str):
             text = message
@@ -85,10 +88,7 @@ class Topic(PushSource):
         if subject is not None:
             utf8(subject, "The subject")
         for name, attribute in (attributes or {}).items():
-            values = attribute.values() if isinstance(attribute, Mapping) else ()
-            for value in (name, *values):
-                if isinstance(value, str):
-                    utf8(value, f"Message attribute {name!r}")
+            _check_attribute(name, attribute)
         message_id = new_request_id()
         wanting = [
             t for t in self._subscribers if isinstance(t, SNS) and t.accepts(attributes or {})
@@ -165,6 +165,64 @@ class SNS(PushTrigger):
         """Whether the filter policy passes a message with these attributes."""
         policy = self._policy
         return policy is None or policy.matches(_filterable(attributes))
+
+
+def _check_attribute(name: str, attribute: object) -> None:
+    """A Publish message attribute has a type and a value of it.
+
+    :raises ~faaslib.InvalidParameterValueException: it does not
+    """
+    utf8(name, f"Message attribute {name!r}")
+    if not isinstance(attribute, Mapping) or not attribute.get("DataType"):
+        raise _bad(f"The message attribute '{name}' must contain non-empty message attribute type.")
+    kind = attribute["DataType"]
+    if not isinstance(kind, str) or kind.partition(".")[0] not in ("String", "Number", "Binary"):
+        raise _bad(
+            f"The message attribute '{name}' has an invalid message attribute type, the set of "
+            "supported type prefixes is Binary, Number, and String."
+        )
+    field = "BinaryValue" if kind.startswith("Binary") else "StringValue"
+    value = attribute.get(field)
+    if field == "BinaryValue":
+        valid = isinstance(value, (bytes, bytearray, memoryview)) or (
+            isinstance(value, str) and _is_base64(value)
+        )
+    else:
+        valid = isinstance(value, str)
+    if not valid:
+        raise _bad(
+            f"The message attribute '{name}' must contain a message attribute value for message "
+            f"attribute type '{kind}'."
+        )
+    if isinstance(value, str):
+        utf8(value, f"Message attribute {name!r}")
+        _check_value(name, kind, value)
+
+
+def _check_value(name: str, kind: str, value: str) -> None:
+    if kind.startswith("Number") and not _NUMBER.fullmatch(value):
+        raise _bad(f"Could not cast message attribute '{name}' value to number.")
+    if kind.startswith("String.Array"):
+        try:
+            array = pydantic_core.from_json(value)
+        except ValueError:
+            array = None
+        if not isinstance(array, list):
+            raise _bad(
+                f"The message attribute '{name}' of type 'String.Array' must be a JSON array."
+            )
+
+
+def _is_base64(text: str) -> bool:
+    try:
+        binary_value(text)
+    except ValueError:  # binascii.Error
+        return False
+    return True
+
+
+def _bad(message: str) -> InvalidParameterValueException:
+    return InvalidParameterValueException(f"Invalid parameter: MessageAttributes: {message}")
 
 
 def _filterable(attributes: MessageAttributes) -> dict[str, Any]:
