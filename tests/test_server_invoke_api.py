@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import boto3
 import botocore.config
 import botocore.exceptions
+import httpx
 import pytest
 
 import faaslib
@@ -173,3 +175,42 @@ def test_list_and_get_functions(client: Any) -> None:
     assert throttled["Concurrency"] == {"ReservedConcurrentExecutions": 0}
     with pytest.raises(client.exceptions.ResourceNotFoundException):
         client.get_function(FunctionName="nope")
+
+
+def test_bad_requests_over_raw_http(server: Server) -> None:
+    url = f"{server.url}/2015-03-31/functions/echo/invocations"
+    with httpx.Client() as http:
+        bad_type = http.post(url, content=b"{}", headers={"X-Amz-Invocation-Type": "Sometimes"})
+        bad_log = http.post(url, content=b"{}", headers={"X-Amz-Log-Type": "Everything"})
+        bad_context = http.post(url, content=b"{}", headers={"X-Amz-Client-Context": "%%%"})
+        wrong_method = http.get(url)
+        unknown = http.post(f"{server.url}/2015-03-31/functions/echo/nothing")
+    for response in (bad_type, bad_log, bad_context):
+        assert response.status_code == 400, response.text
+        assert response.headers["x-amzn-ErrorType"] in (
+            "InvalidParameterValueException",
+            "InvalidRequestContentException",
+            "ValidationException",
+        )
+    for response in (wrong_method, unknown):
+        assert response.status_code == 404
+        assert response.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+
+
+def test_an_oversized_body_is_refused_while_it_is_read(server: Server) -> None:
+    # A chunked body with no Content-Length, sent up to just past the 6 MB limit and then
+    # held: the answer comes while the client still has more to send, so the server stopped
+    # at the limit rather than waiting to read (and hold) the whole body.
+    limit = 6 * 1024 * 1024
+    with socket.create_connection((server.host, server.port), timeout=30) as connection:
+        connection.sendall(
+            b"POST /2015-03-31/functions/echo/invocations HTTP/1.1\r\n"
+            b"Host: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+        )
+        chunk = b"x" * 65536
+        for _ in range(limit // len(chunk) + 1):
+            connection.sendall(b"%x\r\n%b\r\n" % (len(chunk), chunk))
+        answer = connection.recv(65536)
+    status_line, _, rest = answer.partition(b"\r\n")
+    assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
+    assert b"x-amzn-errortype: " in rest.lower()

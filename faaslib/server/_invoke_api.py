@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 __all__ = ["InvokeApi"]
 
 _PREFIX = "/2015-03-31/functions"
+_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -64,6 +65,8 @@ class InvokeApi:
             Route(_PREFIX, self.list_functions, methods=["GET"]),  # botocore drops the slash
             Route(f"{_PREFIX}/{{name}}/invocations", self.invoke, methods=["POST"]),
             Route(f"{_PREFIX}/{{name}}", self.get_function, methods=["GET"]),
+            # Any other method or path of the API: no such operation, in Lambda's form.
+            Route("/2015-03-31/{rest:path}", _unknown_operation, methods=_EVERY_METHOD),
         ]
 
     async def invoke(self, request: Request) -> Response:
@@ -188,6 +191,15 @@ async def _read_body(request: Request, name: str, limit: int, *, sync: bool) -> 
 def _refuse(name: str, size: int, limit: int, *, sync: bool) -> None:
     """Raise the error an in-process invoke raises for ``size`` bytes over ``limit``."""
     check_size(name, bytes(size), limit, sync=sync)
+
+
+async def _unknown_operation(request: Request) -> Response:
+    """What Lambda answers a request that names no operation (404)."""
+    return JSONResponse(
+        {"Type": "User", "message": f"Unknown operation {request.method} {request.url.path}"},
+        status_code=404,
+        headers={"x-amzn-ErrorType": "UnknownOperationException", **_request_id()},
+    )
 
 
 def _request_id() -> dict[str, str]:
