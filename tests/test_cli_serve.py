@@ -147,3 +147,49 @@ def test_serve_reload_picks_up_an_edited_handler(tmp_path: Path) -> None:
     finally:
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=30)
+
+
+def test_serve_with_a_journal(tmp_path: Path) -> None:
+    (tmp_path / "greeter.py").write_text(
+        APP + "\n\n@registry.function\ndef mark(event: dict) -> None:\n"
+        "    open(event['path'], 'w').close()\n",
+        encoding="utf-8",
+    )
+    port = free_port()
+    journal = tmp_path / "events.sqlite"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "faaslib", "serve", "greeter:registry", "--port", str(port),
+         "--journal", "events.sqlite"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    client = boto3.client(
+        "lambda",
+        endpoint_url=f"http://127.0.0.1:{port}",
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    marker = tmp_path / "ran"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                response = client.invoke(
+                    FunctionName="mark",
+                    InvocationType="Event",
+                    Payload=json.dumps({"path": str(marker)}),
+                )
+                break
+            except Exception:  # noqa: BLE001 - not serving yet
+                assert server.poll() is None, server.communicate()
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+        assert response["StatusCode"] == 202
+        while not marker.exists():
+            assert time.monotonic() < deadline, "the Event invocation never ran"
+            time.sleep(0.05)
+        assert journal.exists()  # accepted events were kept there
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err

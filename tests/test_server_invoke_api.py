@@ -214,3 +214,21 @@ def test_an_oversized_body_is_refused_while_it_is_read(server: Server) -> None:
     status_line, _, rest = answer.partition(b"\r\n")
     assert status_line == b"HTTP/1.1 413 Request Entity Too Large"
     assert b"x-amzn-errortype: " in rest.lower()
+
+
+def test_the_server_runs_the_registrys_event_sources() -> None:
+    # A whole local Lambda service: the invoker the server opens runs the mappings too.
+    jobs = faaslib.Queue("jobs")
+    done = threading.Event()
+    bodies: list[str] = []
+    service = faaslib.Registry()
+
+    @service.function(events=[faaslib.SQS(jobs)])
+    def work(event: dict[str, Any]) -> None:
+        bodies.extend(record["body"] for record in event["Records"])
+        done.set()
+
+    with Server(service):
+        jobs.send("from outside the server")  # this thread; the server's loop polls the queue
+        assert done.wait(10)
+    assert bodies == ["from outside the server"]
