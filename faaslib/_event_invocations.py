@@ -18,6 +18,7 @@ from ._destinations import (
     deliver,
     invocation_record,
     payload_value,
+    timestamp,
 )
 from ._errors import FaaslibError, InvokerClosed, TooManyRequestsException
 from ._event_queue import QueuedEvent
@@ -25,7 +26,7 @@ from ._function_errors import RUNTIME_EXITS, runtime_error
 from ._ids import UNHANDLED, new_request_id
 from ._journal import JournalEntry
 from ._result import InvocationResult
-from ._stats import PendingEvent
+from ._stats import PendingEvent, counted
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -44,6 +45,8 @@ logger = logging.getLogger("faaslib")
 #: suspends shares the loop and can be cancelled; a checkpoint on every call would cost a
 #: third of a RequestResponse (a pass of the event loop), one in 64 costs half a percent.
 CHECKPOINT_EVERY = 64
+#: A normal exit that waits longer than this (seconds) for a retry says so at WARNING.
+EXIT_WAIT_WARNING = 5.0
 #: Queued events beyond this many keep their payload as bytes, not decoded: a decoded event is
 #: many objects, and the garbage collector's passes over 100,000 of them cost more than
 #: decoding again.
@@ -83,6 +86,7 @@ class EventInvocations:
         self._refresh = refresh
         self.runner: Runner | None = None
         self._closed = False
+        self._leaving = False
         self._idle: anyio.Event | None = None
         #: Accepted events not finished.
         self.pending_count = 0
@@ -106,20 +110,43 @@ class EventInvocations:
         self._queue.close()
         if not self.pending_count:
             return
+        unfinished = counted(self.pending_count, "accepted Event invocation")
         if self._journal is not None:
             logger.warning(
-                "Invoker closed with %d accepted Event invocations unfinished; they stay "
-                "in the journal %s and run when an invoker opens it again",
-                self.pending_count,
+                "Invoker closed with %s unfinished; %s in the journal %s and run when an "
+                "invoker opens it again",
+                unfinished,
+                "it stays" if self.pending_count == 1 else "they stay",
                 self._journal.path,
             )
         else:
             self.dropped += self.pending_count
             logger.warning(
-                "Invoker %s with %d accepted Event invocations unfinished; they are dropped",
+                "Invoker %s with %s unfinished; %s dropped",
                 "cancelled" if cancel else "closed",
-                self.pending_count,
+                unfinished,
+                "it is" if self.pending_count == 1 else "they are",
             )
+
+    def leaving(self) -> None:
+        """The invoker drains to close: log each retry it must wait long for, now and later."""
+        self._leaving = True
+        for queued in self._queue.waiting():
+            if queued.state == "delayed":
+                self._warn_wait(queued)
+
+    def _warn_wait(self, queued: QueuedEvent) -> None:
+        now = self._clock.time()
+        if queued.due - now <= EXIT_WAIT_WARNING or isinstance(self._clock, VirtualClock):
+            return  # (on a VirtualClock draining never waits for a later time)
+        logger.warning(
+            "Leaving the invoker waits for Event invocation %s of function %s: its retry is "
+            "due at %s (in %.0f s); on_exit='cancel' leaves at once, keeping it in a journal",
+            queued.request_id,
+            queued.fn.name,
+            timestamp(queued.due),
+            queued.due - now,
+        )
 
     async def wait_settled(self) -> None:
         """Wait until every accepted event has finished (on a VirtualClock, until only
@@ -217,7 +244,7 @@ class EventInvocations:
             else:
                 self._queue.put(queued)
         if self.replayed:
-            logger.info("Replaying %d Event invocations from the journal", self.replayed)
+            logger.info("Replaying %s from the journal", counted(self.replayed, "Event invocation"))
 
     async def work(self) -> None:
         """One worker: run queued events one after another, until cancelled."""
@@ -302,6 +329,8 @@ class EventInvocations:
             due - now,
         )
         self._queue.delay(queued, due)
+        if self._leaving:
+            self._warn_wait(queued)
         self._maybe_idle()
 
     async def _give_up(self, queued: QueuedEvent, condition: Condition) -> None:
@@ -318,11 +347,11 @@ class EventInvocations:
             if isinstance(document, dict):
                 error = f": {document.get('errorType')}: {document.get('errorMessage')}"
             logger.warning(
-                "Event invocation %s of function %s dropped (%s after %d attempts)%s",
+                "Event invocation %s of function %s dropped (%s after %s)%s",
                 queued.request_id,
                 queued.fn.name,
                 condition,
-                queued.attempts,
+                counted(queued.attempts, "attempt"),
                 error,
             )
         self._finish(queued)

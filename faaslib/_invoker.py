@@ -106,8 +106,9 @@ class Invoker:
     Event invocations are queued and run by a fixed number of worker tasks, as Lambda runs
     them: a failed attempt is retried after ``retry_delays``, an event older than its
     function's ``max_event_age`` is given up, and records go to the function's destinations.
-    Leaving the ``async with`` block waits for them, unless ``on_exit="cancel"`` or the block
-    is left by cancellation.
+    Leaving the ``async with`` block waits for them (logging at WARNING each retry it waits
+    more than a few seconds for), unless ``on_exit="cancel"`` or the block is left by an
+    exception or cancellation: then it stops at once.
 
     :param registry: the functions to serve
     :param region: region of the ARNs the invoker reports
@@ -126,7 +127,7 @@ class Invoker:
     :param retry_delays: seconds before the second and later attempts of a failed event
         (Lambda's 60 then 120)
     :param on_exit: leaving the block ``"drain"`` (wait for accepted events) or ``"cancel"``
-        (stop at once)
+        (stop at once, as leaving by an exception does)
     :param journal: path of an SQLite file keeping accepted events until they are finished;
         events left unfinished there (a crash, a cancel) run when an invoker opens it again
     :param idle_timeout: seconds (on ``clock``) after which an unused execution environment
@@ -279,16 +280,15 @@ class Invoker:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool | None:
-        # Accepted events run to the end unless on_exit="cancel" or the block is left by
-        # cancellation (or KeyboardInterrupt): then they stop where they are, and what is
-        # unfinished is reported (and stays in the journal, if there is one). The block's own
-        # exception is not the task group's: it propagates as it is, unwrapped.
-        cancel = self._cancel_on_exit or (
-            exc_type is not None and not issubclass(exc_type, Exception)
-        )
+        # Accepted events run to the end unless on_exit="cancel" or the block is left by an
+        # exception or cancellation: then they stop where they are, and what is unfinished is
+        # reported (and stays in the journal, if there is one). The block's own exception is
+        # not the task group's: it propagates as it is, unwrapped.
+        cancel = self._cancel_on_exit or exc_type is not None
         try:
             if not cancel:
                 try:
+                    self._events.leaving()  # says at WARNING what a long wait waits for
                     await self.drain()
                 except BaseException:
                     cancel = True

@@ -5,7 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["InvokerStatistics", "PendingEvent"]
+__all__ = ["InvokerStatistics", "PendingEvent", "counted"]
+
+
+def counted(count: int, noun: str) -> str:
+    """``count`` and ``noun`` for a log line: "1 attempt", "2 attempts", "0 attempts"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 @dataclass(frozen=True, slots=True)

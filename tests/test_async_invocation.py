@@ -1507,7 +1507,7 @@ async def test_exit_on_a_virtual_clock_drops_a_delayed_retry(
     stats = invoker.statistics()
     assert (stats.events_dropped, stats.events_delayed) == (1, 1)
     [warning] = faaslib_records(caplog, logging.WARNING)
-    assert "closed with 1 accepted Event invocations unfinished; they are dropped" in warning
+    assert "closed with 1 accepted Event invocation unfinished; it is dropped" in warning
 
 
 async def test_a_long_queue_holds_payloads_and_decodes_them_when_run() -> None:
