@@ -12,6 +12,7 @@ from anyio import CancelScope, CapacityLimiter, to_thread
 
 from ._errors import InvokerClosed, ServiceException
 from ._journal_file import COUNT, INSERT, JournalEntry, JournalFile, Mark
+from ._stats import counted
 
 __all__ = ["Journal", "JournalEntry"]
 
@@ -206,11 +207,11 @@ class Journal:
         except sqlite3.Error as exc:  # e.g. disk full
             batch.error = exc
             logger.error(
-                "Journal %r: commit of %d inserts, %d updates, %d deletes failed: %s",
+                "Journal %r: commit of %s, %s, %s failed: %s",
                 self.path,
-                len(inserts),
-                len(attempts),
-                len(removes),
+                counted(len(inserts), "insert"),
+                counted(len(attempts), "update"),
+                counted(len(removes), "delete"),
                 exc,
             )
         except BaseException as exc:  # not SQLite's: a bug, which stops the writer

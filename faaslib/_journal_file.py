@@ -20,6 +20,7 @@ import pydantic_core
 
 from ._errors import InvalidParameterValueException
 from ._spec import MAX_EVENT_AGE
+from ._stats import counted
 
 __all__ = ["COUNT", "INSERT", "JournalEntry", "JournalFile", "Mark"]
 
@@ -411,41 +412,39 @@ class JournalFile:
         if last.journal != mark.journal:
             if last.pending and created:
                 logger.error(
-                    "Journal %r was emptied or deleted since its last use: it held %d "
-                    "unfinished Event invocations at its last commit (as %r shows), which "
-                    "are lost. A new, empty journal starts",
+                    "Journal %r was emptied or deleted since its last use: it held %s at its "
+                    "last commit (as %r shows), lost now. A new, empty journal starts",
                     self.path,
-                    last.pending,
+                    counted(last.pending, "unfinished Event invocation"),
                     self.path + ".lock",
                 )
             elif last.pending:
                 logger.error(
-                    "Journal %r is not the journal last used at this path: that one held %d "
-                    "unfinished Event invocations at its last commit (as %r shows), and they "
-                    "are not in this file. They are lost unless that file is put back",
+                    "Journal %r is not the journal last used at this path: that one held %s "
+                    "at its last commit (as %r shows), not in this file. They are lost "
+                    "unless that file is put back",
                     self.path,
-                    last.pending,
+                    counted(last.pending, "unfinished Event invocation"),
                     self.path + ".lock",
                 )
         elif mark.commits < last.commits:
             lost = last.inserts - mark.inserts
             logger.error(
-                "Journal %r lacks its last %d commits (its WAL file %r was deleted or "
+                "Journal %r lacks its last %s (its WAL file %r was deleted or "
                 "truncated, or the file was restored from a copy): %s, and invocations "
                 "finished in them may run again",
                 self.path,
-                last.commits - mark.commits,
+                counted(last.commits - mark.commits, "commit"),
                 self.path + "-wal",
-                f"up to {lost} accepted Event invocations are lost"
+                f"up to {counted(lost, 'accepted Event invocation')} lost"
                 if lost
                 else "no accepted Event invocation is lost",
             )
         elif mark.commits == last.commits and mark.pending != last.pending:
             logger.warning(
-                "Journal %r holds %d entries where its last commit left %d: it was changed "
-                "outside faaslib",
+                "Journal %r holds %s where its last commit left %d: it was changed outside faaslib",
                 self.path,
-                mark.pending,
+                f"{mark.pending} {'entry' if mark.pending == 1 else 'entries'}",
                 last.pending,
             )
 

@@ -142,7 +142,6 @@ class Registry:
 
         def register(fn: F) -> F:
             settings: dict[str, Any] = dict(options)
-            settings["events"] = tuple(settings.get("events", ()))
             if settings.get("name") is None:  # omitted (or None): the handler's own name
                 settings["name"] = getattr(fn, "__name__", "")
             self.add(FunctionSpec(handler=fn, **settings))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypedDict
 
@@ -153,6 +153,12 @@ class FunctionSpec:
         if self.reserved_concurrency is not None:
             _check_whole("reservedConcurrentExecutions", self.reserved_concurrency, 0, 10**9)
         _check_whole("provisionedConcurrentExecutions", self.provisioned_concurrency, 0, 10**9)
+        if isinstance(self.events, (Trigger, str)) or not isinstance(self.events, Iterable):
+            raise ValidationException(
+                "events",
+                self.events,
+                "Member must be a list of triggers, such as [faaslib.SQS(queue)]",
+            )
         events = tuple(self.events)
         for trigger in events:
             if not isinstance(trigger, Trigger):

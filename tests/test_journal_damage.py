@@ -426,7 +426,7 @@ async def test_rows_deleted_by_hand_are_a_warning(
     caplog.set_level(logging.INFO, logger="faaslib")
     assert await reopen(path) == [kept]
     [warning] = logged(caplog, logging.WARNING)
-    assert "holds 1 entries where its last commit left 2" in warning
+    assert "holds 1 entry where its last commit left 2" in warning
     assert logged(caplog, logging.ERROR) == []
 
 
