@@ -313,6 +313,7 @@ class Runner:
             fn.errors += 1
             if outcome.status == "timeout":
                 fn.timeouts += 1
+                fn.durations[-1] = fn.timeout * 1000  # as Lambda reports and bills it
         return (
             result,
             outcome.reusable,

@@ -178,7 +178,6 @@ async def execute(
         else:
             result = await _run_sync(fn, args, start)
     except DeadlineExceeded:
-        fn.durations.append((time.monotonic() - start) * 1000)
         return _timed_out(request_id, fn), TIMEOUT
     except Exception as exc:  # noqa: BLE001 - the handler's error is the result
         fn.durations.append((time.monotonic() - start) * 1000)
@@ -189,9 +188,9 @@ async def execute(
         fn.durations.append((time.monotonic() - start) * 1000)
         return _failed(errors.exit_error(exc, request_id), request_id, fn), EXIT
     elapsed = time.monotonic() - start
-    fn.durations.append(elapsed * 1000)
     if elapsed > fn.timeout:  # ran past its deadline without yielding
         return _timed_out(request_id, fn), TIMEOUT
+    fn.durations.append(elapsed * 1000)
     if type(result) is bytes:
         payload = result
     else:
@@ -213,6 +212,9 @@ def _failed(document: bytes, request_id: str, fn: FunctionRuntime) -> Invocation
 
 
 def _timed_out(request_id: str, fn: FunctionRuntime) -> InvocationResult:
+    """A run stopped at its deadline: its duration is the timeout, as Lambda reports and
+    bills it (``Duration: 3000.00 ms``, ``Billed Duration: 3000 ms``)."""
+    fn.durations.append(fn.timeout * 1000)
     fn.timeouts += 1
     return _failed(errors.timeout_error(request_id, fn.timeout), request_id, fn)
 
@@ -233,14 +235,13 @@ async def execute_with_tail(
     buffer = _logs.LogBuffer(request_id)
     buffer.write(f"START RequestId: {request_id} Version: {fn.version}\n")
     token = _logs.current_buffer.set(buffer)
-    start = time.perf_counter()
     try:
         result, ending = await execute(
             fn, event, request_id, invoked_arn, client_context, run_async, init_result
         )
     finally:
         _logs.current_buffer.reset(token)
-    duration = (time.perf_counter() - start) * 1000
+    duration = fn.durations[-1]  # what execute recorded (the timeout, for a timeout)
     buffer.end_line()
     if result.function_error is not None:
         buffer.write(errors.log_lines(result.payload))

@@ -346,6 +346,7 @@ class ProcessEnvironment:
         duration = (time.perf_counter() - began) * 1000
         error_type: str | None
         if cause is Lost.TIMEOUT:
+            duration = self._timeout * 1000  # as Lambda reports and bills a timeout
             document = errors.timeout_error(request_id, self._timeout)
             lines = errors.log_lines(document)
             status, error_type = "timeout", None
