@@ -14,9 +14,12 @@ from ._errors import InvalidParameterValueException, InvokerClosed
 from ._invoker import Invoker
 
 if TYPE_CHECKING:
+    from ._clock import Clock
     from ._metrics import Metrics
     from ._registry import Registry
     from ._result import InvocationResult, InvocationType, LogType
+    from ._services.mappings import EventSourceMapping, MappingStatistics
+    from ._site import FollowsSite
     from ._stats import InvokerStatistics, PendingEvent
 
 if sys.version_info >= (3, 11):
@@ -24,7 +27,51 @@ if sys.version_info >= (3, 11):
 else:
     from typing_extensions import Self
 
-__all__ = ["BlockingInvoker"]
+__all__ = ["BlockingEventSourceMapping", "BlockingInvoker"]
+
+
+class BlockingEventSourceMapping:
+    """An event source mapping seen from synchronous code (see
+    :meth:`BlockingInvoker.event_source_mappings`): what changes it runs on the invoker's
+    event loop."""
+
+    __slots__ = ("_mapping", "_portal")
+
+    def __init__(self, mapping: EventSourceMapping, portal: BlockingPortal) -> None:
+        self._mapping = mapping
+        self._portal = portal
+
+    @property
+    def uuid(self) -> str:
+        return self._mapping.uuid
+
+    @property
+    def function_name(self) -> str:
+        return self._mapping.function_name
+
+    @property
+    def source(self) -> FollowsSite:
+        """The queue or stream it reads."""
+        return self._mapping.source
+
+    @property
+    def state(self) -> str:
+        """``Enabled`` or ``Disabled``, as Lambda reports a mapping."""
+        return self._mapping.state
+
+    def enable(self) -> None:
+        """Resume polling."""
+        self._portal.call(self._mapping.enable)
+
+    def disable(self) -> None:
+        """Stop polling (batches in flight finish)."""
+        self._portal.call(self._mapping.disable)
+
+    def statistics(self) -> MappingStatistics:
+        return self._portal.call(self._mapping.statistics)
+
+    def __repr__(self) -> str:
+        return f"<BlockingEventSourceMapping {self.function_name} {self.state} {self.uuid}>"
 
 
 class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
@@ -114,6 +161,18 @@ class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
     def drain(self) -> None:
         """Wait until every accepted Event invocation has finished; see :meth:`Invoker.drain`."""
         self._require_portal().call(self._invoker.drain)
+
+    def event_source_mappings(self) -> list[BlockingEventSourceMapping]:
+        """The running event source mappings; see :meth:`Invoker.event_source_mappings`.
+        Their ``enable()``, ``disable()`` and ``statistics()`` run on the invoker's loop."""
+        portal = self._require_portal()
+        mappings = portal.call(self._invoker.event_source_mappings)
+        return [BlockingEventSourceMapping(mapping, portal) for mapping in mappings]
+
+    @property
+    def clock(self) -> Clock:
+        """The invoker's clock (move a :class:`~faaslib.VirtualClock` with :meth:`advance`)."""
+        return self._invoker.clock
 
     def pending(self) -> list[PendingEvent]:
         """List the unfinished Event invocations; see :meth:`Invoker.pending`."""
