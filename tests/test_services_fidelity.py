@@ -34,6 +34,8 @@ def test_a_topic_types_as_a_dead_letter_target() -> None:
     destination: faaslib.DestinationTarget = topic  # and it stays an ordinary destination
     assert target is topic
     assert destination is topic
+    queue: faaslib.DeadLetterTarget = faaslib.Queue("dead-letters")  # as a queue does
+    assert isinstance(queue, faaslib.Queue)
 
 
 async def test_a_topic_dead_letter_carries_lambdas_message_attributes() -> None:
