@@ -131,7 +131,9 @@ def _client_context(data: bytes) -> ClientContext:
 class Context:
     """The context object of one invocation, with the members of Lambda's Python runtime.
 
-    ``memory_limit_in_mb`` is a ``str``, as the real runtime gives it. ``init_result`` is
+    ``memory_limit_in_mb`` is a ``str``, as the real runtime gives it. ``tenant_id`` is the
+    tenant of a function using tenant isolation (Invoke's ``TenantId``): ``None`` here, as
+    for any other function on Lambda, since faaslib's invoke takes no tenant. ``init_result`` is
     faaslib's own: what the function's ``init`` hook returned in the execution environment that
     runs this invocation (``None`` without a hook), the counterpart of module-level set-up in
     Lambda.
@@ -144,6 +146,7 @@ class Context:
         "aws_request_id",
         "init_result",
         "invoked_function_arn",
+        "tenant_id",
     )
 
     def __init__(
@@ -154,9 +157,11 @@ class Context:
         deadline: float,
         client_context: bytes | None = None,
         init_result: Any = None,
+        tenant_id: str | None = None,
     ) -> None:
         self._function = function
         self.init_result = init_result
+        self.tenant_id = tenant_id
         self.aws_request_id = aws_request_id
         self.invoked_function_arn = invoked_function_arn
         self._deadline = deadline

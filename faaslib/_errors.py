@@ -9,6 +9,7 @@
     ├── InvalidParameterValueException 400  a parameter of the request is invalid
     ├── InvalidRequestContentException 400  payload is not JSON or does not fit the event type
     ├── RequestTooLargeException       413  payload over the invocation type's size limit
+    │                                       (served as RequestEntityTooLargeException)
     ├── TooManyRequestsException       429  concurrency limit reached (throttled)
     ├── InvalidMessageContents         400  a queue message holds text SQS does not accept
     ├── ServiceException               500  faaslib itself failed (a journal commit), not the request
@@ -143,12 +144,16 @@ class InvalidRequestContentException(FaaslibError, ValueError):
 class RequestTooLargeException(FaaslibError):
     """The payload is over the size limit of its invocation type (6 MB sync, 1 MB Event).
 
-    Lambda's model calls this error ``RequestTooLargeException``; on the wire AWS sends the
-    code in :attr:`wire_error_type`, which boto3 surfaces as a plain ``ClientError``.
+    Served as Lambda serves it: error code ``RequestEntityTooLargeException`` (what boto3
+    users see, as a plain ``ClientError``; Lambda's API model names the error
+    ``RequestTooLargeException``, the name of this class), HTTP 413, and a message such as
+    ``6291457 byte payload is too large for the RequestResponse invocation type (limit 6291456
+    bytes)``. :attr:`size` and :attr:`limit` are the payload's size and the limit, in bytes.
     """
 
-    error_type = "RequestTooLargeException"
+    error_type = "RequestEntityTooLargeException"
     message_member = "message"
+    #: The code on the wire: :attr:`error_type` (kept for code that read it here).
     wire_error_type: ClassVar[str] = "RequestEntityTooLargeException"
     status_code = 413
     fault = "User"

@@ -45,7 +45,13 @@ _EXITS = ("Runtime.ExitError", "Runtime.OutOfMemory")
 
 
 def _user_frames(exc: BaseException) -> list[str]:
-    """``stackTrace``: the traceback from the handler down, without the runtime's own frames."""
+    """``stackTrace``: the traceback from the handler down, without the runtime's own frames.
+
+    A frame is the runtime's when its file lies in the directory of faaslib's package (or of
+    anyio, asyncio, trio, ...): a user's project in a folder that happens to be named
+    ``faaslib`` keeps its frames. Each entry is ``traceback.format_list`` of the frame's
+    ``(file, line, function, code)``, as the runtime formats it: no ``^^^^`` markers.
+    """
     frames = traceback.extract_tb(exc.__traceback__)
     runtime = _RUNTIME_DIRS + tuple(
         os.path.dirname(sys.modules[name].__file__ or "") + os.sep
@@ -55,7 +61,12 @@ def _user_frames(exc: BaseException) -> list[str]:
     start = 0
     while start < len(frames) and frames[start].filename.startswith(runtime):
         start += 1
-    return traceback.format_list(frames[start:])
+    return traceback.format_list(
+        [
+            traceback.FrameSummary(f.filename, f.lineno, f.name, lookup_line=False, line=f.line)
+            for f in frames[start:]
+        ]
+    )
 
 
 def handler_error(exc: Exception, request_id: str) -> bytes:

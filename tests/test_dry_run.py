@@ -141,7 +141,8 @@ async def test_dry_run_over_six_mb(registry: faaslib.Registry, ran: list[Any]) -
         ok = await invoker.invoke("anything", at_limit, "DryRun")
     assert info.value.status_code == 413
     assert str(info.value) == (
-        "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+        "6291457 byte payload is too large for the RequestResponse invocation type "
+        "(limit 6291456 bytes)"
     )
     assert ok.status_code == 204
     assert ran == []
@@ -152,8 +153,8 @@ async def test_dry_run_over_configured_limit(registry: faaslib.Registry, ran: li
         with pytest.raises(faaslib.RequestTooLargeException) as info:
             await invoker.invoke("anything", b"[1,2,3,4]", "DryRun")  # 9 bytes
         ok = await invoker.invoke("anything", b"[1,2,3]", "DryRun")
-    assert (
-        str(info.value) == "Request must be smaller than 8 bytes for the InvokeFunction operation"
+    assert str(info.value) == (
+        "9 byte payload is too large for the RequestResponse invocation type (limit 8 bytes)"
     )
     assert (info.value.size, info.value.limit) == (9, 8)
     assert ok.status_code == 204

@@ -28,7 +28,7 @@ from faaslib._arn import FunctionRef, function_arn, parse_function_ref
 EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]] = {
     ResourceNotFoundException: (LookupError, "ResourceNotFoundException", 404, "User"),
     InvalidRequestContentException: (ValueError, "InvalidRequestContentException", 400, "User"),
-    RequestTooLargeException: (None, "RequestTooLargeException", 413, "User"),
+    RequestTooLargeException: (None, "RequestEntityTooLargeException", 413, "User"),
     TooManyRequestsException: (None, "TooManyRequestsException", 429, "User"),
     ResourceConflictException: (None, "ResourceConflictException", 409, "User"),
     InvalidParameterValueException: (ValueError, "InvalidParameterValueException", 400, "User"),
@@ -200,7 +200,7 @@ def test_request_too_large_fields() -> None:
     assert error.size == 7
     assert error.limit == 6
     assert error.function_name == "f"
-    assert error.error_type == "RequestTooLargeException"
+    assert error.error_type == "RequestEntityTooLargeException"
     assert RequestTooLargeException.wire_error_type == "RequestEntityTooLargeException"
     assert error.wire_error_type == "RequestEntityTooLargeException"
 

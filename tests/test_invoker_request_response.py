@@ -300,10 +300,8 @@ async def test_handler_error_document_has_only_the_handlers_frames(name: str) ->
     async with faaslib.Invoker(make_failing_registry()) as invoker:
         result = await invoker.invoke(name, b"{}")
     stack = assert_boom_document(result)
-    joined = "".join(stack)
-    for runtime in ("faaslib", "anyio", "trio", "asyncio", "outcome"):
-        assert runtime not in joined
     assert len(stack) == 1
+    assert stack[0].startswith(f'  File "{__file__}",')  # the handler's frame, no runtime's
 
 
 async def test_handler_error_counts_and_invoker_keeps_serving() -> None:
@@ -617,9 +615,10 @@ async def test_payload_over_six_mb(registry: faaslib.Registry, calls: list[Any])
         ok = await invoker.invoke("size", at_limit)
     error = info.value
     assert error.status_code == 413
-    assert error.error_type == "RequestTooLargeException"
+    assert error.error_type == "RequestEntityTooLargeException"
     assert str(error) == (
-        "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+        "6291457 byte payload is too large for the RequestResponse invocation type "
+        "(limit 6291456 bytes)"
     )
     assert error.size == SIX_MB + 1
     assert error.limit == SIX_MB
@@ -634,7 +633,7 @@ async def test_payload_over_configured_limit(registry: faaslib.Registry, calls: 
         assert calls == []
         ok = await invoker.invoke("echo", {"key": "0123456789"})  # 20 bytes
     assert str(info.value) == (
-        "Request must be smaller than 20 bytes for the InvokeFunction operation"
+        "21 byte payload is too large for the RequestResponse invocation type (limit 20 bytes)"
     )
     assert info.value.status_code == 413
     assert (info.value.size, info.value.limit) == (21, 20)
