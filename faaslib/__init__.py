@@ -39,6 +39,13 @@ from ._result import InvocationType as InvocationType
 from ._result import LogType as LogType
 from ._services.dynamodb import DynamoDB as DynamoDB
 from ._services.dynamodb import Table as Table
+from ._services.http import ALB as ALB
+from ._services.http import Api as Api
+from ._services.http import FunctionUrl as FunctionUrl
+from ._services.http import HttpApi as HttpApi
+from ._services.http import HttpTrigger as HttpTrigger
+from ._services.http_events import HttpAnswer as HttpAnswer
+from ._services.http_events import HttpRequest as HttpRequest
 from ._services.kinesis import Kinesis as Kinesis
 from ._services.kinesis import Stream as Stream
 from ._services.kinesis import StreamRecord as StreamRecord
@@ -64,10 +71,12 @@ from ._versions import Alias as Alias
 __version__ = "0.1.0"
 
 __all__ = [
+    "ALB",
     "S3",
     "SNS",
     "SQS",
     "Alias",
+    "Api",
     "BlockingInvoker",
     "Bucket",
     "Client",
@@ -84,6 +93,11 @@ __all__ = [
     "FaaslibError",
     "FunctionMetrics",
     "FunctionSpec",
+    "FunctionUrl",
+    "HttpAnswer",
+    "HttpApi",
+    "HttpRequest",
+    "HttpTrigger",
     "InvalidMessageContents",
     "InvalidParameterValueException",
     "InvalidRequestContentException",

@@ -1,5 +1,7 @@
 """faaslib over HTTP: Lambda's Invoke API, served by uvicorn from a registry, so boto3's
-``lambda`` client and the AWS CLI work against it with only ``endpoint_url`` changed.
+``lambda`` client and the AWS CLI work against it with only ``endpoint_url`` changed; and
+the HTTP front, where the functions' ``HttpApi``, ``Api``, ``FunctionUrl`` and ``ALB``
+routes answer as API Gateway, Function URLs and the load balancer do.
 
 Needs the server extra: ``pip install 'faaslib[server]'``.
 """
@@ -17,9 +19,20 @@ except ImportError as exc:  # pragma: no cover - the extra is installed in the t
 
 from ._app import create_app as create_app
 from ._app import error_response as error_response
+from ._http_front import HttpFront as HttpFront
+from ._http_front import http_front as http_front
 from ._invoke_api import InvokeApi as InvokeApi
 from ._serve import DEFAULT_HOST as DEFAULT_HOST
 from ._serve import Server as Server
 from ._serve import serve as serve
 
-__all__ = ["DEFAULT_HOST", "InvokeApi", "Server", "create_app", "error_response", "serve"]
+__all__ = [
+    "DEFAULT_HOST",
+    "HttpFront",
+    "InvokeApi",
+    "Server",
+    "create_app",
+    "error_response",
+    "http_front",
+    "serve",
+]

@@ -1,5 +1,6 @@
 """The server's ASGI application: one invoker, opened and closed with the server, behind
-Lambda's Invoke API; errors answered as botocore parses them."""
+Lambda's Invoke API (paths under ``/2015-03-31/``) and the HTTP front (every other path);
+Invoke API errors answered as botocore parses them."""
 
 from __future__ import annotations
 
@@ -10,16 +11,22 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Router
+from starlette.types import Receive, Scope, Send
 
 from .._errors import FaaslibError
 from .._ids import new_request_id
 from .._invoker import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Invoker
+from ._http_front import HttpFront
 from ._invoke_api import InvokeApi
 
 if TYPE_CHECKING:
     from .._registry import Registry
 
 __all__ = ["create_app", "error_response"]
+
+#: The Invoke API's paths (its API version); the HTTP front serves the rest.
+INVOKE_API_PREFIX = "/2015-03-31/"
 
 
 def error_response(exc: FaaslibError) -> Response:
@@ -36,8 +43,22 @@ async def _faaslib_error(request: Request, exc: Exception) -> Response:
     return error_response(exc)
 
 
+class _Dispatch:
+    """Paths under :data:`INVOKE_API_PREFIX` to the Invoke API, the others to the HTTP front."""
+
+    def __init__(self, invoke_api: Router, front: Router) -> None:
+        self.invoke_api = invoke_api
+        self.front = front
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path: str = scope.get("path", "")
+        app = self.invoke_api if path.startswith(INVOKE_API_PREFIX) else self.front
+        await app(scope, receive, send)
+
+
 def create_app(registry: Registry, **invoker_options: Any) -> Starlette:
-    """An ASGI application serving ``registry`` through Lambda's Invoke API.
+    """An ASGI application serving ``registry`` through Lambda's Invoke API and the HTTP
+    front (the functions' ``HttpApi``, ``Api``, ``FunctionUrl`` and ``ALB`` routes).
 
     The invoker (``Invoker(registry, **invoker_options)``) opens when the server starts (the
     ASGI lifespan) and closes when it stops, so the registry's event sources run meanwhile.
@@ -51,14 +72,16 @@ def create_app(registry: Registry, **invoker_options: Any) -> Starlette:
         max_sync_payload=invoker_options.get("max_sync_payload", MAX_SYNC_PAYLOAD),
         max_async_payload=invoker_options.get("max_async_payload", MAX_ASYNC_PAYLOAD),
     )
+    front = HttpFront(registry, lambda: invoker)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with invoker:
             yield
 
+    dispatch = _Dispatch(Router(routes=api.routes()), Router(routes=front.routes()))
     return Starlette(
-        routes=api.routes(),
+        routes=[Mount("", app=dispatch)],
         lifespan=lifespan,
         exception_handlers={FaaslibError: _faaslib_error},
     )

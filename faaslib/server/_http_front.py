@@ -1,0 +1,181 @@
+"""The HTTP front: AWS's HTTP services in front of the registry's functions, as a Starlette
+(ASGI) application that mounts in any ASGI app or runs by itself.
+
+The functions' HTTP triggers (``faaslib.HttpApi``, ``Api``, ``FunctionUrl``, ``ALB``) are
+its routes, found in the registry through the public :class:`faaslib.HttpTrigger`
+interface. The services share one host by path prefix, as their invoke URLs do:
+
+- ``/lambda-url/<function name>/...``: that function's URL;
+- ``/alb/...``: the load balancer's listener rules;
+- ``/<stage>/...``: the REST API's stage;
+- anything else: the HTTP API (its ``$default`` stage, at the root).
+"""
+
+from __future__ import annotations
+
+import time
+import urllib.parse
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from .. import HttpAnswer, HttpRequest, HttpTrigger
+
+if TYPE_CHECKING:
+    from .._invoker import Invoker
+    from .._registry import Registry
+
+__all__ = ["HttpFront", "http_front"]
+
+_NOT_FOUND = HttpAnswer(404, (("content-type", "application/json"),), b'{"message":"Not Found"}')
+
+#: A route: the function and its trigger.
+_Route = tuple[str, HttpTrigger]
+
+
+class _RouteTable:
+    """The registry's HTTP routes by mount, each mount's in the order they are tried; built
+    again when the registry changes."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.generation = -1
+        self.mounts: dict[str, list[_Route]] = {}
+
+    def current(self) -> dict[str, list[_Route]]:
+        if self.generation != self.registry.generation:
+            self.generation = self.registry.generation
+            mounts: dict[str, list[_Route]] = {}
+            for spec in self.registry:
+                for trigger in spec.events:
+                    if isinstance(trigger, HttpTrigger):
+                        mounts.setdefault(trigger.mount(spec.name), []).append((spec.name, trigger))
+            for routes in mounts.values():
+                routes.sort(key=lambda route: route[1].rank)  # stable: declared order breaks ties
+            self.mounts = mounts
+        return self.mounts
+
+    def find(self, path: str) -> tuple[str, list[_Route]]:
+        """The mount a path is under (the longest that prefixes it) and its routes."""
+        mounts = self.current()
+        best = ""
+        for mount in mounts:
+            if mount and len(mount) > len(best) and (path == mount or path.startswith(mount + "/")):
+                best = mount
+        return best, mounts.get(best, [])
+
+
+class HttpFront:
+    """The HTTP front over one registry and the invoker that runs it.
+
+    :param registry: the functions whose HTTP triggers are the routes
+    :param invoker: the invoker (open while requests come), or a callable returning it
+    """
+
+    def __init__(self, registry: Registry, invoker: Invoker | Callable[[], Invoker]) -> None:
+        self._routes = _RouteTable(registry)
+        self._invoker: Callable[[], Invoker] = invoker if callable(invoker) else lambda: invoker
+
+    def invoker(self) -> Invoker:
+        """The invoker requests go through."""
+        return self._invoker()
+
+    def routes(self) -> list[Route]:
+        """One catch-all route: the front routes as the services do."""
+        return [Route("/{path:path}", self.handle, methods=None, include_in_schema=False)]
+
+    async def handle(self, request: Request) -> Response:
+        path, raw_path = _paths(request)
+        mount, routes = self._routes.find(path)
+        path, raw_path = path[len(mount) :] or "/", raw_path[len(mount) :] or "/"
+        picked = _pick(routes, request.method, path)
+        if picked is None:
+            return _response(routes[0][1].not_found() if routes else _NOT_FOUND)
+        function_name, trigger, parameters = picked
+        body = await _read(request, trigger.body_limit)
+        if body is None:
+            return _response(trigger.too_large())
+        client = request.client
+        http_request = HttpRequest(
+            method=request.method,
+            path=path,
+            raw_path=raw_path,
+            query=request.scope.get("query_string", b"").decode("latin-1"),
+            headers=tuple(
+                (k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw
+            ),
+            body=body,
+            source_ip=client.host if client else "127.0.0.1",
+            time=time.time(),
+            protocol=f"HTTP/{request.scope.get('http_version', '1.1')}",
+        )
+        answer = await trigger.respond(
+            function_name, http_request, parameters, self.invoker().invoke
+        )
+        return _response(answer)
+
+
+def _pick(
+    routes: list[_Route], method: str, path: str
+) -> tuple[str, HttpTrigger, dict[str, str]] | None:
+    """The first route that takes the request, with its path parameters."""
+    for function_name, trigger in routes:
+        parameters = trigger.match(method, path)
+        if parameters is not None:
+            return function_name, trigger, parameters
+    return None
+
+
+def _paths(request: Request) -> tuple[str, str]:
+    """The request's path below where the front is mounted: decoded, and as sent."""
+    scope = request.scope
+    root = scope.get("root_path", "")
+    path: str = scope["path"]
+    if root and path.startswith(root):
+        path = path[len(root) :]
+    raw = scope.get("raw_path")
+    raw_path = raw.decode("latin-1").split("?", 1)[0] if raw else urllib.parse.quote(path)
+    quoted_root = urllib.parse.quote(root)
+    if root and raw_path.startswith(quoted_root):
+        raw_path = raw_path[len(quoted_root) :]
+    return path or "/", raw_path or "/"
+
+
+async def _read(request: Request, limit: int) -> bytes | None:
+    """The body, or ``None`` as soon as it is over ``limit`` (never read whole)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _response(answer: HttpAnswer) -> Response:
+    response = Response(answer.body, status_code=answer.status)
+    headers = [
+        (name.lower().encode("latin-1"), value.encode("latin-1", "replace"))
+        for name, value in answer.headers
+        if name.lower() != "content-length"
+    ]
+    response.raw_headers = [*headers, (b"content-length", str(len(answer.body)).encode())]
+    return response
+
+
+def http_front(registry: Registry, invoker: Invoker | Callable[[], Invoker]) -> Starlette:
+    """The HTTP front as an ASGI application, to mount in any ASGI app (Starlette, FastAPI)
+    or serve by itself; the caller opens and closes ``invoker`` (a lifespan does it).
+
+    :param registry: the functions whose HTTP triggers are the routes
+    :param invoker: the invoker, or a callable returning it once it is open
+    """
+    return Starlette(routes=HttpFront(registry, invoker).routes())
