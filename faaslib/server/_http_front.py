@@ -22,6 +22,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from .. import HttpAnswer, HttpRequest, HttpTrigger
 
@@ -85,8 +86,12 @@ class HttpFront:
         return self._invoker()
 
     def routes(self) -> list[Route]:
-        """One catch-all route: the front routes as the services do."""
-        return [Route("/{path:path}", self.handle, methods=None, include_in_schema=False)]
+        """One catch-all route, for every method: the front routes as the services do."""
+        return [Route("/{path:path}", self, include_in_schema=False)]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         path, raw_path = _paths(request)
