@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ._arn import QUALIFIER, function_arn, parse_function_ref
 from ._errors import (
+    FaaslibError,
     InvalidParameterValueException,
     ResourceNotFoundException,
     ValidationException,
@@ -60,14 +61,14 @@ class FunctionTable:
             if version == LATEST and specs[name] is not fn.spec:
                 fn.load(specs[name])
 
-    def resolve(self, ref: str, qualifier: str | None) -> Target:
-        """The version a reference names (with an alias's second version and its weight) and
-        the ARN as invoked; unqualified references are cached until :meth:`reload`.
+    def _locate(self, ref: str, qualifier: str | None) -> tuple[str, str | None, str]:
+        """The function name, version or alias (``None``: unqualified) and ARN a reference
+        names, checked for form, and for naming a function this invoker has.
 
         :raises ~faaslib.ValidationException: a malformed name or qualifier
         :raises ~faaslib.InvalidParameterValueException: the name's qualifier and
             ``qualifier`` differ
-        :raises ~faaslib.ResourceNotFoundException: no such function, version or alias
+        :raises ~faaslib.ResourceNotFoundException: no such function here
         """
         parsed = parse_function_ref(ref) if isinstance(ref, str) else None
         if parsed is None:
@@ -102,6 +103,18 @@ class FunctionTable:
             or name not in self._registry
         ):
             raise ResourceNotFoundException(f"Function not found: {arn}", function_name=name)
+        return name, version, arn
+
+    def resolve(self, ref: str, qualifier: str | None) -> Target:
+        """The version a reference names (with an alias's second version and its weight) and
+        the ARN as invoked; unqualified references are cached until :meth:`reload`.
+
+        :raises ~faaslib.ValidationException: a malformed name or qualifier
+        :raises ~faaslib.InvalidParameterValueException: the name's qualifier and
+            ``qualifier`` differ
+        :raises ~faaslib.ResourceNotFoundException: no such function, version or alias
+        """
+        name, version, arn = self._locate(ref, qualifier)
         alternative, weight = None, 0.0
         try:
             if version is None or version == LATEST or version.isdigit():
@@ -119,6 +132,42 @@ class FunctionTable:
         if qualifier is None:
             self.targets[ref] = target
         return target
+
+    def missing_destination(
+        self, snapshot: RegistrySnapshot
+    ) -> InvalidParameterValueException | None:
+        """Lambda's error for the first destination or dead-letter target (of ``$LATEST`` or
+        a published version) naming a function, version or alias that does not exist here;
+        ``None`` when every one resolves. Makes no runtime."""
+        versions = [(spec, spec.name) for spec in snapshot.functions.values()]
+        for name, published in snapshot.versions.items():
+            versions += [(spec, f"{name}:{n}") for n, spec in enumerate(published, 1)]
+        for spec, where in versions:
+            for field in ("on_success", "on_failure", "dead_letter"):
+                ref = getattr(spec, field)
+                if isinstance(ref, str) and (arn := self._unresolved(ref)) is not None:
+                    return InvalidParameterValueException(
+                        f"The destination ARN {arn} is invalid. ({field} of function {where}: "
+                        "no such function, version or alias)",
+                        function_name=spec.name,
+                    )
+        return None
+
+    def _unresolved(self, ref: str) -> str | None:
+        """The ARN of a function reference that does not resolve, or ``None``."""
+        try:
+            name, version, _ = self._locate(ref, None)
+            if version is not None and version != LATEST:
+                if version.isdigit():
+                    self._registry.get_version(name, version)
+                else:
+                    self._registry.get_alias(name, version)
+        except FaaslibError:
+            parsed = parse_function_ref(ref)
+            assert parsed is not None  # checked when registered
+            name, version, region, account = parsed
+            return function_arn(region or self._region, account or self._account, name, version)
+        return None
 
     def pick(self, target: Target) -> tuple[FunctionRuntime, str]:
         """The version to run (an alias may route a share to its second one), and the ARN."""

@@ -213,6 +213,7 @@ class Invoker:
         #: The runner of each (function, trigger) the functions declare.
         self._mappings: dict[tuple[str, int], TriggerRunner] = {}
         self._capturing_logs = False
+        self._refusal: InvalidParameterValueException | None = None
         self._throttles = 0
         self._calls_to_checkpoint = CHECKPOINT_EVERY
         self._events = EventInvocations(
@@ -236,9 +237,9 @@ class Invoker:
         if self._state is not _State.NEW:
             raise InvokerClosed("An Invoker can be opened only once; create a new one")
         self._state = _State.CLOSED  # until opened: a failed open leaves nothing usable
-        self._refresh()  # checks the reserved concurrency against the limit
-        if self._concurrency.refusal is not None:
-            raise self._concurrency.refusal
+        self._refresh()  # checks the reserved concurrency and the destinations
+        if self._refusal is not None:
+            raise self._refusal
         replay = [] if self._journal is None else await self._journal.open()
         self._run_async = deadline_runner()
         self._runner = Runner(
@@ -368,8 +369,8 @@ class Invoker:
                 raise self._closed_error()
         if self._generation != self._registry.generation:
             self._refresh()
-        if self._concurrency.refusal is not None:
-            raise self._concurrency.refusal
+        if self._refusal is not None:
+            raise self._refusal
         try:
             target = self._targets.get(function_name) if qualifier is None else None
         except TypeError:  # an unhashable name: _resolve says what is wrong with it
@@ -428,17 +429,22 @@ class Invoker:
         """Take the registry's updates: ``$LATEST`` of each function runs its new handler and
         configuration, and reserved concurrency is counted again.
 
-        Reservations, or provisioned concurrency, beyond what ``unreserved_minimum`` allows
-        are remembered as the concurrency pool's ``refusal``, which opening and invocations
-        raise (an event worker never does): so no configuration makes an opening invoker
-        start more environments than it may run.
+        Reservations, or provisioned concurrency, beyond what ``unreserved_minimum`` allows,
+        and destinations naming functions that do not exist, are remembered as the
+        ``_refusal`` which opening and invocations raise (an event worker never does; a
+        running invoker also logs it): so no configuration makes an opening invoker start more
+        environments than it may run, or accept events whose records cannot be delivered.
         """
         snapshot = self._registry.snapshot()
         self._concurrency.configure(snapshot)
         self._generation = snapshot.generation
         self._functions.reload(snapshot)
         self._queue.reschedule()  # parked events' max_event_age may have changed
+        missing = self._functions.missing_destination(snapshot)
+        self._refusal = self._concurrency.refusal or missing
         if self._state is _State.OPEN:
+            if missing is not None:
+                logger.error("%s", missing)
             self._sync_mappings()
 
     # -- event source mappings -----------------------------------------------------------------
