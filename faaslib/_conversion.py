@@ -132,6 +132,10 @@ def check_size(function_name: str, data: bytes, limit: int, *, sync: bool) -> No
     )
 
 
+#: The bytes ``N`` and ``I``: a body without them holds neither ``NaN`` nor ``Infinity``, and
+#: looking for one byte (memchr) costs a tenth of looking for a word.
+_N, _I = ord("N"), ord("I")
+
 #: Event types meaning "any JSON object": decoded by the JSON parser alone.
 _JSON_OBJECT: tuple[Any, ...] = (dict, dict[str, Any])
 
@@ -148,8 +152,8 @@ def event_decoder(event_type: Any, function_name: str) -> EventDecoder:
     expected = type_name(event_type)
 
     def decode(data: bytes) -> Any:
-        if b"NaN" in data or b"Infinity" in data:  # rare: parsed once more to tell
-            _refuse_non_json(data, function_name)
+        if (_N in data and data.find(b"NaN") >= 0) or (_I in data and data.find(b"Infinity") >= 0):
+            _refuse_non_json(data, function_name)  # rare: parsed once more to tell
         try:
             return validate(data)
         except ValidationError as exc:
