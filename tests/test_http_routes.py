@@ -77,7 +77,7 @@ async def test_mounted_in_fastapi_beside_its_own_routes() -> None:
     @registry.function(events=[faaslib.HttpApi(path="/ip", method="GET")])
     async def ip(event: dict[str, Any]) -> str:
         seen.append(event)
-        return event["requestContext"]["http"]["sourceIp"]
+        return str(event["requestContext"]["http"]["sourceIp"])
 
     async with faaslib.Invoker(registry, region="eu-west-1", account_id="111122223333") as invoker:
         app = FastAPI()
