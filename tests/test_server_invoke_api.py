@@ -154,8 +154,10 @@ def test_payload_over_the_limit(client: Any) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as caught:
         client.invoke(FunctionName="echo", Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert caught.value.response["Error"]["Code"] == "RequestEntityTooLargeException"
     assert caught.value.response["Error"]["Message"] == (
-        "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
+        "6291458 byte payload is too large for the RequestResponse invocation type "
+        "(limit 6291456 bytes)"
     )
 
 
