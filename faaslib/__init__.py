@@ -17,6 +17,7 @@ from ._destinations import DeadLetter as DeadLetter
 from ._destinations import DeadLetterTarget as DeadLetterTarget
 from ._destinations import Destination as Destination
 from ._destinations import DestinationTarget as DestinationTarget
+from ._errors import ConfigurationError as ConfigurationError
 from ._errors import FaaslibError as FaaslibError
 from ._errors import InvalidMessageContents as InvalidMessageContents
 from ._errors import InvalidParameterValueException as InvalidParameterValueException
@@ -83,6 +84,7 @@ __all__ = [
     "ClientContext",
     "Clock",
     "CognitoIdentity",
+    "ConfigurationError",
     "Context",
     "DeadLetter",
     "DeadLetterTarget",

@@ -27,6 +27,7 @@ __all__ = [
     "event_decoder",
     "marshal_untyped",
     "payload_bytes",
+    "payload_too_large",
     "result_encoder",
     "runtime_json",
     "type_name",
@@ -121,10 +122,17 @@ def check_size(function_name: str, data: bytes, limit: int, *, sync: bool) -> No
     :raises ~faaslib.RequestTooLargeException: ``data`` is over ``limit`` bytes
     """
     size = len(data)
-    if size <= limit:
-        return
+    if size > limit:
+        raise payload_too_large(function_name, size, limit, sync=sync)
+
+
+def payload_too_large(
+    function_name: str, size: int, limit: int, *, sync: bool
+) -> RequestTooLargeException:
+    """The error for a payload of ``size`` bytes over ``limit`` (see :func:`check_size`), for
+    a body refused before it is read whole."""
     kind = "RequestResponse" if sync else "Event"
-    raise RequestTooLargeException(
+    return RequestTooLargeException(
         f"{size} byte payload is too large for the {kind} invocation type (limit {limit} bytes)",
         function_name=function_name,
         size=size,

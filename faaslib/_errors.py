@@ -13,7 +13,9 @@
     ├── TooManyRequestsException       429  concurrency limit reached (throttled)
     ├── InvalidMessageContents         400  a queue message holds text SQS does not accept
     ├── ServiceException               500  faaslib itself failed (a journal commit), not the request
-    └── InvokerClosed                  500  the invoker is not open (never entered, or left)
+    ├── InvokerClosed                  500  the invoker is not open (never entered, or left)
+    └── ConfigurationError                  FAASLIB_REGISTRY / FAASLIB_FUNCTION name no function
+                                            (an ImportError too: fails a cold start on AWS)
 
 Each class declares the Lambda ``error_type`` and HTTP ``status_code`` it is served with, so a
 server maps any of them without a ladder of conditions. Errors raised by a *handler* are not
@@ -26,6 +28,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 __all__ = [
+    "ConfigurationError",
     "FaaslibError",
     "InvalidMessageContents",
     "InvalidParameterValueException",
@@ -213,3 +216,9 @@ class InvokerClosed(FaaslibError, RuntimeError):
 
     This is a usage error of the caller; open the invoker before invoking through it.
     """
+
+
+class ConfigurationError(FaaslibError, ImportError):
+    """The environment does not name a registered function (``FAASLIB_REGISTRY``,
+    ``FAASLIB_FUNCTION``); the message says what to set. Raised while AWS's runtime imports
+    ``faaslib.aws.handler``, it fails the cold start (``Runtime.ImportModuleError``)."""

@@ -6,6 +6,7 @@ import pytest
 
 import faaslib
 from faaslib import (
+    ConfigurationError,
     FaaslibError,
     InvalidMessageContents,
     InvalidParameterValueException,
@@ -36,6 +37,7 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     InvokerClosed: (RuntimeError, "ServiceException", 500, "Service"),
     InvalidMessageContents: (ValueError, "InvalidMessageContents", 400, "User"),
     ServiceException: (None, "ServiceException", 500, "Service"),
+    ConfigurationError: (ImportError, "ServiceException", 500, "Service"),
 }
 
 

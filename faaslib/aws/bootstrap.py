@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pydantic_core
 from typing_extensions import Self
 
-from .._errors import FaaslibError, InvalidRequestContentException
+from .._errors import ConfigurationError, InvalidRequestContentException
 from .._handler import is_async_callable
 from .._locate import RegistryNotFound, locate_registry
 
@@ -54,11 +54,6 @@ FUNCTION_VARIABLE: Final = "FAASLIB_FUNCTION"
 HANDLER_SETTING: Final = "faaslib.aws.handler"
 
 _JSON_OBJECT: Final = (dict, dict[str, Any])
-
-
-class ConfigurationError(FaaslibError, ImportError):
-    """The environment does not name a registered function. Raised while the runtime imports
-    the handler, it fails the cold start (Lambda reports ``Runtime.ImportModuleError``)."""
 
 
 class _RuntimeError(Exception):

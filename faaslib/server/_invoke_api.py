@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from .._arn import function_arn, parse_function_ref
-from .._conversion import check_size
+from .._conversion import payload_too_large
 from .._errors import ResourceNotFoundException
 from .._ids import LATEST, new_request_id
 from .._invoker import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD
@@ -177,20 +177,15 @@ async def _read_body(request: Request, name: str, limit: int, *, sync: bool) -> 
     """
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
-        _refuse(name, int(declared), limit, sync=sync)
+        raise payload_too_large(name, int(declared), limit, sync=sync)
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            _refuse(name, size, limit, sync=sync)
+            raise payload_too_large(name, size, limit, sync=sync)
         chunks.append(chunk)
     return b"".join(chunks)
-
-
-def _refuse(name: str, size: int, limit: int, *, sync: bool) -> None:
-    """Raise the error an in-process invoke raises for ``size`` bytes over ``limit``."""
-    check_size(name, bytes(size), limit, sync=sync)
 
 
 async def _unknown_operation(request: Request) -> Response:
