@@ -79,7 +79,9 @@ async def test_mounted_in_fastapi_beside_its_own_routes() -> None:
         seen.append(event)
         return str(event["requestContext"]["http"]["sourceIp"])
 
-    async with faaslib.Invoker(registry, region="eu-west-1", account_id="111122223333") as invoker:
+    clock = faaslib.VirtualClock()
+    options: dict[str, Any] = {"region": "eu-west-1", "account_id": "111122223333", "clock": clock}
+    async with faaslib.Invoker(registry, **options) as invoker:
         app = FastAPI()
 
         @app.get("/health")
@@ -95,6 +97,7 @@ async def test_mounted_in_fastapi_beside_its_own_routes() -> None:
     context = seen[0]["requestContext"]
     assert context["accountId"] == "111122223333"
     assert context["domainName"].endswith(".execute-api.eu-west-1.amazonaws.com")
+    assert context["timeEpoch"] == int(clock.time() * 1000)  # the invoker's clock
 
 
 async def test_routes_follow_the_registry() -> None:

@@ -61,6 +61,9 @@ async def echo(request: Request) -> FastApiResponse:
 
 
 mangum_handler = Mangum(shop, lifespan="off")
+#: The event loop Mangum's constructor gave the importing thread (as it does on Lambda, at
+#: import): kept referenced while pytest's event loops come and go, closed when the tests end.
+_MANGUM_LOOP = asyncio.get_event_loop_policy().get_event_loop()
 
 
 def _on_a_thread_event_loop(event: dict[str, Any], context: faaslib.Context) -> Any:
@@ -146,6 +149,12 @@ def pt_alb(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @registry.function(events=[faaslib.FunctionUrl()])
 def pt_url(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return url_resolver.resolve(event, context)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _close_mangums_loop() -> Iterator[None]:
+    yield
+    _MANGUM_LOOP.close()
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,6 @@ interface. The services share one host by path prefix, as their invoke URLs do:
 
 from __future__ import annotations
 
-import time
 import urllib.parse
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -105,6 +104,7 @@ class HttpFront:
         if body is None:
             return _response(trigger.too_large())
         client = request.client
+        invoker = self.invoker()
         http_request = HttpRequest(
             method=request.method,
             path=path,
@@ -115,12 +115,10 @@ class HttpFront:
             ),
             body=body,
             source_ip=client.host if client else "127.0.0.1",
-            time=time.time(),
+            time=invoker.clock.time(),  # the invoker's: a VirtualClock's in tests
             protocol=f"HTTP/{request.scope.get('http_version', '1.1')}",
         )
-        answer = await trigger.respond(
-            function_name, http_request, parameters, self.invoker().invoke
-        )
+        answer = await trigger.respond(function_name, http_request, parameters, invoker.invoke)
         return _response(answer)
 
 
