@@ -93,6 +93,8 @@ class HttpFront:
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
+        """Route the request (the mount its path is under, then the first route of it that
+        takes it), read its body up to the service's limit, and answer as the route says."""
         path, raw_path = _paths(request)
         mount, routes = self._routes.find(path)
         path, raw_path = path[len(mount) :] or "/", raw_path[len(mount) :] or "/"
