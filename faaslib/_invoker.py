@@ -137,8 +137,9 @@ class Invoker:
     :param seed: seed of the random choice between an alias's two versions
     :param prices: Lambda's prices, for the cost estimate of :meth:`metrics`
     :raises ~faaslib.InvalidParameterValueException: an option is out of range, the
-        ``journal`` path cannot name a file, or the reserved concurrency of the functions
-        leaves less than ``unreserved_minimum``
+        ``journal`` path cannot name a file, the reserved concurrency of the functions
+        leaves less than ``unreserved_minimum``, or (on opening) a destination or
+        dead-letter target names a function, version or alias that does not exist
     """
 
     def __init__(
@@ -349,7 +350,8 @@ class Invoker:
             ``function_error="Unhandled"``, not an exception
         :raises ~faaslib.ResourceNotFoundException: no such function or qualifier
         :raises ~faaslib.ValidationException: the function name or qualifier is malformed
-        :raises ~faaslib.InvalidParameterValueException: a parameter is invalid
+        :raises ~faaslib.InvalidParameterValueException: a parameter is invalid, or the
+            registry changed to a configuration the invoker refuses (see :class:`Invoker`)
         :raises ~faaslib.InvalidRequestContentException: the payload is not JSON, or does not
             validate against the handler's event type
         :raises ~faaslib.RequestTooLargeException: the payload is over the size limit
