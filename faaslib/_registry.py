@@ -124,7 +124,9 @@ class Registry:
         :param on_success: destination of the record of a successful Event invocation
         :param on_failure: destination of the record of an Event invocation that failed every
             attempt or grew too old
-        :param dead_letter: where the original event of such a failed invocation goes
+        :param dead_letter: where the original event of such a failed invocation goes (a
+            function named by a destination or dead-letter target may be registered later;
+            an invoker refuses to open while one does not exist)
         :param init: run once in each new execution environment (sync or async, no
             arguments); the handler reaches its result as ``context.init_result``
         :param isolation: ``"thread"`` (async handlers on the loop, sync ones in a worker
@@ -133,7 +135,8 @@ class Registry:
         :param reserved_concurrency: concurrent runs reserved for the function, and its cap; 0
             disables it (Lambda's ``ReservedConcurrentExecutions``)
         :param provisioned_concurrency: environments initialised when an invoker opens
-        :param events: the function's triggers, e.g. ``[faaslib.SQS(queue, batch_size=10)]``
+        :param events: the function's triggers, a list even of one, e.g.
+            ``[faaslib.SQS(queue, batch_size=10)]``
         :return: the handler itself, unchanged
         :raises ~faaslib.ValidationException: a setting is out of range, or the handler's
             signature cannot take an event
