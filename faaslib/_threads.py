@@ -8,7 +8,8 @@ with each backend's cheapest native wake-up (an asyncio future resolved through
 ``call_soon_threadsafe``; a trio task rescheduled through its run's token).
 
 Idle threads are reused, most recently used first, and end after :data:`IDLE_SECONDS`
-without work. The pool has no cap: the invoker counts handler concurrency itself.
+without work. The pool has no cap: the invoker counts handler concurrency itself. Each thread
+has its own asyncio event loop set, as the main thread a Lambda runtime calls handlers on has.
 """
 
 from __future__ import annotations
@@ -202,6 +203,17 @@ class _Worker:
         threading.Thread(target=self._work, name="faaslib worker", daemon=True).start()
 
     def _work(self) -> None:
+        # Lambda calls a handler on its runtime's main thread, where asyncio.get_event_loop()
+        # answers; code that relies on it (Mangum, say) finds this thread's own loop.
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        try:
+            self._serve()
+        finally:
+            asyncio.set_event_loop(None)
+            loop.close()
+
+    def _serve(self) -> None:
         jobs = self.jobs
         while True:
             try:

@@ -66,27 +66,14 @@ mangum_handler = Mangum(shop, lifespan="off")
 _MANGUM_LOOP = asyncio.get_event_loop_policy().get_event_loop()
 
 
-def _on_a_thread_event_loop(event: dict[str, Any], context: faaslib.Context) -> Any:
-    """Mangum's handler on an event loop of the calling thread: Lambda's runtime calls the
-    handler on its main thread, where ``asyncio.get_event_loop()`` (which Mangum calls) has a
-    loop to give; faaslib's worker threads have none yet (see the xfail test below)."""
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    try:
-        return mangum_handler(event, context)  # type: ignore[arg-type]
-    finally:
-        asyncio.set_event_loop(None)
-        loop.close()
-
-
-@registry.function(events=[faaslib.HttpApi(path="/shop/{proxy+}", method="ANY")])
-def fastapi_app(event: dict[str, Any], context: faaslib.Context) -> Any:
-    return _on_a_thread_event_loop(event, context)
-
-
-@registry.function(events=[faaslib.Api(path="/shop/{proxy+}", method="ANY", stage="v1")])
-def fastapi_rest(event: dict[str, Any], context: faaslib.Context) -> Any:
-    return _on_a_thread_event_loop(event, context)
+# Registered as they are, the way a Lambda function's handler is ``app.handler``: faaslib's
+# worker threads have an event loop, as the main thread Lambda calls handlers on has.
+registry.function(
+    name="fastapi_app", events=[faaslib.HttpApi(path="/shop/{proxy+}", method="ANY")]
+)(mangum_handler)
+registry.function(
+    name="fastapi_rest", events=[faaslib.Api(path="/shop/{proxy+}", method="ANY", stage="v1")]
+)(mangum_handler)
 
 
 # Registered as it is, the way a Lambda function's handler is ``app.handler``.
@@ -182,13 +169,6 @@ def test_fastapi_behind_mangum(client: httpx.Client, prefix: str) -> None:
     client.cookies.clear()
 
 
-@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # Mangum's coroutine, never awaited
-@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-@pytest.mark.xfail(
-    reason="faaslib's worker threads have no asyncio event loop, and Mangum calls "
-    "asyncio.get_event_loop() (Lambda runs the handler on its main thread, which has one)",
-    strict=True,
-)
 def test_mangum_registered_as_it_is(client: httpx.Client) -> None:
     response = client.get("/lambda-url/mangum_as_is/shop/whoami", headers={"cookie": "session=s-2"})
     assert (response.status_code, response.json()) == (200, {"session": "s-2"})

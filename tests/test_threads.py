@@ -351,3 +351,15 @@ def test_a_program_exits_after_a_sync_handler_timed_out(backend: str, stuck: str
     assert done.returncode == 0, done.stderr.decode()
     assert done.stdout == b"Sandbox.Timedout\n"
     assert time.monotonic() - start < 8
+
+
+async def test_a_sync_handler_finds_an_event_loop_as_on_lambdas_main_thread() -> None:
+    # Lambda's runtime calls the handler on its main thread, where asyncio.get_event_loop()
+    # answers (code such as Mangum relies on it). faaslib's worker threads each have one.
+    def handler() -> tuple[bool, bool]:
+        loop = asyncio.get_event_loop()
+        result = loop.run_until_complete(asyncio.sleep(0, result=True))
+        return result, loop is asyncio.get_event_loop()
+
+    assert await run_sync(handler) == (True, True)
+    assert await run_sync(handler) == (True, True)  # the thread's loop, reused
