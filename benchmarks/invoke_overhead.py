@@ -159,7 +159,7 @@ async def memory_per_event(events: int) -> float:
     gate = anyio.Event()
     blocking = faaslib.Registry()
 
-    @blocking.function
+    @blocking.function(timeout=900)  # held as long as the measurement takes: no retry due
     async def held(order: Order) -> None:
         await gate.wait()
 
