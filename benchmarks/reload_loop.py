@@ -82,6 +82,7 @@ def main() -> None:
                 wait_for(client, f"v{n}")
                 loops.append(time.perf_counter() - start)
         finally:
+            client.close()
             server.send_signal(signal.SIGINT)
             server.wait(30)
     print(

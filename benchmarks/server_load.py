@@ -1,5 +1,5 @@
 """faaslib's server under load: requests per second and latency (median, p99) of Lambda's
-Invoke API, beside the same server (uvicorn) answering a bare ASGI hello (its own limit) and
+Invoke API and of the HTTP front (an API Gateway route), beside the same server (uvicorn) answering a bare ASGI hello (its own limit) and
 beside an in-process invoke, with 32 concurrent connections from a second process on loopback.
 
 The server runs in a child process (this script with ``--serve``); this process is the
@@ -28,6 +28,11 @@ registry = faaslib.Registry()
 @registry.function
 def echo(event: dict[str, Any]) -> dict[str, Any]:
     return event
+
+
+@registry.function(events=[faaslib.HttpApi(path="/echo", method="POST")])
+def route(event: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": 200, "body": event["body"]}
 
 
 async def hello(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -98,7 +103,7 @@ def measure(kind: str, requests: int) -> tuple[float, float, float]:
                 if time.monotonic() > deadline:
                     raise SystemExit(f"the {kind} server did not start") from None
                 time.sleep(0.05)
-        path = "/" if kind == "hello" else "/2015-03-31/functions/echo/invocations"
+        path = {"hello": "/", "invoke": "/2015-03-31/functions/echo/invocations"}.get(kind, "/echo")
         seconds, latencies = anyio.run(load, f"http://127.0.0.1:{port}{path}", requests)
     finally:
         server.terminate()
@@ -132,13 +137,15 @@ def main() -> None:
     print(f"faaslib {faaslib.__version__}, Python {sys.version.split()[0]}, {CONNECTIONS} conns")
     print(f"{'server':26s} {'req/s':>8s} {'median ms':>10s} {'p99 ms':>8s}")
     results = {}
-    for kind, label in (("hello", "bare ASGI hello (limit)"), ("invoke", "Invoke API")):
+    kinds = (("hello", "bare ASGI hello (limit)"), ("invoke", "Invoke API"), ("http", "HTTP front"))
+    for kind, label in kinds:
         runs = [measure(kind, requests) for _ in range(repeats)]
         rps, median, p99 = (statistics.median(r[i] for r in runs) for i in range(3))
         results[kind] = rps
         print(f"{label:26s} {rps:8.0f} {median:10.2f} {p99:8.2f}")
     print(f"{'in-process invoke':26s} {anyio.run(in_process, requests * 4):8.0f}")
-    print(f"Invoke API / limit: {results['hello'] / results['invoke']:.2f}x the time per request")
+    for kind, label in kinds[1:]:
+        print(f"{label} / limit: {results['hello'] / results[kind]:.2f}x the time per request")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ AWS CLI itself (``aws lambda invoke --endpoint-url ...``)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -29,6 +31,17 @@ APP = textwrap.dedent(
         return {"greeting": f"hello {event.get('name', 'world')}"}
     """
 )
+
+
+def lambda_client(url: str) -> Any:
+    """boto3's lambda client for ``url``, with dummy credentials (close it when done)."""
+    return boto3.client(
+        "lambda",
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
 
 
 def free_port() -> int:
@@ -67,16 +80,10 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def test_boto3_against_faaslib_serve(served: str) -> None:
-    client = boto3.client(
-        "lambda",
-        endpoint_url=served,
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    response = client.invoke(FunctionName="greet", Payload=b'{"name": "boto3"}')
-    assert json.loads(response["Payload"].read()) == {"greeting": "hello boto3"}
-    assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["greet"]
+    with contextlib.closing(lambda_client(served)) as client:
+        response = client.invoke(FunctionName="greet", Payload=b'{"name": "boto3"}')
+        assert json.loads(response["Payload"].read()) == {"greeting": "hello boto3"}
+        assert [f["FunctionName"] for f in client.list_functions()["Functions"]] == ["greet"]
 
 
 def test_the_aws_cli_against_faaslib_serve(served: str, tmp_path: Path) -> None:
@@ -118,13 +125,7 @@ def test_serve_reload_picks_up_an_edited_handler(tmp_path: Path) -> None:
          "--reload"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    client = boto3.client(
-        "lambda",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = lambda_client(f"http://127.0.0.1:{port}")
 
     def greeting() -> str | None:
         try:
@@ -145,6 +146,7 @@ def test_serve_reload_picks_up_an_edited_handler(tmp_path: Path) -> None:
         (tmp_path / "greeter.py").write_text(APP.replace("hello", "bonjour"), encoding="utf-8")
         wait_for("bonjour you")  # no restart by hand, no build step
     finally:
+        client.close()
         server.send_signal(signal.SIGINT)
         server.communicate(timeout=30)
 
@@ -162,13 +164,7 @@ def test_serve_with_a_journal(tmp_path: Path) -> None:
          "--journal", "events.sqlite"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
-    client = boto3.client(
-        "lambda",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    client = lambda_client(f"http://127.0.0.1:{port}")
     marker = tmp_path / "ran"
     try:
         deadline = time.monotonic() + 30
@@ -190,6 +186,7 @@ def test_serve_with_a_journal(tmp_path: Path) -> None:
             time.sleep(0.05)
         assert journal.exists()  # accepted events were kept there
     finally:
+        client.close()
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=30)
     assert server.returncode == 0, err

@@ -57,8 +57,8 @@ def server() -> Iterator[Server]:
 
 
 @pytest.fixture(scope="module")
-def client(server: Server) -> Any:
-    return boto3.client(
+def client(server: Server) -> Iterator[Any]:
+    lambda_client = boto3.client(
         "lambda",
         endpoint_url=server.url,
         region_name="us-east-1",
@@ -66,6 +66,8 @@ def client(server: Server) -> Any:
         aws_secret_access_key="testing",
         config=botocore.config.Config(retries={"total_max_attempts": 1}),
     )
+    yield lambda_client
+    lambda_client.close()
 
 
 def test_request_response(client: Any) -> None:

@@ -30,6 +30,7 @@ from .._errors import (
 )
 from .._function_errors import RUNTIME_EXITS
 from .._site import FollowsSite
+from .._stats import counted
 from .._triggers import (
     REPORT_BATCH_ITEM_FAILURES,
     Invoke,
@@ -718,9 +719,9 @@ class StreamMapping(EventSourceMapping):
         stream = self.trigger.stream
         if destination is None:
             logger.warning(
-                "Event source mapping %s skipped %d records of %s (%s)",
+                "Event source mapping %s skipped %s of %s (%s)",
                 self.uuid,
-                len(batch),
+                counted(len(batch), "record"),
                 batch[0].shard_id,
                 condition,
             )
