@@ -3,14 +3,20 @@ the installed console script), in a project folder holding the application's mod
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import shutil
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
+
+from faaslib._cli import main
 
 APP = textwrap.dedent(
     """
@@ -45,19 +51,50 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def faaslib_command(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "faaslib", *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+class Done(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
 
 
-def test_list(project: Path) -> None:
-    done = faaslib_command(project, "list", "shop:registry")
+Run = Callable[..., Done]
+
+
+@pytest.fixture(params=["python -m faaslib", "main() in process"])
+def run(
+    request: pytest.FixtureRequest, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Run]:
+    """The command, run in the project folder: as a real process, and in this one (where
+    coverage sees it)."""
+    if request.param == "python -m faaslib":
+
+        def in_a_process(*args: str) -> Done:
+            done = subprocess.run(
+                [sys.executable, "-m", "faaslib", *args],
+                cwd=project, capture_output=True, text=True, timeout=60, check=False,
+            )  # fmt: skip
+            return Done(done.returncode, done.stdout, done.stderr)
+
+        yield in_a_process
+        return
+    monkeypatch.chdir(project)
+    monkeypatch.syspath_prepend(str(project))
+
+    def in_this_process(*args: str) -> Done:
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                status = main(list(args))
+            except SystemExit as exit:  # argparse's own refusals
+                status = int(exit.code or 0)
+        return Done(status, out.getvalue(), err.getvalue())
+
+    yield in_this_process
+    sys.modules.pop("shop", None)  # the next project's module is its own
+
+
+def test_list(run: Run, project: Path) -> None:
+    done = run("list", "shop:registry")
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert lines[0].split() == ["NAME", "MEMORY", "TIMEOUT", "TRIGGERS"]
@@ -65,8 +102,8 @@ def test_list(project: Path) -> None:
     assert lines[2].split() == ["fails", "128", "MB", "3", "s", "-"]
 
 
-def test_invoke_prints_the_result_and_the_report_line(project: Path) -> None:
-    done = faaslib_command(project, "invoke", "shop:registry", "total", "--payload", '{"id": 7}')
+def test_invoke_prints_the_result_and_the_report_line(run: Run, project: Path) -> None:
+    done = run("invoke", "shop:registry", "total", "--payload", '{"id": 7}')
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == {"id": 7, "count": 0}
     printed, report = done.stderr.splitlines()
@@ -75,10 +112,9 @@ def test_invoke_prints_the_result_and_the_report_line(project: Path) -> None:
     assert "Memory Size: 256 MB" in report
 
 
-def test_invoke_with_the_log_tail_and_a_payload_file(project: Path) -> None:
+def test_invoke_with_the_log_tail_and_a_payload_file(run: Run, project: Path) -> None:
     (project / "event.json").write_text('{"id": 8, "items": ["a"]}')
-    done = faaslib_command(
-        project, "invoke", "shop:registry", "total", "--payload-file", "event.json",
+    done = run("invoke", "shop:registry", "total", "--payload-file", "event.json",
         "--log-type", "Tail",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
@@ -87,22 +123,20 @@ def test_invoke_with_the_log_tail_and_a_payload_file(project: Path) -> None:
     assert "order 8\n" in done.stderr
 
 
-def test_a_function_error_exits_1_with_the_error_document(project: Path) -> None:
-    done = faaslib_command(project, "invoke", "shop:registry", "fails")
+def test_a_function_error_exits_1_with_the_error_document(run: Run, project: Path) -> None:
+    done = run("invoke", "shop:registry", "fails")
     assert done.returncode == 1
     assert json.loads(done.stdout)["errorMessage"] == "nope"
 
 
-def test_event_and_dry_run(project: Path) -> None:
-    done = faaslib_command(
-        project, "invoke", "shop:registry", "total", "--payload", '{"id": 1}',
+def test_event_and_dry_run(run: Run, project: Path) -> None:
+    done = run("invoke", "shop:registry", "total", "--payload", '{"id": 1}',
         "--invocation-type", "Event",
     )  # fmt: skip
     assert (done.returncode, done.stdout) == (0, "")
     assert done.stderr.splitlines()[0] == "order 1"  # the Event ran before the command ended
     assert done.stderr.splitlines()[1].startswith("StatusCode: 202")
-    dry = faaslib_command(
-        project, "invoke", "shop:registry", "total", "--payload", '{"id": 2}',
+    dry = run("invoke", "shop:registry", "total", "--payload", '{"id": 2}',
         "--invocation-type", "DryRun",
     )  # fmt: skip
     assert (dry.returncode, dry.stdout) == (0, "")
@@ -125,16 +159,16 @@ def test_event_and_dry_run(project: Path) -> None:
     ],
 )
 def test_mistakes_get_a_clear_message_and_exit_status_2(
-    project: Path, args: list[str], says: str
+    run: Run, args: list[str], says: str
 ) -> None:
-    done = faaslib_command(project, *args)
+    done = run(*args)
     assert done.returncode == 2
     assert says in done.stderr
     assert "Traceback" not in done.stderr
 
 
-def test_schema(project: Path) -> None:
-    done = faaslib_command(project, "schema", "shop:registry", "total")
+def test_schema(run: Run, project: Path) -> None:
+    done = run("schema", "shop:registry", "total")
     assert done.returncode == 0, done.stderr
     schema = json.loads(done.stdout)
     assert schema["title"] == "Order"
