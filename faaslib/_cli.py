@@ -1,5 +1,5 @@
-"""The ``faaslib`` command (also ``python -m faaslib``): list, invoke, serve and describe the
-functions of a registry named ``package.module:attribute``."""
+"""The ``faaslib`` command (also ``python -m faaslib``): list, invoke, serve, describe and
+export the functions of a registry named ``package.module:attribute``."""
 
 from __future__ import annotations
 
@@ -131,6 +131,24 @@ def _serve(args: argparse.Namespace) -> None:
         serve(registry, host=args.host, port=args.port, **options)
 
 
+def _export(args: argparse.Namespace) -> None:
+    from ._sam_export import export_sam
+
+    registry = _registry(args.registry)
+    exported = export_sam(registry, args.registry, code_uri=args.code_uri, runtime=args.runtime)
+    text = json.dumps(exported.template, indent=2) + "\n"
+    for warning in exported.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    if args.output is None:
+        sys.stdout.write(text)
+        return
+    try:
+        with open(args.output, "w", encoding="utf-8") as file:
+            file.write(text)
+    except OSError as exc:
+        raise _Stop(f"cannot write the template: {exc}") from None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faaslib", description="Run the functions of a faaslib registry."
@@ -171,6 +189,15 @@ def _parser() -> argparse.ArgumentParser:
     schema.add_argument("registry", help=registry_help)
     schema.add_argument("function")
     schema.set_defaults(run=_schema)
+
+    export = commands.add_parser("export", help="export the registry for AWS's tools")
+    formats = export.add_subparsers(dest="format", required=True)
+    sam = formats.add_parser("sam", help="an AWS SAM template (JSON)")
+    sam.add_argument("registry", help=registry_help)
+    sam.add_argument("--code-uri", default=".", help="the code's directory (CodeUri)")
+    sam.add_argument("--runtime", default="python3.12", help="Lambda's Python runtime")
+    sam.add_argument("-o", "--output", help="the template file (default: standard output)")
+    sam.set_defaults(run=_export)
     return parser
 
 
