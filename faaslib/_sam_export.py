@@ -309,6 +309,9 @@ class _Builder:
             found = self.destination(
                 f"{spec.name}: dead-letter target", spec.dead_letter, lambda_ok=False
             )
+            if isinstance(spec.dead_letter, Queue) and spec.dead_letter.fifo:
+                self.warn(f"{spec.name}: a dead-letter queue cannot be FIFO on AWS; not exported")
+                found = None
             if found is not None:
                 properties["DeadLetterQueue"] = {
                     "Type": found["Type"],

@@ -125,6 +125,7 @@ everything.function(
         faaslib.ALB(path="/web/*", priority=10, multi_value_headers=True),
     ],
 )
+everything.function(answer, name="fifo_dead", dead_letter=JOBS)
 everything.function(answer, name="versioned")
 everything.publish_version("versioned")
 everything.update("versioned", memory_size=256)
@@ -281,6 +282,7 @@ def test_what_has_no_aws_counterpart_is_a_warning(templates: dict[str, SamExport
         "Table 'users': the type of key 'id' is not known",
         "provisioned concurrency needs an alias",
         "streams: batching window 1.5 s rounded up",
+        "fifo_dead: a dead-letter queue cannot be FIFO",
     ):
         assert expected in warnings
     assert "charge_card: OnFailure destination" in "\n".join(templates[ORDERS].warnings)
@@ -341,7 +343,7 @@ def test_each_exported_function_answers_under_awslambdaric(
                 continue
             name = resource["Properties"]["Environment"]["Variables"]["FAASLIB_FUNCTION"]
             runs.append((logical_id, resource, {"n": 1} if events is None else events[name]))
-    assert len(runs) == 6 + 6
+    assert len(runs) == 6 + 7
     with ThreadPoolExecutor(max_workers=4) as pool:
         results = list(pool.map(lambda run: run_handler(run[1], run[2]), runs))
     answers = {
