@@ -13,7 +13,6 @@ import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 # The services as the package exports them: the core imports no service module.
@@ -36,6 +35,7 @@ from . import (
     VirtualClock,
 )
 from ._ids import LATEST
+from ._sam_resources import Source, resource
 from .aws.bootstrap import FUNCTION_VARIABLE, HANDLER_SETTING, REGISTRY_VARIABLE
 
 if TYPE_CHECKING:
@@ -75,16 +75,6 @@ def _patterns(criteria: Sequence[Mapping[str, Any] | str] | None) -> Json | None
     return {"Filters": filters}
 
 
-def _attribute_type(value: object) -> str | None:
-    if isinstance(value, str):
-        return "S"
-    if isinstance(value, (bytes, bytearray)):
-        return "B"
-    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
-        return "N"
-    return None
-
-
 class _Builder:
     def __init__(self, registry: Registry, reference: str, code_uri: str, runtime: str) -> None:
         self.registry = registry
@@ -112,7 +102,7 @@ class _Builder:
 
     # -- sources -------------------------------------------------------------------------------
 
-    def source(self, source: Queue | Stream | Table | Bucket | Topic) -> str:
+    def source(self, source: Source) -> str:
         """The logical id of ``source``'s resource, added on first use."""
         known = self._ids.get(id(source))
         if known is not None:
@@ -123,70 +113,9 @@ class _Builder:
             self.warn(
                 f"{type(source).__name__} {source.name!r} reads a VirtualClock: on AWS time is real"
             )
-        properties: Json
-        if isinstance(source, Queue):
-            properties = self._queue(source)
-            kind = "AWS::SQS::Queue"
-        elif isinstance(source, Table):
-            properties = self._table(source)
-            kind = "AWS::DynamoDB::Table"
-        elif isinstance(source, Stream):
-            kind = "AWS::Kinesis::Stream"
-            properties = {
-                "Name": source.name,
-                "ShardCount": len(source.shard_ids),
-                "RetentionPeriodHours": _ceil(source.retention / 3600),
-            }
-        elif isinstance(source, Bucket):
-            kind, properties = "AWS::S3::Bucket", {"BucketName": source.name}
-        else:
-            kind, properties = "AWS::SNS::Topic", {"TopicName": source.name}
-            if source.name.endswith(".fifo"):
-                properties["FifoTopic"] = True
+        kind, properties = resource(source, self.source, self.warn)
         self.resources[logical_id] = {"Type": kind, "Properties": properties}
         return logical_id
-
-    def _queue(self, queue: Queue) -> Json:
-        properties: Json = {
-            "QueueName": queue.name,
-            "VisibilityTimeout": _ceil(queue.visibility_timeout),
-            "MessageRetentionPeriod": _ceil(queue.message_retention),
-            "DelaySeconds": _ceil(queue.delay),
-        }
-        if queue.fifo:
-            properties["FifoQueue"] = True
-            properties["ContentBasedDeduplication"] = queue.content_based_deduplication
-        if queue.dead_letter_queue is not None:
-            properties["RedrivePolicy"] = {
-                "deadLetterTargetArn": {
-                    "Fn::GetAtt": [self.source(queue.dead_letter_queue), "Arn"]
-                },
-                "maxReceiveCount": queue.max_receive_count,
-            }
-        return properties
-
-    def _table(self, table: Table) -> Json:
-        keys = [(table.partition_key, "HASH")]
-        if table.sort_key is not None:
-            keys.append((table.sort_key, "RANGE"))
-        items = table.scan()
-        definitions = []
-        for name, _ in keys:
-            kind = _attribute_type(items[0].get(name)) if items else None
-            if kind is None:
-                kind = "S"
-                self.warn(
-                    f"Table {table.name!r}: the type of key {name!r} is not known (no item "
-                    "holds it): exported as a string (S)"
-                )
-            definitions.append({"AttributeName": name, "AttributeType": kind})
-        return {
-            "TableName": table.name,
-            "BillingMode": "PAY_PER_REQUEST",
-            "KeySchema": [{"AttributeName": name, "KeyType": role} for name, role in keys],
-            "AttributeDefinitions": definitions,
-            "StreamSpecification": {"StreamViewType": table.stream.view_type},
-        }
 
     # -- destinations --------------------------------------------------------------------------
 
