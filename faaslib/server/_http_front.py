@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .. import HttpAnswer, HttpRequest, HttpTrigger
+from ._body import BodyTooLarge, read_body
 
 if TYPE_CHECKING:
     from .._invoker import Invoker
@@ -102,8 +103,9 @@ class HttpFront:
         if picked is None:
             return _response(routes[0][1].not_found() if routes else _NOT_FOUND)
         function_name, trigger, parameters = picked
-        body = await _read(request, trigger.body_limit)
-        if body is None:
+        try:
+            body = await read_body(request, trigger.body_limit)
+        except BodyTooLarge:
             return _response(trigger.too_large())
         client = request.client
         invoker = self.invoker()
@@ -148,21 +150,6 @@ def _paths(request: Request) -> tuple[str, str]:
     if root and raw_path.startswith(quoted_root):
         raw_path = raw_path[len(quoted_root) :]
     return path or "/", raw_path or "/"
-
-
-async def _read(request: Request, limit: int) -> bytes | None:
-    """The body, or ``None`` as soon as it is over ``limit`` (never read whole)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _response(answer: HttpAnswer) -> Response:

@@ -18,6 +18,7 @@ from .._conversion import payload_too_large
 from .._errors import ResourceNotFoundException
 from .._ids import LATEST, new_request_id
 from .._invoker import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD
+from ._body import BodyTooLarge, read_body
 
 if TYPE_CHECKING:
     from .._invoker import Invoker
@@ -76,7 +77,10 @@ class InvokeApi:
         invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
         sync = invocation_type != "Event"
         limit = self.max_sync_payload if sync else self.max_async_payload
-        payload = await _read_body(request, name, limit, sync=sync)
+        try:
+            payload = await read_body(request, limit)
+        except BodyTooLarge as exc:  # the error an in-process invoke of that size raises
+            raise payload_too_large(name, exc.size, limit, sync=sync) from None
         result = await self._invoker().invoke(
             name,
             payload,
@@ -168,24 +172,6 @@ class InvokeApi:
             "PackageType": "Zip",
         }
         return configuration
-
-
-async def _read_body(request: Request, name: str, limit: int, *, sync: bool) -> bytes:
-    """The request body, refused as soon as it passes ``limit`` (never read whole).
-
-    :raises ~faaslib.RequestTooLargeException: it is over the limit
-    """
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise payload_too_large(name, int(declared), limit, sync=sync)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise payload_too_large(name, size, limit, sync=sync)
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _unknown_operation(request: Request) -> Response:
