@@ -22,6 +22,7 @@ from pydantic import PydanticUndefinedAnnotation, PydanticUserError, TypeAdapter
 from ._errors import InvalidRequestContentException, RequestTooLargeException, ValidationException
 
 __all__ = [
+    "JSON_OBJECT",
     "adapter_for",
     "check_size",
     "event_decoder",
@@ -145,7 +146,7 @@ def payload_too_large(
 _N, _I = ord("N"), ord("I")
 
 #: Event types meaning "any JSON object": decoded by the JSON parser alone.
-_JSON_OBJECT: tuple[Any, ...] = (dict, dict[str, Any])
+JSON_OBJECT: tuple[Any, ...] = (dict, dict[str, Any])
 
 
 def event_decoder(event_type: Any, function_name: str) -> EventDecoder:
@@ -167,7 +168,7 @@ def event_decoder(event_type: Any, function_name: str) -> EventDecoder:
         except ValidationError as exc:
             raise _request_content_error(exc, data, expected, function_name) from None
 
-    if event_type is Any or event_type in _JSON_OBJECT:
+    if event_type is Any or event_type in JSON_OBJECT:
         # Nothing to validate beyond JSON (an object, for a dict): the parser alone builds
         # the same values, without the validator's cost per value (a third, on big batches).
         # Caching only keys: record values (ids, sequence numbers) rarely repeat, and looking

@@ -25,6 +25,7 @@ __all__ = [
     "log_lines",
     "platform_error",
     "response_too_large",
+    "runtime_dirs",
     "runtime_error",
     "timeout_error",
 ]
@@ -44,6 +45,17 @@ RUNTIME_EXITS = (SystemExit, KeyboardInterrupt, GeneratorExit)
 _EXITS = ("Runtime.ExitError", "Runtime.OutOfMemory")
 
 
+def runtime_dirs() -> tuple[str, ...]:
+    """The directories whose frames are the runtime's, never the user's: faaslib's package,
+    anyio, asyncio, threads, and trio with outcome once imported (trio re-raises a thread's
+    error through outcome)."""
+    return _RUNTIME_DIRS + tuple(
+        os.path.dirname(sys.modules[name].__file__ or "") + os.sep
+        for name in ("trio", "outcome")
+        if name in sys.modules
+    )
+
+
 def _user_frames(exc: BaseException) -> list[str]:
     """``stackTrace``: the traceback from the handler down, without the runtime's own frames.
 
@@ -53,11 +65,7 @@ def _user_frames(exc: BaseException) -> list[str]:
     ``(file, line, function, code)``, as the runtime formats it: no ``^^^^`` markers.
     """
     frames = traceback.extract_tb(exc.__traceback__)
-    runtime = _RUNTIME_DIRS + tuple(
-        os.path.dirname(sys.modules[name].__file__ or "") + os.sep
-        for name in ("trio", "outcome")  # trio re-raises a thread's error through outcome
-        if name in sys.modules
-    )
+    runtime = runtime_dirs()
     start = 0
     while start < len(frames) and frames[start].filename.startswith(runtime):
         start += 1

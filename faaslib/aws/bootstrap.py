@@ -22,14 +22,15 @@ import importlib
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Final
 
 import pydantic_core
 from typing_extensions import Self
 
+from .._conversion import JSON_OBJECT
 from .._errors import ConfigurationError, InvalidRequestContentException
+from .._function_errors import runtime_dirs
 from .._handler import is_async_callable
 from .._locate import RegistryNotFound, locate_registry
 
@@ -52,8 +53,6 @@ REGISTRY_VARIABLE: Final = "FAASLIB_REGISTRY"
 FUNCTION_VARIABLE: Final = "FAASLIB_FUNCTION"
 #: The ``Handler`` setting of a function that runs through this entry point.
 HANDLER_SETTING: Final = "faaslib.aws.handler"
-
-_JSON_OBJECT: Final = (dict, dict[str, Any])
 
 
 class _RuntimeError(Exception):
@@ -90,16 +89,11 @@ def _runtime_error(error_type: str, message: str) -> Exception:
     return kind(message)
 
 
-# Frames of faaslib and of the event loop the entry point drives: never the user's.
-_OWN_DIRS: Final = (
-    str(Path(__file__).resolve().parent.parent) + os.sep,
-    str(Path(asyncio.__file__).resolve().parent) + os.sep,
-)
-
-
 def _user_traceback(tb: TracebackType | None) -> TracebackType | None:
-    """``tb`` from the first frame that is not faaslib's or the event loop's."""
-    while tb is not None and os.path.realpath(tb.tb_frame.f_code.co_filename).startswith(_OWN_DIRS):
+    """``tb`` from the first frame that is not the runtime's (faaslib's, the event loop's),
+    as faaslib's own error documents begin."""
+    runtime = runtime_dirs()
+    while tb is not None and tb.tb_frame.f_code.co_filename.startswith(runtime):
         tb = tb.tb_next
     return tb
 
@@ -132,7 +126,7 @@ class LambdaFunction:
         event_type = shape.event_type
         #: ``None``: the decoded event is the handler's as it is (no annotation, ``Any``).
         self._decode: EventDecoder | None = None if event_type is Any else spec.decode_event
-        self._object_only = event_type in _JSON_OBJECT  # any JSON object, checked alone
+        self._object_only = event_type in JSON_OBJECT  # any JSON object, checked alone
         self._encode = spec.encode_result
         self._raw_json = _raw_json_type()
         self._loop: asyncio.AbstractEventLoop | None = None
