@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from ._registry import Registry
     from ._result import InvocationResult, InvocationType, LogType
     from ._services.mappings import EventSourceMapping, MappingStatistics
-    from ._site import FollowsSite
+    from ._site import FollowsSite, Site
     from ._stats import InvokerStatistics, PendingEvent
 
 if sys.version_info >= (3, 11):
@@ -173,6 +173,11 @@ class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
     def clock(self) -> Clock:
         """The invoker's clock (move a :class:`~faaslib.VirtualClock` with :meth:`advance`)."""
         return self._invoker.clock
+
+    @property
+    def site(self) -> Site:
+        """The invoker's region, account id and clock, as it gives them to its sources."""
+        return self._invoker.site
 
     def pending(self) -> list[PendingEvent]:
         """List the unfinished Event invocations; see :meth:`Invoker.pending`."""

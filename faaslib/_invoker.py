@@ -532,6 +532,11 @@ class Invoker:
         """The clock of retry delays and event ages."""
         return self._clock
 
+    @property
+    def site(self) -> Site:
+        """The region, account id and clock the invoker gives the sources it runs."""
+        return self._trigger_host.site
+
     def pending(self) -> list[PendingEvent]:
         """Every accepted Event invocation not finished: running, queued, then delayed."""
         return self._events.pending()

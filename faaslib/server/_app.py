@@ -67,8 +67,8 @@ def create_app(registry: Registry, **invoker_options: Any) -> Starlette:
     api = InvokeApi(
         registry,
         lambda: invoker,
-        region=invoker_options.get("region", "us-east-1"),
-        account_id=invoker_options.get("account_id", "123456789012"),
+        region=invoker.site.region,
+        account_id=invoker.site.account_id,
         max_sync_payload=invoker_options.get("max_sync_payload", MAX_SYNC_PAYLOAD),
         max_async_payload=invoker_options.get("max_async_payload", MAX_ASYNC_PAYLOAD),
     )
