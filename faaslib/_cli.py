@@ -132,7 +132,7 @@ def _serve(args: argparse.Namespace) -> None:
 
 
 def _export(args: argparse.Namespace) -> None:
-    from ._sam_export import export_sam
+    from .sam._export import export_sam
 
     registry = _registry(args.registry)
     exported = export_sam(registry, args.registry, code_uri=args.code_uri, runtime=args.runtime)

@@ -17,7 +17,7 @@ import pytest
 
 import faaslib
 from faaslib._cli import main
-from faaslib._sam_export import SamExport, export_sam
+from faaslib.sam._export import SamExport, export_sam
 
 HERE = Path(__file__).parent
 EXAMPLES = HERE.parent / "examples"

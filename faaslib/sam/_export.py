@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 # The services as the package exports them: the core imports no service module.
-from . import (
+from .. import (
     ALB,
     S3,
     SNS,
@@ -34,14 +34,14 @@ from . import (
     Topic,
     VirtualClock,
 )
-from ._ids import LATEST
-from ._sam_resources import Source, resource
-from .aws.bootstrap import FUNCTION_VARIABLE, HANDLER_SETTING, REGISTRY_VARIABLE
+from .._ids import LATEST
+from ..aws.bootstrap import FUNCTION_VARIABLE, HANDLER_SETTING, REGISTRY_VARIABLE
+from ._resources import Source, resource
 
 if TYPE_CHECKING:
-    from ._registry import Registry
-    from ._spec import FunctionSpec
-    from ._triggers import Trigger
+    from .._registry import Registry
+    from .._spec import FunctionSpec
+    from .._triggers import Trigger
 
 __all__ = ["SamExport", "export_sam"]
 

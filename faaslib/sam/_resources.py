@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 # The services as the package exports them: the core imports no service module.
-from . import Bucket, Queue, Stream, Table, Topic
+from .. import Bucket, Queue, Stream, Table, Topic
 
 __all__ = ["Source", "resource"]
 
