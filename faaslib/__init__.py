@@ -27,6 +27,7 @@ from ._errors import RequestTooLargeException as RequestTooLargeException
 from ._errors import ResourceConflictException as ResourceConflictException
 from ._errors import ResourceNotFoundException as ResourceNotFoundException
 from ._errors import ServiceException as ServiceException
+from ._errors import TemplateError as TemplateError
 from ._errors import TooManyRequestsException as TooManyRequestsException
 from ._errors import ValidationException as ValidationException
 from ._invoker import Invoker as Invoker
@@ -128,6 +129,7 @@ __all__ = [
     "StreamRecord",
     "SystemClock",
     "Table",
+    "TemplateError",
     "TooManyRequestsException",
     "Topic",
     "Trigger",

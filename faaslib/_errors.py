@@ -14,8 +14,10 @@
     ├── InvalidMessageContents         400  a queue message holds text SQS does not accept
     ├── ServiceException               500  faaslib itself failed (a journal commit), not the request
     ├── InvokerClosed                  500  the invoker is not open (never entered, or left)
-    └── ConfigurationError                  FAASLIB_REGISTRY / FAASLIB_FUNCTION name no function
-                                            (an ImportError too: fails a cold start on AWS)
+    ├── ConfigurationError                  FAASLIB_REGISTRY / FAASLIB_FUNCTION name no function
+    │                                       (an ImportError too: fails a cold start on AWS)
+    └── TemplateError                  400  a SAM or CloudFormation template faaslib cannot read
+                                            (CloudFormation's ValidationError)
 
 Each class declares the Lambda ``error_type`` and HTTP ``status_code`` it is served with, so a
 server maps any of them without a ladder of conditions. Errors raised by a *handler* are not
@@ -38,6 +40,7 @@ __all__ = [
     "ResourceConflictException",
     "ResourceNotFoundException",
     "ServiceException",
+    "TemplateError",
     "TooManyRequestsException",
     "ValidationException",
 ]
@@ -222,3 +225,14 @@ class ConfigurationError(FaaslibError, ImportError):
     """The environment does not name a registered function (``FAASLIB_REGISTRY``,
     ``FAASLIB_FUNCTION``); the message says what to set. Raised while AWS's runtime imports
     ``faaslib.aws.handler``, it fails the cold start (``Runtime.ImportModuleError``)."""
+
+
+class TemplateError(FaaslibError, ValueError):
+    """A SAM or CloudFormation template cannot be read or run: not YAML or JSON, a missing
+    parameter value, an intrinsic function that does not resolve, a reference to a resource
+    that does not exist. The message names the place in the template (``Resources.Queue.
+    Properties.QueueName``); nothing of the template was registered."""
+
+    error_type = "ValidationError"
+    status_code = 400
+    fault = "User"

@@ -16,6 +16,7 @@ from faaslib import (
     ResourceConflictException,
     ResourceNotFoundException,
     ServiceException,
+    TemplateError,
     TooManyRequestsException,
     ValidationException,
 )
@@ -38,6 +39,7 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     InvalidMessageContents: (ValueError, "InvalidMessageContents", 400, "User"),
     ServiceException: (None, "ServiceException", 500, "Service"),
     ConfigurationError: (ImportError, "ServiceException", 500, "Service"),
+    TemplateError: (ValueError, "ValidationError", 400, "User"),
 }
 
 
