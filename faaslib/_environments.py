@@ -117,6 +117,7 @@ class Runner:
                     account=self._account,
                     max_response=self._max_response,
                     log_stream_name=fn.log_stream_name,
+                    provisioned=provisioned,
                 )
             except ProcessInitFailed as exc:
                 raise InitFailed(exc.document_for, exc.duration) from None

@@ -53,6 +53,12 @@ EXIT = Ending("error", "Runtime.ExitError")
 _LIVES_ON = (None, None)  # no Status on the REPORT line
 
 
+def _in_its_worker(*args: object) -> Any:
+    """The handler of a function named by its ``Handler`` setting, in the parent: it is
+    imported and called in the function's worker processes only."""
+    raise RuntimeError("a handler given by name runs in its worker process only")
+
+
 class FunctionRuntime:
     """A function as one invoker runs it: its spec plus what its invocations need at hand."""
 
@@ -126,7 +132,7 @@ class FunctionRuntime:
             self.memory_size = spec.memory_size
         self.timeout = spec.timeout
         self.memory_limit_in_mb = str(spec.memory_size)
-        self.handler = spec.handler
+        self.handler = spec.handler if not isinstance(spec.handler, str) else _in_its_worker
         self.decode = spec.decode_event
         self.encode = spec.encode_result
         self.pass_context = spec.shape.pass_context

@@ -7,6 +7,7 @@ import functools
 import importlib
 import inspect
 import os
+import re
 import runpy
 import sys
 import types
@@ -20,6 +21,7 @@ from ._errors import ValidationException
 __all__ = [
     "HandlerImportError",
     "HandlerShape",
+    "check_handler_setting",
     "handler_reference",
     "import_handler",
     "inspect_handler",
@@ -140,13 +142,37 @@ def _lookup(obj: object, qualname: str) -> object:
     return obj
 
 
+#: Lambda's pattern and length for a function's ``Handler`` setting.
+_HANDLER_SETTING = re.compile(r"[^\s]{1,128}")
+
+
+def check_handler_setting(setting: str) -> None:
+    """Check Lambda's ``Handler`` setting, ``module.function`` (a module path may use ``/``).
+
+    :raises ~faaslib.ValidationException: not up to 128 characters without spaces, or no
+        ``.`` between a module and a function
+    """
+    if not _HANDLER_SETTING.fullmatch(setting):
+        raise ValidationException(
+            "handler", setting, r"Member must satisfy regular expression pattern: [^\s]+"
+        )
+    module, dot, function = setting.rpartition(".")
+    if not (dot and module and function):
+        raise ValidationException("handler", setting, "Member must be 'module.function'")
+
+
 def handler_reference(field: str, fn: object) -> tuple[str, str]:
-    """``fn`` as ``(module, qualname)``, checked to lead back to ``fn`` itself.
+    """``fn`` as ``(module, qualname)``, checked to lead back to ``fn`` itself; a ``Handler``
+    setting (``"package/module.function"``) as the runtime reads it.
 
     :raises ~faaslib.ValidationException: ``fn`` (the ``field`` setting) is not reachable by
         name: a nested function, lambda, ``functools.partial`` or callable object, or in a
         ``__main__`` another process cannot load
     """
+    if isinstance(fn, str):
+        check_handler_setting(fn)
+        module_path, _, function = fn.rpartition(".")
+        return module_path.replace("/", "."), function
     module = getattr(fn, "__module__", None)
     qualname = getattr(fn, "__qualname__", None)
     if not isinstance(module, str) or not isinstance(qualname, str) or "<" in qualname:

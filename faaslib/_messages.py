@@ -42,6 +42,8 @@ class Setup:
     :ivar backend: the anyio backend the parent runs (the worker runs the same)
     :ivar pythonpath: the parent's ``PYTHONPATH``, the worker's own once it runs
     :ivar main: how to load the parent's ``__main__`` (:func:`~faaslib._handler.main_source`)
+    :ivar environment: variables to set: the function's own and those Lambda's runtime sets
+    :ivar code_dir: the function's code (its working directory, first on ``sys.path``)
     """
 
     backend: str
@@ -59,6 +61,8 @@ class Setup:
     account: str
     max_response: int
     log_stream_name: str
+    environment: dict[str, str]
+    code_dir: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,6 +43,7 @@ from ._messages import (
 )
 from ._result import InvocationResult
 from ._usage import peak_rss_kb, report_line
+from ._variables import runtime_variables
 
 if TYPE_CHECKING:
     from anyio.abc import Process
@@ -161,6 +162,52 @@ def _worker_env() -> dict[str, str]:
     return env
 
 
+def _setup(
+    spec: FunctionSpec,
+    *,
+    version: str,
+    region: str,
+    account: str,
+    max_response: int,
+    log_stream_name: str,
+    provisioned: bool,
+) -> Setup:
+    """What a new worker of ``spec`` is told: this interpreter's state, the function, and
+    the variables of its environment (Lambda's, then the function's own)."""
+    handler = handler_reference("handler", spec.handler)
+    code_dir = None if spec.code_uri is None else os.path.abspath(spec.code_uri)
+    environment = runtime_variables(
+        name=spec.name,
+        version=version,
+        memory_size=spec.memory_size,
+        region=region,
+        handler=spec.handler if isinstance(spec.handler, str) else ".".join(handler),
+        task_root=code_dir or os.getcwd(),
+        log_stream_name=log_stream_name,
+        provisioned=provisioned,
+    )
+    environment.update(spec.environment)
+    return Setup(
+        backend=current_backend(),
+        sys_path=list(sys.path),
+        argv=list(sys.argv),
+        pythonpath=os.environ.get("PYTHONPATH"),
+        main=main_source(),
+        handler=handler,
+        init=None if spec.init is None else handler_reference("init", spec.init),
+        name=spec.name,
+        timeout=spec.timeout,
+        memory_size=spec.memory_size,
+        version=version,
+        region=region,
+        account=account,
+        max_response=max_response,
+        log_stream_name=log_stream_name,
+        environment=environment,
+        code_dir=code_dir,
+    )
+
+
 class ProcessEnvironment:
     """An execution environment in a worker process, kept while warm.
 
@@ -198,6 +245,7 @@ class ProcessEnvironment:
         account: str,
         max_response: int,
         log_stream_name: str,
+        provisioned: bool = False,
         init_timeout: float = INIT_TIMEOUT,
     ) -> tuple[ProcessEnvironment, float]:
         """Spawn a worker, import the handler there and run ``init``: a cold start.
@@ -210,22 +258,14 @@ class ProcessEnvironment:
             10 s); no process is left behind
         :raises ~faaslib.ValidationException: the handler or ``init`` is not importable
         """
-        setup = Setup(
-            backend=current_backend(),
-            sys_path=list(sys.path),
-            argv=list(sys.argv),
-            pythonpath=os.environ.get("PYTHONPATH"),
-            main=main_source(),
-            handler=handler_reference("handler", spec.handler),
-            init=None if spec.init is None else handler_reference("init", spec.init),
-            name=spec.name,
-            timeout=spec.timeout,
-            memory_size=spec.memory_size,
+        setup = _setup(
+            spec,
             version=version,
             region=region,
             account=account,
             max_response=max_response,
             log_stream_name=log_stream_name,
+            provisioned=provisioned,
         )
         began = time.perf_counter()
         process = await anyio.open_process(

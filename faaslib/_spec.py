@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal, TypedDict
 
 from ._conversion import EventDecoder, ResultEncoder, event_decoder, result_encoder
 from ._destinations import DeadLetter, Destination, check_destination
 from ._errors import ValidationException
-from ._handler import HandlerShape, inspect_handler
+from ._handler import HandlerShape, check_handler_setting, inspect_handler
 from ._triggers import Trigger
+from ._variables import check_environment
 
 __all__ = ["FunctionOptions", "FunctionSpec"]
 
@@ -21,6 +23,10 @@ MIN_MEMORY, MAX_MEMORY = 128, 10_240
 MAX_DESCRIPTION = 256
 MAX_RETRY_ATTEMPTS = 2
 MIN_EVENT_AGE, MAX_EVENT_AGE = 60, 21_600
+_NO_VARIABLES: Mapping[str, str] = MappingProxyType({})
+#: What Lambda's runtime knows of a handler named by its ``Handler`` setting: an event of
+#: plain JSON, the context, a result marshalled as the runtime does.
+_LAMBDA_SHAPE = HandlerShape(event_type=Any, return_type=None, pass_context=True, is_async=False)
 
 
 class FunctionOptions(TypedDict, total=False):
@@ -43,6 +49,8 @@ class FunctionOptions(TypedDict, total=False):
     reserved_concurrency: int | None
     provisioned_concurrency: int
     events: Sequence[Trigger]
+    environment: Mapping[str, str]
+    code_uri: str | None
 
 
 def _check_range(field_name: str, value: object, low: float, high: float) -> None:
@@ -101,12 +109,19 @@ class FunctionSpec:
     ``events`` lists the function's triggers (SAM's ``Events``), such as
     ``faaslib.SQS(queue, batch_size=10)``: an invoker runs a mapping for each.
 
+    Code as Lambda runs it (``isolation="process"`` only, each environment being a process):
+    ``handler`` may be Lambda's ``Handler`` setting, ``"module.function"``, imported in the
+    worker from ``code_uri`` (its working directory, first on its ``sys.path``); such a
+    handler takes the event as plain JSON. ``environment`` (Lambda's
+    ``Environment.Variables``) is set in each worker's ``os.environ``, beside the variables
+    Lambda's runtime sets (``AWS_LAMBDA_FUNCTION_NAME``, ``AWS_REGION``, ...).
+
     :raises ~faaslib.ValidationException: a setting is outside Lambda's range (the message
         names the field), or the handler's signature cannot serve as a handler
     """
 
     name: str
-    handler: Callable[..., Any]
+    handler: Callable[..., Any] | str
     timeout: float = 3.0
     memory_size: int = 128
     description: str = ""
@@ -120,6 +135,8 @@ class FunctionSpec:
     reserved_concurrency: int | None = None
     provisioned_concurrency: int = 0
     events: tuple[Trigger, ...] = ()
+    environment: Mapping[str, str] = field(default_factory=lambda: _NO_VARIABLES)
+    code_uri: str | None = None
     shape: HandlerShape = field(init=False, repr=False, compare=False)
     decode_event: EventDecoder = field(init=False, repr=False, compare=False)
     encode_result: ResultEncoder = field(init=False, repr=False, compare=False)
@@ -139,8 +156,12 @@ class FunctionSpec:
             raise ValidationException(
                 "isolation", self.isolation, "Member must satisfy enum value set: [thread, process]"
             )
-        if self.isolation == "process":
+        if self.isolation != "process":
+            self._check_thread_settings()
+        else:
             for field_name, fn in (("handler", self.handler), ("init", self.init)):
+                if isinstance(fn, str):
+                    continue  # a Handler setting, checked below
                 qualname = getattr(fn, "__qualname__", None)
                 if fn is not None and (not isinstance(qualname, str) or "<" in qualname):
                     # A worker process imports it by name: no lambdas, nested functions,
@@ -172,7 +193,30 @@ class FunctionSpec:
                 self.description,
                 f"Member must be a string of length less than or equal to {MAX_DESCRIPTION}",
             )
-        shape = inspect_handler(self.handler)
+        if self.environment is not _NO_VARIABLES:
+            object.__setattr__(self, "environment", check_environment(self.environment))
+        if self.code_uri is not None and not isinstance(self.code_uri, str):
+            raise ValidationException("codeUri", self.code_uri, "Member must be a directory")
+        if isinstance(self.handler, str):
+            check_handler_setting(self.handler)
+            shape = _LAMBDA_SHAPE
+        else:
+            shape = inspect_handler(self.handler)
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "decode_event", event_decoder(shape.event_type, self.name))
         object.__setattr__(self, "encode_result", result_encoder(shape.return_type))
+
+    def _check_thread_settings(self) -> None:
+        """What only a process of its own can have: its environment, its code, by name."""
+        for field_name, value in (
+            ("handler", isinstance(self.handler, str)),
+            ("environment", bool(self.environment)),
+            ("codeUri", self.code_uri is not None),
+        ):
+            if value:
+                raise ValidationException(
+                    field_name,
+                    getattr(self, "code_uri" if field_name == "codeUri" else field_name),
+                    "Member requires isolation='process' (an environment's variables, code "
+                    "directory and handler by name are its process's)",
+                )

@@ -13,6 +13,7 @@ import os
 import pickle
 import signal
 import sys
+import time
 from typing import Any
 
 import anyio
@@ -200,6 +201,11 @@ def main() -> None:
         os.environ.pop("PYTHONPATH", None)
     else:
         os.environ["PYTHONPATH"] = setup.pythonpath
+    os.environ.update(setup.environment)
+    time.tzset()  # TZ is Lambda's UTC
+    if setup.code_dir is not None:  # Lambda's task root: the working directory, imported first
+        os.chdir(setup.code_dir)
+        sys.path.insert(0, setup.code_dir)
     if _wait_readable is not None:
         os.set_blocking(fd_in, False)
     try:

@@ -120,6 +120,7 @@ class LambdaFunction:
     def __init__(self, spec: FunctionSpec) -> None:
         self.spec = spec
         shape = spec.shape
+        assert not isinstance(spec.handler, str)  # load() sends those to their own Handler
         self._handler = spec.handler
         self._pass_context = shape.pass_context
         self._is_async = shape.is_async
@@ -259,7 +260,13 @@ def load(environ: Mapping[str, str] | None = None) -> LambdaFunction:
             f"{FUNCTION_VARIABLE}={name!r} is not a function of {reference}: set it to one "
             f"of {names}"
         )
-    return LambdaFunction(registry.get(name))
+    spec = registry.get(name)
+    if isinstance(spec.handler, str):
+        raise ConfigurationError(
+            f"{name} is Lambda code by name: set the function's Handler to {spec.handler!r} "
+            "(with its code) instead of faaslib.aws.handler"
+        )
+    return LambdaFunction(spec)
 
 
 _function: LambdaFunction | None = None

@@ -155,8 +155,11 @@ class InvokeApi:
         self, spec: FunctionSpec, version: str = LATEST, qualifier: str | None = None
     ) -> dict[str, Any]:
         """The ``FunctionConfiguration`` fields faaslib has."""
-        handler = getattr(spec.handler, "__qualname__", type(spec.handler).__name__)
-        module = getattr(spec.handler, "__module__", None)
+        if isinstance(spec.handler, str):  # Lambda code, by its Handler setting
+            handler, module = spec.handler, None
+        else:
+            handler = getattr(spec.handler, "__qualname__", type(spec.handler).__name__)
+            module = getattr(spec.handler, "__module__", None)
         arn_qualifier = None if qualifier in (None, LATEST) else qualifier
         configuration: dict[str, Any] = {
             "FunctionName": spec.name,
@@ -171,6 +174,8 @@ class InvokeApi:
             "State": "Active",
             "PackageType": "Zip",
         }
+        if spec.environment:
+            configuration["Environment"] = {"Variables": dict(spec.environment)}
         return configuration
 
 
