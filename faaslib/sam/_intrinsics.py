@@ -38,6 +38,8 @@ _UNSUPPORTED = {
 
 
 def _kind(value: object) -> str:
+    if isinstance(value, _NoValue):
+        return "AWS::NoValue"
     return "nothing" if value is None else f"a {type(value).__name__}"
 
 
@@ -311,10 +313,13 @@ class Intrinsics:
             raise TemplateError(f"{where}: {function} needs a list, not {_kind(resolved)}")
         return resolved
 
-    def _boolean(self, value: Any, where: str, function: str) -> bool:
+    def _boolean(self, value: Any, where: str, what: str) -> bool:
         resolved = self._resolve(value, where)
         if not isinstance(resolved, bool):
-            raise TemplateError(f"{where}: {function} needs conditions, not {_kind(resolved)}")
+            raise TemplateError(
+                f"{where}: {what} must be a condition (Fn::Equals, Fn::And, Fn::Or, Fn::Not "
+                f"or Condition), not {_kind(resolved)}"
+            )
         return resolved
 
     # -- references
@@ -461,7 +466,7 @@ class Intrinsics:
             raise TemplateError(f"Conditions.{name}: the condition depends on itself: {circle}")
         self._evaluating.append(name)
         try:
-            value = self._boolean(conditions[name], f"Conditions.{name}", "a condition")
+            value = self._boolean(conditions[name], f"Conditions.{name}", "the value")
         finally:
             self._evaluating.pop()
         self._conditions[name] = value
@@ -485,11 +490,11 @@ class Intrinsics:
     def _operands(self, function: str, argument: Any, where: str) -> list[bool]:
         if not isinstance(argument, list) or not 2 <= len(argument) <= 10:
             raise TemplateError(f"{where}: {function} takes a list of 2 to 10 conditions")
-        return [self._boolean(item, where, function) for item in argument]
+        return [self._boolean(item, where, f"{function}'s operand") for item in argument]
 
     def _not(self, argument: Any, where: str) -> bool:
         (operand,) = _arguments("Fn::Not", argument, 1, where)
-        return not self._boolean(operand, where, "Fn::Not")
+        return not self._boolean(operand, where, "Fn::Not's operand")
 
 
 def _comparable(value: Any) -> Any:
