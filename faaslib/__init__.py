@@ -28,6 +28,7 @@ from ._errors import ResourceConflictException as ResourceConflictException
 from ._errors import ResourceNotFoundException as ResourceNotFoundException
 from ._errors import ServiceException as ServiceException
 from ._errors import TemplateError as TemplateError
+from ._errors import TemplateWarning as TemplateWarning
 from ._errors import TooManyRequestsException as TooManyRequestsException
 from ._errors import ValidationException as ValidationException
 from ._invoker import Invoker as Invoker
@@ -130,6 +131,7 @@ __all__ = [
     "SystemClock",
     "Table",
     "TemplateError",
+    "TemplateWarning",
     "TooManyRequestsException",
     "Topic",
     "Trigger",

@@ -10,13 +10,14 @@ import io
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from ._conversion import adapter_for
-from ._errors import FaaslibError
+from ._errors import FaaslibError, TemplateWarning
 from ._invoker import Invoker
 from ._locate import RegistryNotFound, locate_registry
 
@@ -39,17 +40,28 @@ class _Stop(Exception):
         self.status = status
 
 
-def _registry(reference: str) -> Registry:
+def _registry(reference: str, overrides: Sequence[str] | None = None) -> Registry:
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())  # as `python -m` does: the project's modules import
+    parameters = {}
+    for override in overrides or ():
+        key, equals, value = override.partition("=")
+        if not (key and equals):
+            raise _Stop(f"--parameter-overrides takes Key=Value, not {override!r}")
+        parameters[key] = value
     try:
-        return locate_registry(reference)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", TemplateWarning)
+            registry = locate_registry(reference, parameters)
     except RegistryNotFound as exc:
         raise _Stop(str(exc)) from None
+    for warning in caught:
+        sys.stderr.write(f"warning: {warning.message}\n")
+    return registry
 
 
 def _list(args: argparse.Namespace) -> None:
-    registry = _registry(args.registry)
+    registry = _registry(args.registry, args.parameter_overrides)
     rows = [("NAME", "MEMORY", "TIMEOUT", "TRIGGERS")]
     for spec in registry:
         triggers = ", ".join(type(t).__name__ for t in spec.events) or "-"
@@ -99,7 +111,7 @@ async def _run_invoke(registry: Registry, args: argparse.Namespace, payload: byt
 
 
 def _invoke(args: argparse.Namespace) -> int:
-    registry = _registry(args.registry)
+    registry = _registry(args.registry, args.parameter_overrides)
     payload = _payload(args)
     try:
         return anyio.run(_run_invoke, registry, args, payload)
@@ -117,7 +129,8 @@ def _schema(args: argparse.Namespace) -> None:
 
 
 def _serve(args: argparse.Namespace) -> None:
-    registry = _registry(args.registry)  # a mistake stops here, before a server starts
+    # A mistake stops here, before a server starts.
+    registry = _registry(args.registry, args.parameter_overrides)
     try:
         from .server._serve import serve, serve_reloading
     except ImportError as exc:
@@ -126,6 +139,8 @@ def _serve(args: argparse.Namespace) -> None:
     if args.journal is not None:
         options["journal"] = os.path.abspath(args.journal)
     if args.reload:
+        if args.parameter_overrides:
+            raise _Stop("--reload reads the template's parameter defaults only: drop one")
         serve_reloading(args.registry, host=args.host, port=args.port, **options)
     else:
         serve(registry, host=args.host, port=args.port, **options)
@@ -149,15 +164,43 @@ def _export(args: argparse.Namespace) -> None:
         raise _Stop(f"cannot write the template: {exc}") from None
 
 
+def _export_zip(args: argparse.Namespace) -> None:
+    from .sam._package import PackageError, build_zip
+
+    code_dir = os.path.abspath(args.code_dir)
+    if code_dir not in sys.path:
+        sys.path.insert(0, code_dir)  # the registry imports from the code it ships
+    _registry(args.registry)  # a mistake stops here, before pip runs
+    try:
+        report = build_zip(
+            args.registry,
+            args.output,
+            code_dir=code_dir,
+            requirements=args.requirements,
+            runtime=args.runtime,
+            architecture=args.architecture,
+        )
+    except PackageError as exc:
+        raise _Stop(str(exc)) from None
+    for warning in report.warnings:
+        sys.stderr.write(f"warning: {warning}\n")
+    sys.stderr.write(
+        f"wrote {report.path}: {report.size / 2**20:.1f} MB zipped, "
+        f"{report.unzipped_size / 2**20:.1f} MB unzipped, {report.files} files\n"
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="faaslib", description="Run the functions of a faaslib registry."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    registry_help = "the registry, as package.module:attribute"
+    registry_help = "the registry, as package.module:attribute, or a SAM template's path"
+    overrides_help = "a template's parameter values, as Key=Value"
 
     listing = commands.add_parser("list", help="list the registry's functions")
     listing.add_argument("registry", help=registry_help)
+    listing.add_argument("--parameter-overrides", nargs="+", help=overrides_help)
     listing.set_defaults(run=_list)
 
     invoke = commands.add_parser("invoke", help="invoke a function and print its result")
@@ -173,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     invoke.add_argument("--log-type", default="None", choices=["None", "Tail"])
     invoke.add_argument("--qualifier", help="a version or alias")
+    invoke.add_argument("--parameter-overrides", nargs="+", help=overrides_help)
     invoke.set_defaults(run=_invoke)
 
     serve = commands.add_parser("serve", help="serve Lambda's Invoke API over HTTP")
@@ -183,6 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--reload", action="store_true", help="restart when a Python file here changes"
     )
+    serve.add_argument("--parameter-overrides", nargs="+", help=overrides_help)
     serve.set_defaults(run=_serve)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a function's event")
@@ -198,6 +243,14 @@ def _parser() -> argparse.ArgumentParser:
     sam.add_argument("--runtime", default="python3.12", help="Lambda's Python runtime")
     sam.add_argument("-o", "--output", help="the template file (default: standard output)")
     sam.set_defaults(run=_export)
+    package = formats.add_parser("zip", help="a deployment package for Lambda's Python runtime")
+    package.add_argument("registry", help=registry_help)
+    package.add_argument("-o", "--output", required=True, help="the zip file to write")
+    package.add_argument("--code-dir", default=".", help="the directory of the application's code")
+    package.add_argument("--requirements", help="a pip requirements file: the code's dependencies")
+    package.add_argument("--runtime", default="python3.12", help="Lambda's Python runtime")
+    package.add_argument("--architecture", default="x86_64", choices=["x86_64", "arm64"])
+    package.set_defaults(run=_export_zip)
     return parser
 
 

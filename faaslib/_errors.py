@@ -41,6 +41,7 @@ __all__ = [
     "ResourceNotFoundException",
     "ServiceException",
     "TemplateError",
+    "TemplateWarning",
     "TooManyRequestsException",
     "ValidationException",
 ]
@@ -236,3 +237,10 @@ class TemplateError(FaaslibError, ValueError):
     error_type = "ValidationError"
     status_code = 400
     fault = "User"
+
+
+class TemplateWarning(UserWarning):
+    """Something a template uses that faaslib does not run (layers, container images, other
+    runtimes, a VPC, a service it lacks), issued with :func:`warnings.warn` by
+    :meth:`~faaslib.Registry.from_template`; the message names the resource and what faaslib
+    does instead. Not an error: the rest of the application runs."""

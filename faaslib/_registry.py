@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
@@ -11,6 +13,7 @@ from ._errors import (
     InvalidParameterValueException,
     ResourceConflictException,
     ResourceNotFoundException,
+    TemplateWarning,
 )
 from ._spec import FunctionOptions, FunctionSpec
 from ._versions import LATEST, Alias
@@ -74,6 +77,60 @@ class Registry:
         #: invokers look again at what they cached.
         self._generation = 0
         self._snapshot: RegistrySnapshot | None = None
+        self._resources: dict[str, object] = {}
+
+    @classmethod
+    def from_template(
+        cls,
+        path: str | os.PathLike[str],
+        /,
+        *,
+        parameters: Mapping[str, str] | None = None,
+        region: str = "us-east-1",
+        account: str = "123456789012",
+    ) -> Registry:
+        """Read an AWS SAM or CloudFormation template (YAML with CloudFormation's short tags,
+        which needs the ``sam`` extra, or JSON) as a registry of its Python functions::
+
+            registry = faaslib.Registry.from_template("template.yaml")
+            registry.resources["OrdersQueue"].send('{"id": 7}')
+
+        Each function is named by its ``FunctionName`` (else its logical id) and runs its
+        ``Handler`` from its ``CodeUri`` as Lambda's runtime does: in worker processes
+        (``isolation="process"``) with its ``Environment``, taking events as plain JSON. SAM's
+        ``Globals`` apply; ``Timeout``, ``MemorySize``, ``ReservedConcurrentExecutions``,
+        ``EventInvokeConfig``, ``DeadLetterQueue``, ``AutoPublishAlias`` and ``Events`` become
+        faaslib's settings and triggers, over the queues, topics, buckets, streams and tables
+        the template declares (:attr:`resources`). What faaslib does not run (layers, images,
+        other runtimes, a VPC, ...) is a :class:`~faaslib.TemplateWarning` naming the resource.
+
+        :param parameters: values of the template's ``Parameters`` (as
+            ``sam deploy --parameter-overrides``); the others take their ``Default``
+        :param region: ``AWS::Region`` (and the region in the ARNs the template resolves)
+        :param account: ``AWS::AccountId``
+        :raises ~faaslib.TemplateError: the template does not read or resolve, or a setting
+            is out of Lambda's range; nothing is registered
+        """
+        from .sam._import import read_template
+
+        application = read_template(path, parameters=parameters, region=region, account=account)
+        registry = cls()
+        for spec in application.functions:
+            registry.add(spec)
+        for name, alias, provisioned in application.aliases:
+            version = registry.publish_version(name)
+            registry.create_alias(name, alias, version, provisioned_concurrency=provisioned)
+        registry._resources.update(application.resources)
+        for message in application.warnings:
+            warnings.warn(message, TemplateWarning, stacklevel=2)
+        return registry
+
+    @property
+    def resources(self) -> Mapping[str, object]:
+        """The in-memory resources of the template this registry was read from
+        (:meth:`from_template`): its queues, topics, buckets, streams and tables by logical id
+        (a faaslib :class:`~faaslib.Queue`, :class:`~faaslib.Topic`, ...). Empty otherwise."""
+        return MappingProxyType(self._resources)
 
     @property
     def generation(self) -> int:

@@ -65,7 +65,10 @@ def exported_exceptions() -> list[type[BaseException]]:
 
 
 def test_every_exported_exception_is_covered() -> None:
-    assert set(exported_exceptions()) == {FaaslibError, *EXPECTED}
+    # TemplateWarning is a warning (a UserWarning), not an error of the tree.
+    assert set(exported_exceptions()) == {FaaslibError, faaslib.TemplateWarning, *EXPECTED}
+    assert issubclass(faaslib.TemplateWarning, UserWarning)
+    assert not issubclass(faaslib.TemplateWarning, FaaslibError)
 
 
 def test_every_faaslib_error_subclass_is_exported() -> None:
