@@ -19,6 +19,7 @@ from faaslib._errors import TemplateError
 from faaslib.sam._intrinsics import Intrinsics
 from faaslib.sam._template import _loader, apply_globals, load_template
 
+HERE = Path(__file__).parent
 REFS = {"Uploads": "uploads-bucket", "Jobs": "https://sqs.us-east-1.amazonaws.com/1/jobs"}
 ATTRIBUTES = {
     ("Uploads", "Arn"): "arn:aws:s3:::uploads-bucket",
@@ -379,31 +380,59 @@ def test_an_intrinsic_function_merges_as_a_scalar() -> None:
     assert properties == {"Environment": {"Fn::If": ["C", {"Variables": {}}, {}]}}
 
 
-def test_capacity_provider_globals_follow_their_own_rules() -> None:
-    template: dict[str, Any] = {
-        "Globals": {
-            "CapacityProvider": {
-                "InstanceRequirements": {"Architectures": ["x86_64"], "MemoryMiB": 512},
-                "ManagedResourceTags": {"team": "a", "cost": "b"},
-            }
-        },
-        "Resources": {
-            "Pool": {
-                "Type": "AWS::Serverless::CapacityProvider",
-                "Properties": {
-                    "InstanceRequirements": {"Architectures": ["arm64"]},
-                    "ManagedResourceTags": {"team": "c"},
-                },
+CAPACITY: dict[str, Any] = {
+    "Globals": {
+        "CapacityProvider": {
+            "InstanceRequirements": {"Architectures": ["x86_64"], "MemoryMiB": 512},
+            "ManagedResourceTags": {"team": "a", "cost": "b"},
+        }
+    },
+    "Resources": {
+        "Pool": {
+            "Type": "AWS::Serverless::CapacityProvider",
+            "Properties": {
+                "InstanceRequirements": {"Architectures": ["arm64"]},
+                "ManagedResourceTags": {"team": "c"},
             },
-            "Plain": {"Type": "AWS::Serverless::CapacityProvider"},
         },
-    }
-    resources = apply_globals(template)["Resources"]
+        "Plain": {"Type": "AWS::Serverless::CapacityProvider"},
+    },
+}
+
+
+def test_capacity_provider_globals_follow_their_own_rules() -> None:
+    resources = apply_globals(CAPACITY)["Resources"]
     assert resources["Pool"]["Properties"] == {
         "InstanceRequirements": {"Architectures": ["arm64"], "MemoryMiB": 512},
         "ManagedResourceTags": {"team": "c"},
     }
-    assert resources["Plain"]["Properties"] == template["Globals"]["CapacityProvider"]
+    assert resources["Plain"]["Properties"] == CAPACITY["Globals"]["CapacityProvider"]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param(GLOBALS, id="functions-apis-tables"),
+        pytest.param(CAPACITY, id="capacity-provider"),
+        *[
+            pytest.param(path, id=f"examples/sam/{path.parent.name}")
+            for path in sorted((HERE.parent / "examples" / "sam").glob("*/template.yaml"))
+        ],
+    ],
+)
+def test_globals_merge_as_the_sam_translator_does(
+    tmp_path: Path, source: str | dict[str, Any] | Path
+) -> None:
+    from samtranslator.plugins.globals.globals_plugin import (  # type: ignore[import-untyped]
+        GlobalsPlugin,
+    )
+
+    if isinstance(source, str):
+        source = write(tmp_path, source)
+    template = load_template(source) if isinstance(source, Path) else source
+    translated = copy.deepcopy(template)
+    GlobalsPlugin().on_before_transform_template(translated)
+    assert apply_globals(template) == translated
 
 
 def test_a_template_without_globals_is_copied() -> None:
