@@ -206,6 +206,12 @@ def _arguments(function: str, value: object, count: int, where: str) -> list[Any
 class Intrinsics:
     """A template's parameters, conditions and intrinsic functions, resolved.
 
+    ``Ref`` gives a parameter's value as CloudFormation does: text for ``String`` and
+    ``Number`` (checked to be a number, never converted), a list of strings for
+    ``CommaDelimitedList`` and ``List<...>``. SSM is not reached: an
+    ``AWS::SSM::Parameter::Value<...>`` parameter's override, else its Default, stands for the
+    stored value itself, unchecked.
+
     :param template: the template (after :func:`~faaslib.sam._template.apply_globals`)
     :param parameters: parameter values that override the Defaults, as
         ``sam deploy --parameter-overrides`` gives them
