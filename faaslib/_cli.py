@@ -244,7 +244,7 @@ def _parser() -> argparse.ArgumentParser:
     sam.add_argument("-o", "--output", help="the template file (default: standard output)")
     sam.set_defaults(run=_export)
     package = formats.add_parser("zip", help="a deployment package for Lambda's Python runtime")
-    package.add_argument("registry", help=registry_help)
+    package.add_argument("registry", help="the registry, as package.module:attribute")
     package.add_argument("-o", "--output", required=True, help="the zip file to write")
     package.add_argument("--code-dir", default=".", help="the directory of the application's code")
     package.add_argument("--requirements", help="a pip requirements file: the code's dependencies")
