@@ -34,6 +34,7 @@ from faaslib.sam._package import (
     UNZIPPED_LIMIT,
     ZIPPED_LIMIT,
     PackageError,
+    _layer,
     _size_warnings,
     build_zip,
 )
@@ -80,6 +81,9 @@ def make_code(root: Path) -> Path:
     (code / "tool.sh").write_text("#!/bin/sh\n", encoding="utf-8")
     (code / "tool.sh").chmod(0o700)
     (code / "requirements.txt").write_text("six==1.17.0\n", encoding="utf-8")
+    (code / "examples" / "loop").symlink_to(code)  # walked once
+    (root / "shared.txt").write_text("shared", encoding="utf-8")
+    (code / "shared.txt").symlink_to(root / "shared.txt")  # shipped as a file
     for junk in ("examples/__pycache__/orders.cpython-311.pyc", "stale.pyc", ".git/HEAD"):
         (code / junk).parent.mkdir(parents=True, exist_ok=True)
         (code / junk).write_bytes(b"junk")
@@ -254,6 +258,7 @@ def test_what_ships_and_what_is_left_out(app: App) -> None:
         "tests/test_orders.py",
         "requirements.txt",
         "tool.sh",
+        "shared.txt",
         "six.py",  # --requirements
         "faaslib/aws/bootstrap.py",
         "faaslib/py.typed",
@@ -267,11 +272,18 @@ def test_what_ships_and_what_is_left_out(app: App) -> None:
     left_out = [
         name
         for name in names
-        if name.startswith((".git/", ".venv/", "env/", "bin/", "function.zip"))
+        if name.startswith((".git/", ".venv/", "env/", "bin/", "function.zip", "examples/loop"))
         or "__pycache__" in name
         or name.endswith(".pyc")
     ]
     assert left_out == []
+
+
+def test_a_later_layer_replaces_a_top_level_name_whole() -> None:
+    """The code directory's copy of a package replaces the installed one, never mixed."""
+    entries: dict[str, bytes | Path] = {"pkg/a.py": b"old", "pkg/b.py": b"old", "m.py": b"m"}
+    _layer(entries, {"pkg/a.py": b"new"})
+    assert entries == {"pkg/a.py": b"new", "m.py": b"m"}
 
 
 def test_dates_and_modes(app: App) -> None:
@@ -284,6 +296,26 @@ def test_dates_and_modes(app: App) -> None:
     assert modes["tool.sh"] == stat.S_IFREG | 0o755  # executable here, so there too
     assert {mode & 0o777 for mode in modes.values()} == {0o644, 0o755}
     assert (app.unzipped / "six.py").stat().st_mode & 0o777 == 0o644
+
+
+def test_arm64_gets_lambda_wheels_for_graviton(
+    app: App, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """python3.12 on arm64: pydantic-core's aarch64 build, and a warning that pip read the
+    environment markers for this Python, not the runtime's."""
+    monkeypatch.chdir(app.code)  # the default --code-dir
+    monkeypatch.syspath_prepend(str(app.code))
+    output = tmp_path / "function.zip"
+    argv = ["export", "zip", REFERENCE, "-o", str(output), "--architecture", "arm64"]
+    assert main(argv) == 0
+    with zipfile.ZipFile(output) as archive:
+        names = set(archive.namelist())
+    assert "pydantic_core/_pydantic_core.cpython-312-aarch64-linux-gnu.so" in names
+    assert "examples/orders.py" in names
+    assert "six.py" not in names  # no --requirements
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    warned = "warning: pip read the requirements' environment markers" in capsys.readouterr().err
+    assert warned == (here != "3.12")
 
 
 # -- mistakes ----------------------------------------------------------------------------------
@@ -301,10 +333,27 @@ def test_a_requirement_without_a_wheel_for_lambda_exits_with_status_2(
             "--requirements", str(requirements), "--runtime", RUNTIME]  # fmt: skip
     assert main(argv) == 2
     err = capsys.readouterr().err
-    assert "no wheel of 'docopt==0.6.2' for Lambda's python3.11 on x86_64" in err
+    assert (
+        "no wheel of 'docopt==0.6.2' for Lambda's python3.11 on x86_64 (manylinux, up to glibc 2.26)"
+        in err
+    )
     assert "Lambda cannot build it from source" in err
     assert not output.exists()
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_conflict_with_faaslib_s_dependencies_names_pip_s_error(app: App, tmp_path: Path) -> None:
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("pydantic==1.10.13\n", encoding="utf-8")
+    with pytest.raises(PackageError, match="pip could not install the dependencies") as caught:
+        build_zip(
+            REFERENCE,
+            tmp_path / "function.zip",
+            code_dir=app.code,
+            requirements=requirements,
+            runtime=RUNTIME,
+        )
+    assert "pydantic==1.10.13" in str(caught.value)
 
 
 @pytest.mark.parametrize(
@@ -316,6 +365,7 @@ def test_a_requirement_without_a_wheel_for_lambda_exits_with_status_2(
         ([REFERENCE, "--runtime", "python3.9"], "python3.10 or newer"),
         ([REFERENCE, "--requirements", "/no/such/requirements.txt"], "does not exist"),
         ([REFERENCE, "-o", "/no/such/dir/function.zip"], "cannot write '/no/such/dir/function"),
+        ([REFERENCE, "-o", "CODE"], "is a directory"),
     ],
 )
 def test_mistakes_exit_with_status_2(
@@ -327,6 +377,7 @@ def test_mistakes_exit_with_status_2(
 ) -> None:
     monkeypatch.syspath_prepend(str(app.code))
     output = ["-o", str(app.code.parent / "unused.zip")]
+    argv = [str(app.code) if arg == "CODE" else arg for arg in argv]
     assert main(["export", "zip", *output, "--code-dir", str(app.code), *argv]) == 2
     assert message in capsys.readouterr().err
     assert not (app.code.parent / "unused.zip").exists()

@@ -98,6 +98,7 @@ class _Platform:
     runtime: str
     architecture: str
     python_version: str
+    glibc: str
     platforms: tuple[str, ...]
 
 
@@ -115,7 +116,7 @@ def _platform(runtime: str, architecture: str) -> _Platform:
     oldest = 5 if arch == "x86_64" else 17
     tags = [f"manylinux_2_{n}_{arch}" for n in range(glibc, oldest - 1, -1)]
     tags.append(f"manylinux2014_{arch}")  # pip adds manylinux2010 and manylinux1 on x86_64
-    return _Platform(runtime, architecture, f"3.{minor}", tuple(tags))
+    return _Platform(runtime, architecture, f"3.{minor}", f"2.{glibc}", tuple(tags))
 
 
 def _check_code(reference: str, code_dir: Path) -> None:
@@ -151,7 +152,7 @@ def _pip_error(stderr: str, platform: _Platform) -> PackageError:
     if missing:
         return PackageError(
             f"no wheel of {missing.group(1)!r} for Lambda's {where} (manylinux, up to glibc "
-            f"{platform.platforms[0].split('_')[2]}): Lambda cannot build it from source; "
+            f"{platform.glibc}): Lambda cannot build it from source; "
             f"pick a version that has such a wheel. pip: {said}"
         )
     if "No module named pip" in stderr:
@@ -298,6 +299,8 @@ def build_zip(
     if requirements is not None and not os.path.isfile(requirements):
         raise PackageError(f"the requirements file {os.fspath(requirements)!r} does not exist")
     target = Path(output).resolve()
+    if target.is_dir():
+        raise PackageError(f"cannot write {os.fspath(output)!r}: it is a directory")
     if not target.parent.is_dir():
         raise PackageError(
             f"cannot write {os.fspath(output)!r}: no directory {str(target.parent)!r}"
