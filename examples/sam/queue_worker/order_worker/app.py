@@ -23,6 +23,8 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 MAX_QUANTITY = int(os.environ["MAX_QUANTITY"])
+SOURCE_QUEUE_ARN = os.environ["SOURCE_QUEUE_ARN"]
+DEAD_LETTER_QUEUE_URL = os.environ["DEAD_LETTER_QUEUE_URL"]
 
 logger = Logger()
 # A batch whose every record failed is reported record by record too, not raised.
@@ -56,6 +58,14 @@ def record_handler(record: SQSRecord) -> str:
 
 @logger.inject_lambda_context
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
+    logger.info(
+        "batch received",
+        extra={
+            "records": len(event["Records"]),
+            "source_queue": SOURCE_QUEUE_ARN,
+            "dead_letter_queue": DEAD_LETTER_QUEUE_URL,
+        },
+    )
     return process_partial_response(
         event=event, record_handler=record_handler, processor=processor, context=context
     )
