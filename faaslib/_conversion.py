@@ -421,6 +421,8 @@ class _RuntimeEncoder:
             self._active.discard(id(o))
         elif isinstance(o, decimal.Decimal):  # the runtime encoder's default
             out.append(_decimal(o))
+        elif _is_raw_json(o):  # JSON text the encoder writes as it is
+            out.append(o.encoded_json)
         else:
             raise TypeError(f"Object of type {type(o).__name__} is not JSON serializable")
 
@@ -433,6 +435,13 @@ class _RuntimeEncoder:
 
 
 _CONSTANTS = {None: "null", True: "true", False: "false"}
+
+
+def _is_raw_json(o: object) -> bool:
+    """Whether ``o`` is simplejson's ``RawJSON`` (simplejson is the runtime's encoder, not
+    faaslib's dependency: known by its class)."""
+    kind = type(o)
+    return kind.__name__ == "RawJSON" and kind.__module__.startswith("simplejson")
 
 
 def _decimal(value: decimal.Decimal) -> str:

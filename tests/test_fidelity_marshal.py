@@ -21,6 +21,7 @@ from typing import Any, Dict, List, Optional, Union  # noqa: UP035 - the typing 
 
 import pydantic_core
 import pytest
+import simplejson  # type: ignore[import-untyped]  # the runtime's encoder, awslambdaric's dependency
 from pydantic import BaseModel
 from typing_extensions import TypedDict
 
@@ -159,6 +160,10 @@ CORPUS: dict[str, Any] = {
     "int enum key": {Level.HIGH: 1},
     "str enum key": {Kind.A: 1},
     "deep but fine": _nested(400),
+    # simplejson's RawJSON, which the runtime's encoder writes as it is (faaslib.aws.handler
+    # answers with one, so faaslib running that entry point as Lambda code must read it).
+    "raw json": simplejson.RawJSON('{"b": [1, 2.50]}'),
+    "raw json in dict": {"a": simplejson.RawJSON("[true, null]")},
     # Values the runtime cannot encode: Runtime.MarshalError with its message.
     "set": {1, 2},
     "frozenset": frozenset(),

@@ -539,7 +539,7 @@ def test_iteration_is_a_snapshot() -> None:
     registry.function(name="first")(echo)
 
     for spec in registry:
-        registry.function(name=spec.name + "-copy")(spec.handler)
+        registry.add(dataclasses.replace(spec, name=spec.name + "-copy"))
 
     assert sorted(spec.name for spec in registry) == ["first", "first-copy"]
 

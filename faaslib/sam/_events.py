@@ -33,6 +33,8 @@ _STREAM = ("AWS::Kinesis::Stream",)
 _TABLE = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 _BUCKET = ("AWS::S3::Bucket",)
 _TRUE = (True, "true", "True")
+#: A destination's kind from its ARN's service, where CloudFormation names no Type.
+_SERVICE_TYPES = {"sqs": "SQS", "sns": "SNS", "lambda": "Lambda", "events": "EventBridge"}
 
 
 class Reader(Protocol):
@@ -373,9 +375,10 @@ class EventWiring:
 
     def _destination(self, entry: Mapping[str, Any], where: str, made_id: str) -> object | None:
         """A destination's target; SAM's own queue or topic when it names none."""
-        kind = entry.get("Type")
         arn = entry.get("Destination")
-        if kind == "Lambda" or (kind is None and ":function:" in str(arn)):
+        parts = str(arn).split(":")
+        kind = entry.get("Type") or (_SERVICE_TYPES.get(parts[2]) if len(parts) > 2 else None)
+        if kind == "Lambda":
             return self._reader.function_name(arn)
         if kind in ("SQS", "SNS"):
             kinds = _QUEUE if kind == "SQS" else _TOPIC

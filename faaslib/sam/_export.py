@@ -148,23 +148,30 @@ class _Builder:
     def function(self, spec: FunctionSpec) -> None:
         logical_id = self.functions[spec.name]
         name = spec.name
+        variables = dict(spec.environment)
+        if isinstance(spec.handler, str):  # Lambda code: its own Handler, from its own code
+            handler, code_uri = spec.handler, spec.code_uri or self.code_uri
+        else:
+            handler, code_uri = HANDLER_SETTING, self.code_uri
+            variables.update({REGISTRY_VARIABLE: self.reference, FUNCTION_VARIABLE: name})
         properties: Json = {
-            "Handler": HANDLER_SETTING,
+            # Named as in the registry, so callers (boto3, destinations) find it on AWS too.
+            "FunctionName": name,
+            "Handler": handler,
             "Runtime": self.runtime,
-            "CodeUri": self.code_uri,
+            "CodeUri": code_uri,
             "MemorySize": spec.memory_size,
             "Timeout": _ceil(spec.timeout),
-            "Environment": {
-                "Variables": {REGISTRY_VARIABLE: self.reference, FUNCTION_VARIABLE: name}
-            },
         }
+        if variables:
+            properties["Environment"] = {"Variables": variables}
         if spec.timeout != _ceil(spec.timeout):
             self.warn(f"{name}: timeout {spec.timeout:g} s rounded up to whole seconds")
         if spec.description:
             properties["Description"] = spec.description
         if spec.reserved_concurrency is not None:
             properties["ReservedConcurrentExecutions"] = spec.reserved_concurrency
-        if spec.isolation == "process":
+        if spec.isolation == "process" and not isinstance(spec.handler, str):
             self.warn(
                 f"{name}: isolation='process' has no setting on AWS (each environment is its own process there)"
             )
