@@ -8,9 +8,12 @@ import base64
 import datetime
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -318,6 +321,39 @@ def test_the_command_line_invokes_a_function_of_a_template(
     answer = json.loads(capsys.readouterr().out)
     assert answer["statusCode"] == 200
     assert json.loads(answer["body"])["title"] == "Cranford"
+    overridden = ["--parameter-overrides", "Currency=GBP", "Stage=prod"]
+    assert main(["invoke", str(API), "CatalogFunction", "--payload", payload, *overridden]) == 0
+    assert json.loads(json.loads(capsys.readouterr().out)["body"])["currency"] == "GBP"
+
+
+def test_faaslib_serve_runs_the_api_from_its_template() -> None:
+    """``faaslib serve examples/sam/api/template.yaml``, as the README shows it."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = subprocess.Popen(
+        [sys.executable, "-m", "faaslib", "serve", str(API.relative_to(ROOT)), "--port", str(port)],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # the port answers once the server has started (and the invoker is open)
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    raise AssertionError(f"no server: {server.communicate()}") from None
+                time.sleep(0.05)
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+            book = client.get("/Prod/books/9780000000028")
+            status = client.get("/status")
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    assert (book.status_code, book.json()["title"]) == (200, "Emma")
+    assert status.json()["function"] == "StatusFunction"
 
 
 # -- the queue worker --------------------------------------------------------------------------
@@ -452,6 +488,10 @@ async def test_the_nightly_rule_runs_the_report_and_its_destination_records_it()
     assert {h["responsePayload"]["check"] for h in heartbeats} == {"heartbeat"}
     assert {h["requestPayload"]["check"] for h in heartbeats} == {"heartbeat"}
     assert heartbeats[0]["responsePayload"]["function"] == "HeartbeatFunction"
+    # One at a time, each in the environment the one before left warm.
+    assert [h["responsePayload"]["beatsInThisEnvironment"] for h in heartbeats] == list(
+        range(1, 57)
+    )
     assert failed.receive(10) == []
 
 
