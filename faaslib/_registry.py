@@ -414,6 +414,7 @@ class Registry:
             self._versions[prefix + name] = [rename(spec) for spec in published]
         for name, aliases in other._aliases.items():
             self._aliases[prefix + name] = dict(aliases)
+        self._resources.update(other._resources)
 
     def get(self, name: str) -> FunctionSpec:
         """Return the spec registered under ``name``.

@@ -190,3 +190,62 @@ def test_serve_with_a_journal(tmp_path: Path) -> None:
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
+
+
+TEMPLATE = """\
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Greet:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: python3.12
+      CodeUri: src/
+      Handler: app.handler
+      Environment:
+        Variables:
+          GREETING: hello
+"""
+LAMBDA_CODE = """\
+import os
+
+
+def handler(event, context):
+    return {"greeting": f"{os.environ['GREETING']} {event['name']}"}
+"""
+
+
+def test_serve_a_template_reloading_when_the_template_changes(tmp_path: Path) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "app.py").write_text(LAMBDA_CODE, encoding="utf-8")
+    template = tmp_path / "template.yaml"
+    template.write_text(TEMPLATE, encoding="utf-8")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "faaslib", "serve", str(template), "--port", str(port),
+         "--reload"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    client = lambda_client(f"http://127.0.0.1:{port}")
+
+    def greeting() -> str | None:
+        try:
+            answer = client.invoke(FunctionName="Greet", Payload=b'{"name": "you"}')
+        except Exception:  # noqa: BLE001 - not serving yet, or restarting
+            return None
+        return str(json.loads(answer["Payload"].read()).get("greeting"))
+
+    def wait_for(expected: str) -> None:
+        deadline = time.monotonic() + 30
+        while greeting() != expected:
+            assert server.poll() is None, server.communicate()
+            assert time.monotonic() < deadline, f"never answered {expected!r}"
+            time.sleep(0.05)
+
+    try:
+        wait_for("hello you")
+        template.write_text(TEMPLATE.replace("hello", "bonjour"), encoding="utf-8")
+        wait_for("bonjour you")  # the template's Environment, read again
+    finally:
+        client.close()
+        server.send_signal(signal.SIGINT)
+        server.communicate(timeout=30)

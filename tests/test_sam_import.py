@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import sys
 import textwrap
 from pathlib import Path
@@ -513,6 +514,7 @@ Resources:
         SecurityGroupIds: [sg-1]
       Environment:
         Variables:
+          API: !Sub "https://${ServerlessRestApi}.execute-api.${AWS::Region}.amazonaws.com/Prod"
           SECRET: !Ref Secret
           EXTERNAL: arn:aws:sqs:us-east-1:999999999999:other-queue
       Events:
@@ -565,7 +567,14 @@ def test_what_faaslib_does_not_run_is_a_warning_naming_it(tmp_path: Path) -> Non
     (other,) = registry.get("Layered").events
     assert isinstance(other, faaslib.SQS)
     assert other.queue is registry.resources["other-queue"]
-    assert registry.get("Layered").environment["SECRET"] == "Secret"
+    variables = registry.get("Layered").environment
+    assert variables["SECRET"] == "Secret"  # a placeholder: its logical id
+    assert re.fullmatch(
+        r"https://[a-z0-9]{10}\.execute-api\.us-east-1\.amazonaws\.com/Prod", variables["API"]
+    )
+    combined = faaslib.Registry()
+    combined.include(registry, prefix="app-")
+    assert combined.resources == registry.resources
 
 
 @pytest.mark.parametrize(

@@ -29,6 +29,11 @@ NAME_PROPERTIES = {
 }
 #: Types whose attributes faaslib knows all of: another attribute is a mistake.
 _MODELLED = frozenset({"AWS::Serverless::Api", "AWS::Serverless::HttpApi"})
+#: The APIs SAM makes for functions' Api and HttpApi events when the template declares none.
+_IMPLICIT = {
+    "ServerlessRestApi": "AWS::Serverless::Api",
+    "ServerlessHttpApi": "AWS::Serverless::HttpApi",
+}
 #: What DynamoDB Streams labels a table's stream with (faaslib's tables use one label).
 _STREAM_LABEL = "2026-01-01T00:00:00.000"
 
@@ -57,10 +62,14 @@ class Names:
 
     def type_of(self, logical_id: str) -> str | None:
         resource = self._resources.get(logical_id)
-        return resource.get("Type") if isinstance(resource, Mapping) else None
+        if isinstance(resource, Mapping):
+            kind = resource.get("Type")
+            return kind if isinstance(kind, str) else None
+        return _IMPLICIT.get(logical_id)
 
     def properties(self, logical_id: str) -> Mapping[str, Any]:
-        properties = self._resources[logical_id].get("Properties")
+        resource = self._resources.get(logical_id)
+        properties = resource.get("Properties") if isinstance(resource, Mapping) else None
         return properties if isinstance(properties, Mapping) else {}
 
     def name(self, logical_id: str) -> str:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import uvicorn
 from typing_extensions import Self
 
+from .._locate import is_template
 from ._app import create_app
 from ._reload import environment
 
@@ -49,10 +50,15 @@ def serve_reloading(
     watch: list[str] | None = None,
     **invoker_options: Any,
 ) -> None:
-    """Serve the registry ``reference`` names (``package.module:attribute``) from a worker
-    process that restarts whenever a Python file under ``watch`` (the current directory by
-    default) changes, so edited handlers answer the next request without a restart."""
+    """Serve the registry ``reference`` names (``package.module:attribute``, or a SAM
+    template's path) from a worker process that restarts whenever a Python file (or the
+    template) under ``watch`` changes, so edited handlers answer the next request without a
+    restart. ``watch`` is the current directory by default (a template's own directory)."""
     os.environ.update(environment(reference, invoker_options))
+    includes = ["*.py"]
+    if is_template(reference):
+        includes.append(os.path.basename(reference))
+        watch = watch or [os.path.dirname(os.path.abspath(reference))]
     try:
         uvicorn.run(
             "faaslib.server._reload:build_app",
@@ -61,6 +67,7 @@ def serve_reloading(
             port=port,
             reload=True,
             reload_dirs=watch or [os.getcwd()],
+            reload_includes=includes,
             reload_delay=0.1,
             log_level="warning",
         )
