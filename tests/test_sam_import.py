@@ -738,3 +738,44 @@ def test_the_command_line_takes_a_template(
     unsupported = write(tmp_path, UNSUPPORTED)
     assert _cli.main(["list", str(unsupported)]) == 0  # its warnings printed, not raised
     assert "warning: Layered: layers are not loaded" in capsys.readouterr().err
+
+
+def test_an_event_on_a_source_the_template_lacks_is_a_warning(tmp_path: Path) -> None:
+    template = """
+    Transform: AWS::Serverless-2016-10-31
+    Parameters:
+      QueueName:
+        Type: String
+        Default: jobs
+    Conditions:
+      Never: !Equals [a, b]
+    Resources:
+      Fn:
+        Type: AWS::Serverless::Function
+        Properties:
+          Runtime: python3.12
+          CodeUri: src/
+          Handler: app.handler
+          Events:
+            ByName:
+              Type: SQS
+              Properties:
+                Queue: !Ref QueueName
+            Conditional:
+              Type: SNS
+              Properties:
+                Topic: !Ref Maybe
+      Maybe:
+        Type: AWS::SNS::Topic
+        Condition: Never
+    """
+    with pytest.warns(faaslib.TemplateWarning) as caught:
+        registry = read(write(tmp_path, template))
+    messages = sorted(str(w.message) for w in caught)
+    assert messages == [
+        "Resources.Fn.Properties.Events.ByName.Queue: 'jobs' is no SQS resource of the "
+        "template; the event is left out",
+        "Resources.Fn.Properties.Events.Conditional.Topic: 'Maybe' is no SNS resource of the "
+        "template; the event is left out",
+    ]
+    assert registry.get("Fn").events == ()

@@ -206,14 +206,16 @@ class EventWiring:
     ) -> Trigger | None:
         reader = self._reader
         if kind == "SQS":
-            source = reader.find_source(values.get("Queue"), _QUEUE, f"{where}.Queue")
+            source = self._source(values, "Queue", _QUEUE, where)
             return None if source is None else self._poller("SQS", source, values, where)
         if kind in ("Kinesis", "DynamoDB"):
             kinds = _STREAM if kind == "Kinesis" else _TABLE
-            source = reader.find_source(values.get("Stream"), kinds, f"{where}.Stream")
+            source = self._source(values, "Stream", kinds, where)
             return None if source is None else self._poller(kind, source, values, where)
         if kind == "S3":
-            bucket = reader.find_source(values.get("Bucket"), _BUCKET, f"{where}.Bucket")
+            bucket = self._source(values, "Bucket", _BUCKET, where)
+            if bucket is None:
+                return None
             events = values.get("Events", "s3:ObjectCreated:*")
             prefix, suffix = _key_filter(values.get("Filter"))
             return _build(
@@ -229,7 +231,9 @@ class EventWiring:
                 reader.warn(
                     f"{where}: SqsSubscription is not run by faaslib: the topic invokes directly"
                 )
-            topic = reader.find_source(values.get("Topic"), _TOPIC, f"{where}.Topic")
+            topic = self._source(values, "Topic", _TOPIC, where)
+            if topic is None:
+                return None
             return _build(where, SNS, topic, filter_policy=values.get("FilterPolicy"))
         if kind in ("Schedule", "ScheduleV2"):
             return self._schedule(kind, values, where)
@@ -242,6 +246,19 @@ class EventWiring:
             "faaslib yet; left out"
         )
         return None
+
+    def _source(
+        self, values: Mapping[str, Any], key: str, kinds: tuple[str, ...], where: str
+    ) -> object | None:
+        """The source an event names; none the template has (or makes) is a warning."""
+        value = values.get(key)
+        source = self._reader.find_source(value, kinds, f"{where}.{key}")
+        if source is None:
+            self._reader.warn(
+                f"{where}.{key}: {value!r} is no {kinds[0].split('::')[1]} resource of the "
+                "template; the event is left out"
+            )
+        return source
 
     def _poller(
         self, kind: str, source: object, values: Mapping[str, Any], where: str

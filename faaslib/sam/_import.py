@@ -152,7 +152,7 @@ class _Reader:
         parameter) is made empty under its name, with a warning."""
         logical_id = self.names.find(value, kinds)
         if logical_id is not None:
-            return self.source(logical_id)
+            return self.source(logical_id) if self.active(logical_id) else None
         if not isinstance(value, str) or not value.startswith("arn:"):
             return None
         external = f"external:{value}"
