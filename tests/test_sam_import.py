@@ -773,9 +773,14 @@ def test_an_event_on_a_source_the_template_lacks_is_a_warning(tmp_path: Path) ->
         registry = read(write(tmp_path, template))
     messages = sorted(str(w.message) for w in caught)
     assert messages == [
-        "Resources.Fn.Properties.Events.ByName.Queue: 'jobs' is no SQS resource of the "
-        "template; the event is left out",
-        "Resources.Fn.Properties.Events.Conditional.Topic: 'Maybe' is no SNS resource of the "
-        "template; the event is left out",
+        (
+            "Resources.Fn.Properties.Events.ByName.Queue: 'jobs' is no SQS resource of the "
+            "template; the event is left out"
+        ),
+        (
+            "Resources.Fn.Properties.Events.Conditional.Topic: "
+            "'arn:aws:sns:us-east-1:123456789012:Maybe' is no SNS resource of the template; "
+            "the event is left out"
+        ),
     ]
     assert registry.get("Fn").events == ()
