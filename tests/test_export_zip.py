@@ -39,7 +39,6 @@ from faaslib.sam._package import (
 )
 
 HERE = Path(__file__).parent
-FAASLIB = Path(faaslib.__file__).parent.parent
 EXAMPLES = HERE.parent / "examples"
 HARNESS = HERE / "aws_runtime_harness.py"
 REFERENCE = "examples.orders:registry"
