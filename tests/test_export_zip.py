@@ -25,7 +25,6 @@ from typing import Any
 
 import pytest
 
-import faaslib
 from faaslib._cli import main
 from faaslib._locate import locate_registry
 from faaslib.sam._export import export_sam
