@@ -44,6 +44,8 @@ class Setup:
     :ivar main: how to load the parent's ``__main__`` (:func:`~faaslib._handler.main_source`)
     :ivar environment: variables to set: the function's own and those Lambda's runtime sets
     :ivar code_dir: the function's code (its working directory, first on ``sys.path``)
+    :ivar lambda_code: the handler is a ``Handler`` setting: called as Lambda's runtime
+        calls it, with ``(event, context)`` and no annotation read
     """
 
     backend: str
@@ -63,6 +65,7 @@ class Setup:
     log_stream_name: str
     environment: dict[str, str]
     code_dir: str | None
+    lambda_code: bool
 
 
 @dataclass(frozen=True, slots=True)

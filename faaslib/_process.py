@@ -205,6 +205,7 @@ def _setup(
         log_stream_name=log_stream_name,
         environment=environment,
         code_dir=code_dir,
+        lambda_code=isinstance(spec.handler, str),
     )
 
 

@@ -111,9 +111,21 @@ def _import(ref: tuple[str, str], main: tuple[str, str] | None) -> Any:
         raise _InitError(errors.runtime_error(exc.error_type, exc.message, "")) from exc
 
 
+def _as_the_runtime_calls(handler: Any) -> Any:
+    """Lambda code as Lambda's runtime calls it: ``handler(event, context)``, the event as
+    plain JSON and the result marshalled whatever the annotations say."""
+
+    def lambda_handler(event, context):  # type: ignore[no-untyped-def]  # read as untyped
+        return handler(event, context)
+
+    return lambda_handler
+
+
 async def _initialise(setup: Setup) -> tuple[FunctionRuntime, Any]:
     """Import the handler and ``init``, build the runtime and run ``init``."""
     handler = _import(setup.handler, setup.main)
+    if setup.lambda_code:
+        handler = _as_the_runtime_calls(handler)
     init = None if setup.init is None else _import(setup.init, setup.main)
     try:
         spec = FunctionSpec(

@@ -41,6 +41,10 @@ def lambda_handler(event, context):
 
 def broken(event, context):
     raise ValueError("bad order")
+
+
+def annotated(event: int, context: object) -> int:  # Lambda's runtime reads no annotation
+    return {"event": event}
 """
 
 
@@ -101,6 +105,16 @@ async def test_a_module_path_with_slashes_imports_as_the_runtime_does(code: Path
     registry = faaslib.Registry()
     registry.add(named("Nested", code, handler="nested/pkg/entry.main", environment={}))
     assert (await invoke(registry, "Nested")).payload == b"7"
+
+
+async def test_annotations_of_lambda_code_are_not_read(code: Path) -> None:
+    # Lambda's runtime passes the event as JSON and marshals whatever comes back, whatever the
+    # annotations say (such as Powertools' PartialItemFailureResponse).
+    registry = faaslib.Registry()
+    registry.add(named("Annotated", code / "orders", handler="app.annotated"))
+    result = await invoke(registry, "Annotated", {"not": "an int"})
+    assert result.function_error is None
+    assert json.loads(result.payload) == {"event": {"not": "an int"}}
 
 
 async def test_a_handler_error_is_lambdas_error_document(code: Path) -> None:
