@@ -163,13 +163,18 @@ def _portable(exc: Exception) -> Exception:
 
 
 async def _serve(setup: Setup, fd_in: int, fd_out: int, buffer: bytearray) -> None:
+    # The log is captured before the handler's module imports, as Lambda's runtime sets up
+    # its own before it imports yours: a logger made at import (Powertools' Logger, a
+    # StreamHandler on sys.stdout) writes into the invocation's log, and sees the root
+    # handler the runtime has.
+    _logs.install()
+    _logs.tee_streams()
     try:
         runtime, init_result = await _initialise(setup)
     except _InitError as exc:
         _write(fd_out, InitError(exc.document))
         return
     _write(fd_out, Ready(max_memory_kb()))
-    capturing = False  # log records are captured from the first Tail on, as the invoker does
     run_async = deadline_runner()
     while True:
         message = await _read(fd_in, buffer)
@@ -189,9 +194,6 @@ async def _serve(setup: Setup, fd_in: int, fd_out: int, buffer: bytearray) -> No
             run_async,
         )
         if message.tail:
-            if not capturing:
-                _logs.install()
-                capturing = True
             result, ending = await execute_with_tail(*args, init_result, message.init_ms)
         else:
             result, ending = await execute(*args, init_result)

@@ -359,16 +359,6 @@ def test_faaslib_serve_runs_the_api_from_its_template() -> None:
 # -- the queue worker --------------------------------------------------------------------------
 
 
-#: faaslib reads a Lambda handler's annotations (by name, from a template) as it reads a
-#: registered function's: the worker's ``-> PartialItemFailureResponse`` (a ``typing.TypedDict``,
-#: which pydantic refuses before Python 3.12) fails every invocation, where Lambda's runtime
-#: ignores annotations.
-ANNOTATED_RESULT = pytest.mark.xfail(
-    reason="faaslib validates a template handler's return annotation", strict=True
-)
-
-
-@ANNOTATED_RESULT
 async def test_the_worker_reports_the_orders_it_cannot_take() -> None:
     registry = faaslib.Registry.from_template(WORKER)
     tolerant = faaslib.Registry.from_template(WORKER, parameters={"MaxQuantity": "100"})
@@ -384,11 +374,6 @@ async def test_the_worker_reports_the_orders_it_cannot_take() -> None:
     assert result.json() == {"batchItemFailures": [{"itemIdentifier": f"m-{i}"} for i in (1, 2)]}
 
 
-@pytest.mark.xfail(
-    reason="faaslib validates a template handler's return annotation; in a worker process, "
-    "output to a stream taken before the first Tail invocation is not in the tail",
-    strict=True,
-)
 async def test_the_workers_structured_log_is_in_its_tail() -> None:
     """What Powertools' Logger writes (one JSON line a record, to standard output) is the
     function's log, as in Lambda, with the variables the template resolved."""
@@ -417,7 +402,6 @@ async def test_the_workers_structured_log_is_in_its_tail() -> None:
     assert [line.split()[0] for line in (lines[0], lines[-2], lines[-1])] == runtime_lines
 
 
-@ANNOTATED_RESULT
 async def test_poison_orders_end_in_the_dead_letter_queue() -> None:
     registry = faaslib.Registry.from_template(WORKER)
     orders = queue(registry, "OrdersQueue")
@@ -598,7 +582,7 @@ def under_awslambdaric(
 
 @pytest.mark.parametrize(
     "template",
-    [API, pytest.param(WORKER, marks=ANNOTATED_RESULT), JOB],
+    [API, WORKER, JOB],
     ids=lambda path: path.parent.name,
 )
 async def test_each_function_answers_as_under_awslambdaric(template: Path) -> None:
