@@ -106,7 +106,8 @@ class Registry:
 
         :param parameters: values of the template's ``Parameters`` (as
             ``sam deploy --parameter-overrides``); the others take their ``Default``
-        :param region: ``AWS::Region`` (and the region in the ARNs the template resolves)
+        :param region: ``AWS::Region`` (and the region in the ARNs the template resolves):
+            give the invoker the same one, as its sources take the invoker's
         :param account: ``AWS::AccountId``
         :raises ~faaslib.TemplateError: the template does not read or resolve, or a setting
             is out of Lambda's range; nothing is registered

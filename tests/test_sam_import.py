@@ -343,8 +343,10 @@ def test_events_become_triggers(tmp_path: Path) -> None:
     assert isinstance(alerts, faaslib.SNS)
     assert alerts.topic is resources["Alerts"]
     assert alerts.filter_policy == {"level": ["high"]}
-    assert same(hourly, faaslib.Schedule("rate(1 hour)", input={"job": "hourly"}))
-    assert same(nightly, faaslib.Schedule("cron(0 2 * * ? *)", enabled=False))
+    assert same(
+        hourly, faaslib.Schedule("rate(1 hour)", input={"job": "hourly"}, name="WorkerHourly")
+    )
+    assert same(nightly, faaslib.Schedule("cron(0 2 * * ? *)", enabled=False, name="WorkerNightly"))
 
 
 CLOUDFORMATION = """

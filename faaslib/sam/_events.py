@@ -236,7 +236,7 @@ class EventWiring:
                 return None
             return _build(where, SNS, topic, filter_policy=values.get("FilterPolicy"))
         if kind in ("Schedule", "ScheduleV2"):
-            return self._schedule(kind, values, where)
+            return self._schedule(kind, values, where, function_id)
         if kind == "Api":
             return self._api(values, where)
         if kind == "HttpApi":
@@ -306,7 +306,9 @@ class EventWiring:
             return _build(where, Kinesis, source, **options)
         raise TemplateError(f"{where}: {source!r} is not a stream")
 
-    def _schedule(self, kind: str, values: Mapping[str, Any], where: str) -> Trigger:
+    def _schedule(
+        self, kind: str, values: Mapping[str, Any], where: str, function_id: str
+    ) -> Trigger:
         key = "Schedule" if kind == "Schedule" else "ScheduleExpression"
         options: dict[str, Any] = {}
         if "Enabled" in values:
@@ -315,8 +317,8 @@ class EventWiring:
             options["enabled"] = values["State"] == "ENABLED"
         if "Input" in values:
             options["input"] = _json_object(values["Input"], f"{where}.Input")
-        if "Name" in values:
-            options["name"] = values["Name"]
+        # SAM names the rule after the function and the event when the event names none.
+        options["name"] = values.get("Name") or (function_id + where.rsplit(".", 1)[-1])[:64]
         zone = values.get("ScheduleExpressionTimezone")
         if zone not in (None, "UTC", "Etc/UTC"):
             self._reader.warn(f"{where}: faaslib runs schedules in UTC, not {zone}")
