@@ -907,3 +907,21 @@ def test_fn_if_names_an_existing_condition(template: dict[str, Any]) -> None:
         resolve(template, "!If [Nope, a, b]")
     with raises("Resources.Jobs.Properties.Value: Fn::If takes a list of 3 arguments"):
         resolve(template, "!If [IsProd, a]")
+
+
+def test_tags_other_libraries_register_on_pyyaml_are_not_read(tmp_path: Path) -> None:
+    # The SAM translator registers CloudFormation's tags on yaml.SafeLoader for the whole
+    # process; faaslib's loader keeps to its own, so an unknown tag is still an error.
+    from samtranslator.yaml_helper import yaml_parse  # type: ignore[import-untyped]
+
+    from faaslib.sam._template import _loader
+
+    yaml_parse("A: !Ref B")  # registers its tags on yaml.SafeLoader, as `sam` does
+    _loader.cache_clear()  # made again, after that registration
+    try:
+        path = tmp_path / "t.yaml"
+        path.write_text("Resources:\n  A: !Nope x\n")
+        with pytest.raises(TemplateError, match="could not determine a constructor"):
+            load_template(path)
+    finally:
+        _loader.cache_clear()

@@ -141,6 +141,11 @@ def _loader() -> type[yaml.SafeLoader]:
     import yaml
 
     class Loader(yaml.SafeLoader):
+        # PyYAML's own safe constructors only: other libraries (awscli, the SAM translator)
+        # register CloudFormation's tags on yaml.SafeLoader itself, for the whole process.
+        yaml_constructors = dict(yaml.constructor.SafeConstructor.yaml_constructors)
+        yaml_multi_constructors = dict(yaml.constructor.SafeConstructor.yaml_multi_constructors)
+
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             seen: set[str] = set()
             for key, _ in node.value:
