@@ -13,7 +13,7 @@ import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._errors import TemplateError
 
@@ -143,8 +143,12 @@ def _loader() -> type[yaml.SafeLoader]:
     class Loader(yaml.SafeLoader):
         # PyYAML's own safe constructors only: other libraries (awscli, the SAM translator)
         # register CloudFormation's tags on yaml.SafeLoader itself, for the whole process.
-        yaml_constructors = dict(yaml.constructor.SafeConstructor.yaml_constructors)
-        yaml_multi_constructors = dict(yaml.constructor.SafeConstructor.yaml_multi_constructors)
+        yaml_constructors: ClassVar[dict[Any, Any]] = dict(
+            yaml.constructor.SafeConstructor.yaml_constructors
+        )
+        yaml_multi_constructors: ClassVar[dict[Any, Any]] = dict(
+            yaml.constructor.SafeConstructor.yaml_multi_constructors
+        )
 
         def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
             seen: set[str] = set()
