@@ -50,14 +50,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    project = tmp_path_factory.mktemp("project")
-    (project / "greeter.py").write_text(APP, encoding="utf-8")
+@contextlib.contextmanager
+def serving(reference: str, cwd: Path, *options: str) -> Iterator[str]:
+    """``faaslib serve REFERENCE`` as a real process on a free loopback port: its URL once it
+    answers; stopped with Ctrl-C (SIGINT) after, which must end it cleanly."""
     port = free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "faaslib", "serve", "greeter:registry", "--port", str(port)],
-        cwd=project,
+        [sys.executable, "-m", "faaslib", "serve", reference, "--port", str(port), *options],
+        cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -77,6 +77,33 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         server.send_signal(signal.SIGINT)
         _, err = server.communicate(timeout=30)
     assert server.returncode == 0, err
+
+
+def wait_for_greeting(url: str, function: str, expected: str) -> None:
+    """Invoke ``function`` until it greets with ``expected`` (a reloading server restarts)."""
+    client = lambda_client(url)
+    deadline = time.monotonic() + 30
+    try:
+        while True:
+            try:
+                answer = client.invoke(FunctionName=function, Payload=b'{"name": "you"}')
+                greeting = json.loads(answer["Payload"].read()).get("greeting")
+            except Exception:  # noqa: BLE001 - not serving yet, or restarting
+                greeting = None
+            if greeting == expected:
+                return
+            assert time.monotonic() < deadline, f"never answered {expected!r}"
+            time.sleep(0.05)
+    finally:
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    project = tmp_path_factory.mktemp("project")
+    (project / "greeter.py").write_text(APP, encoding="utf-8")
+    with serving("greeter:registry", project) as url:
+        yield url
 
 
 def test_boto3_against_faaslib_serve(served: str) -> None:
@@ -119,36 +146,10 @@ def test_the_aws_cli_against_faaslib_serve(served: str, tmp_path: Path) -> None:
 
 def test_serve_reload_picks_up_an_edited_handler(tmp_path: Path) -> None:
     (tmp_path / "greeter.py").write_text(APP, encoding="utf-8")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "faaslib", "serve", "greeter:registry", "--port", str(port),
-         "--reload"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    client = lambda_client(f"http://127.0.0.1:{port}")
-
-    def greeting() -> str | None:
-        try:
-            answer = client.invoke(FunctionName="greet", Payload=b'{"name": "you"}')
-        except Exception:  # noqa: BLE001 - not serving yet, or restarting
-            return None
-        return str(json.loads(answer["Payload"].read())["greeting"])
-
-    def wait_for(expected: str) -> None:
-        deadline = time.monotonic() + 30
-        while greeting() != expected:
-            assert server.poll() is None, server.communicate()
-            assert time.monotonic() < deadline, f"never answered {expected!r}"
-            time.sleep(0.05)
-
-    try:
-        wait_for("hello you")
+    with serving("greeter:registry", tmp_path, "--reload") as url:
+        wait_for_greeting(url, "greet", "hello you")
         (tmp_path / "greeter.py").write_text(APP.replace("hello", "bonjour"), encoding="utf-8")
-        wait_for("bonjour you")  # no restart by hand, no build step
-    finally:
-        client.close()
-        server.send_signal(signal.SIGINT)
-        server.communicate(timeout=30)
+        wait_for_greeting(url, "greet", "bonjour you")  # no restart by hand, no build step
 
 
 def test_serve_with_a_journal(tmp_path: Path) -> None:
@@ -219,33 +220,7 @@ def test_serve_a_template_reloading_when_the_template_changes(tmp_path: Path) ->
     (tmp_path / "src" / "app.py").write_text(LAMBDA_CODE, encoding="utf-8")
     template = tmp_path / "template.yaml"
     template.write_text(TEMPLATE, encoding="utf-8")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "faaslib", "serve", str(template), "--port", str(port),
-         "--reload"],
-        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    client = lambda_client(f"http://127.0.0.1:{port}")
-
-    def greeting() -> str | None:
-        try:
-            answer = client.invoke(FunctionName="Greet", Payload=b'{"name": "you"}')
-        except Exception:  # noqa: BLE001 - not serving yet, or restarting
-            return None
-        return str(json.loads(answer["Payload"].read()).get("greeting"))
-
-    def wait_for(expected: str) -> None:
-        deadline = time.monotonic() + 30
-        while greeting() != expected:
-            assert server.poll() is None, server.communicate()
-            assert time.monotonic() < deadline, f"never answered {expected!r}"
-            time.sleep(0.05)
-
-    try:
-        wait_for("hello you")
+    with serving(str(template), tmp_path, "--reload") as url:
+        wait_for_greeting(url, "Greet", "hello you")
         template.write_text(TEMPLATE.replace("hello", "bonjour"), encoding="utf-8")
-        wait_for("bonjour you")  # the template's Environment, read again
-    finally:
-        client.close()
-        server.send_signal(signal.SIGINT)
-        server.communicate(timeout=30)
+        wait_for_greeting(url, "Greet", "bonjour you")  # the template's Environment, read again

@@ -8,12 +8,9 @@ import base64
 import datetime
 import json
 import os
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -21,6 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
+from test_cli_serve import serving
 from test_sam_export import lint_errors, transformed
 
 import faaslib
@@ -328,30 +326,12 @@ def test_the_command_line_invokes_a_function_of_a_template(
 
 def test_faaslib_serve_runs_the_api_from_its_template() -> None:
     """``faaslib serve examples/sam/api/template.yaml``, as the README shows it."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
-    server = subprocess.Popen(
-        [sys.executable, "-m", "faaslib", "serve", str(API.relative_to(ROOT)), "--port", str(port)],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        deadline = time.monotonic() + 30
-        while True:  # the port answers once the server has started (and the invoker is open)
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise AssertionError(f"no server: {server.communicate()}") from None
-                time.sleep(0.05)
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            book = client.get("/Prod/books/9780000000028")
-            status = client.get("/status")
-    finally:
-        server.send_signal(signal.SIGINT)
-        _, err = server.communicate(timeout=30)
-    assert server.returncode == 0, err
+    with (
+        serving(str(API.relative_to(ROOT)), ROOT) as url,
+        httpx.Client(base_url=url, timeout=30) as client,
+    ):
+        book = client.get("/Prod/books/9780000000028")
+        status = client.get("/status")
     assert (book.status_code, book.json()["title"]) == (200, "Emma")
     assert status.json()["function"] == "StatusFunction"
 
