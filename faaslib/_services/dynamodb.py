@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from .kinesis import StreamRecord
 
 __all__ = [
+    "STREAM_LABEL",
     "ChangeStream",
     "DynamoDB",
     "DynamoDBEventName",
@@ -35,6 +36,7 @@ __all__ = [
     "Table",
     "dynamodb_record",
     "from_attribute_value",
+    "size_bytes",
     "to_attribute_value",
 ]
 
@@ -43,6 +45,8 @@ StreamViewType = Literal["KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMA
 _json = pydantic_core.to_json
 
 _NAME = re.compile(r"[a-zA-Z0-9_.-]{3,255}")
+#: The label of a table's stream, in its ARN (``.../stream/<label>``).
+STREAM_LABEL = "2026-01-01T00:00:00.000"
 _VIEW_TYPES = ("KEYS_ONLY", "NEW_IMAGE", "OLD_IMAGE", "NEW_AND_OLD_IMAGES")
 
 
@@ -55,7 +59,7 @@ class ChangeStream(Stream):
         super().__init__(f"{table.name}-stream", region=region, account_id=account_id, clock=clock)
         self.table = table
         self.view_type = view_type
-        self.label = "2026-01-01T00:00:00.000"
+        self.label = STREAM_LABEL
 
     @property
     def arn(self) -> str:
@@ -237,10 +241,7 @@ class Table(FollowsSite):
         if old is not None and view in ("OLD_IMAGE", "NEW_AND_OLD_IMAGES"):
             change["OldImage"] = old
         try:
-            change["SizeBytes"] = sum(
-                len(pydantic_core.to_json(to_attribute_value(v)))
-                for v in (new or old or {}).values()
-            )
+            change["SizeBytes"] = size_bytes(new or old or {})
             data = pydantic_core.to_json(_encodable(change))
             key = pydantic_core.to_json(self._keys(keyed))
         except (TypeError, ValueError) as exc:  # no DynamoDB type, or not UTF-8 text
@@ -323,6 +324,15 @@ def dynamodb_record(
     if expired_by_ttl:
         record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
     return record
+
+
+def size_bytes(item: Mapping[str, Any]) -> int:
+    """A change's ``SizeBytes``: the length of its item's attribute values in JSON.
+
+    :raises TypeError: for a value of no DynamoDB type
+    :raises ValueError: for a value DynamoDB cannot hold
+    """
+    return sum(len(pydantic_core.to_json(to_attribute_value(v))) for v in item.values())
 
 
 def _to_item(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -55,6 +55,7 @@ __all__ = [
     "StreamMapping",
     "StreamRecord",
     "kinesis_record",
+    "sequence_number",
 ]
 
 logger = logging.getLogger("faaslib")
@@ -180,7 +181,7 @@ class Stream(FollowsSite):
         records = self._shards[shard]
         record = StreamRecord(
             self.shard_ids[shard],
-            str(_SEQUENCE_BASE + next(self._sequence)),
+            sequence_number(next(self._sequence)),
             partition_key,
             body,
             self.clock.time(),
@@ -267,6 +268,11 @@ class Stream(FollowsSite):
 
 
 # -- Records -----------------------------------------------------------------------------------
+
+
+def sequence_number(serial: int) -> str:
+    """The ``serial``-th sequence number of a stream (56 decimal digits, increasing)."""
+    return str(_SEQUENCE_BASE + serial)
 
 
 def kinesis_record(

@@ -9,7 +9,7 @@ import datetime
 import logging
 import math
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .._clock import Clock
 
-__all__ = ["Schedule", "ScheduleRunner"]
+__all__ = ["Schedule", "ScheduleRunner", "eventbridge_event", "scheduled_event"]
 
 logger = logging.getLogger("faaslib")
 
@@ -463,14 +463,41 @@ def scheduled_event(
 
     ``time`` becomes ``2015-10-08T16:53:06Z`` (ISO 8601, UTC, to the second).
     """
+    return eventbridge_event(
+        detail_type="Scheduled Event",
+        source="aws.events",
+        detail={},
+        resources=[rule_arn],
+        time=time,
+        region=region,
+        account=account,
+        event_id=event_id,
+    )
+
+
+def eventbridge_event(
+    *,
+    detail_type: str,
+    source: str,
+    detail: Any,
+    resources: Sequence[str],
+    time: float,
+    region: str,
+    account: str,
+    event_id: str,
+) -> dict[str, Any]:
+    """An EventBridge event as a rule's Lambda target receives it.
+
+    ``time`` becomes ``2015-10-08T16:53:06Z`` (ISO 8601, UTC, to the second).
+    """
     return {
         "version": "0",
         "id": event_id,
-        "detail-type": "Scheduled Event",
-        "source": "aws.events",
+        "detail-type": detail_type,
+        "source": source,
         "account": account,
         "time": f"{utc(math.floor(time)):%Y-%m-%dT%H:%M:%S}Z",
         "region": region,
-        "resources": [rule_arn],
-        "detail": {},
+        "resources": list(resources),
+        "detail": detail,
     }

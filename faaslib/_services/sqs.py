@@ -57,7 +57,9 @@ __all__ = [
     "QueuePoller",
     "SqsRecordEncoder",
     "md5_of_message_attributes",
+    "receipt_handle",
     "sqs_record",
+    "system_attributes",
 ]
 
 logger = logging.getLogger("faaslib")
@@ -415,22 +417,19 @@ class Queue(FollowsSite):
         message.receive_count += 1
         if message.first_receive_at is None:
             message.first_receive_at = now
-        message.receipt_handle = f"{message.message_id}#{message.receive_count}"
+        message.receipt_handle = receipt_handle(message.message_id, message.receive_count)
         message.visible_at = now + hide_for
 
     def _attributes(self, message: _Stored) -> dict[str, str]:
         """A received message's system attributes, as SQS gives them (strings)."""
-        attributes = {
-            "ApproximateReceiveCount": str(message.receive_count),
-            "SentTimestamp": str(round(message.sent_at * 1000)),
-            "SenderId": _SENDER,
-            "ApproximateFirstReceiveTimestamp": str(round((message.first_receive_at or 0) * 1000)),
-        }
-        if self.fifo:
-            attributes["SequenceNumber"] = f"{message.sequence:020d}"
-            attributes["MessageGroupId"] = message.group_id or ""
-            attributes["MessageDeduplicationId"] = message.deduplication_id or ""
-        return attributes
+        return system_attributes(
+            receive_count=message.receive_count,
+            sent_at=message.sent_at,
+            first_receive_at=message.first_receive_at or 0,
+            fifo=(message.sequence, message.group_id or "", message.deduplication_id or "")
+            if self.fifo
+            else None,
+        )
 
     def _attributes_json(self, message: _Stored) -> bytes:
         """:meth:`_attributes` as compact JSON (a mapping's records carry thousands)."""
@@ -584,6 +583,34 @@ class Queue(FollowsSite):
 
     def __repr__(self) -> str:
         return f"<Queue {self.name} messages={len(self._messages)}>"
+
+
+def receipt_handle(message_id: str, receive_count: int) -> str:
+    """The receipt handle of a message's ``receive_count``-th receive."""
+    return f"{message_id}#{receive_count}"
+
+
+def system_attributes(
+    *,
+    receive_count: int,
+    sent_at: float,
+    first_receive_at: float,
+    fifo: tuple[int, str, str] | None = None,
+) -> dict[str, str]:
+    """A received message's system attributes, as SQS gives them (strings; times in epoch
+    milliseconds). ``fifo`` is a FIFO queue's ``(sequence, group id, deduplication id)``."""
+    attributes = {
+        "ApproximateReceiveCount": str(receive_count),
+        "SentTimestamp": str(round(sent_at * 1000)),
+        "SenderId": _SENDER,
+        "ApproximateFirstReceiveTimestamp": str(round(first_receive_at * 1000)),
+    }
+    if fifo is not None:
+        sequence, group_id, deduplication_id = fifo
+        attributes["SequenceNumber"] = f"{sequence:020d}"
+        attributes["MessageGroupId"] = group_id
+        attributes["MessageDeduplicationId"] = deduplication_id
+    return attributes
 
 
 def _encoded(text: str, where: str) -> bytes:
