@@ -31,6 +31,9 @@ from ._errors import TemplateError as TemplateError
 from ._errors import TemplateWarning as TemplateWarning
 from ._errors import TooManyRequestsException as TooManyRequestsException
 from ._errors import ValidationException as ValidationException
+from ._faults import Faults as Faults
+from ._history import History as History
+from ._history import Invocation as Invocation
 from ._invoker import Invoker as Invoker
 from ._metrics import FunctionMetrics as FunctionMetrics
 from ._metrics import Metrics as Metrics
@@ -95,9 +98,11 @@ __all__ = [
     "DynamoDB",
     "EventSourceMapping",
     "FaaslibError",
+    "Faults",
     "FunctionMetrics",
     "FunctionSpec",
     "FunctionUrl",
+    "History",
     "HttpAnswer",
     "HttpApi",
     "HttpRequest",
@@ -105,6 +110,7 @@ __all__ = [
     "InvalidMessageContents",
     "InvalidParameterValueException",
     "InvalidRequestContentException",
+    "Invocation",
     "InvocationResult",
     "InvocationType",
     "Invoker",

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._deadline import DeadlineRunner
     from ._execution import FunctionRuntime
+    from ._faults import Faults
+    from ._history import History
     from ._process import ProcessEnvironment
 
 __all__ = ["INIT_TIMEOUT", "Environment", "EnvironmentPool", "InitFailed", "Runner"]
@@ -86,7 +88,13 @@ class Runner:
         account: str,
         max_response: int,
         retire: Callable[[Environment], None],
+        history: History | None = None,
+        faults: Faults | None = None,
     ) -> None:
+        self._history = history
+        self._faults = faults
+        if history is not None or faults is not None:
+            self.run = self._watched  # type: ignore[method-assign]  # the hot path stays bare
         self._clock = clock
         self._now = clock.time
         self._retire = retire
@@ -99,6 +107,8 @@ class Runner:
         #: Worker processes running an invocation now: stopped by :meth:`close`.
         self._busy: set[ProcessEnvironment] = set()
         self._closed = False
+        #: The duration of the run that ended last (ms), read right after it by the history.
+        self.last_duration_ms = 0.0
 
     async def start(self, fn: FunctionRuntime, *, provisioned: bool = False) -> Environment:
         """Start a new environment of ``fn``: run its init step.
@@ -167,6 +177,29 @@ class Runner:
             pool.free.append(environment)
             pool.count += 1
 
+    async def _watched(
+        self,
+        fn: FunctionRuntime,
+        event: Any,
+        data: bytes,
+        request_id: str,
+        invoked_arn: str,
+        client_context: bytes | None,
+        tail: bool,
+    ) -> InvocationResult:
+        """:meth:`run`, with the declared faults used and each run recorded in the history."""
+        faulted = None if self._faults is None else self._faults.run(fn, request_id)
+        if faulted is None:
+            result = await Runner.run(
+                self, fn, event, data, request_id, invoked_arn, client_context, tail
+            )
+        else:
+            result = faulted
+        if self._history is not None:
+            duration = self.last_duration_ms if faulted is None else fn.durations[-1]
+            self._history.ran(fn, invoked_arn, data, result, duration)
+        return result
+
     async def run(
         self,
         fn: FunctionRuntime,
@@ -195,6 +228,7 @@ class Runner:
             except InitFailed as exc:
                 pool.discard()
                 fn.errors += 1
+                self.last_duration_ms = 0.0
                 return InvocationResult(
                     200, exc.document(request_id), request_id, UNHANDLED, fn.version
                 )
@@ -253,7 +287,7 @@ class Runner:
                 process.kill()
             raise
         durations = fn.durations
-        duration_ms = durations[-1]  # what execute (or the process run) recorded
+        duration_ms = self.last_duration_ms = durations[-1]  # what the run recorded
         if len(durations) >= EXACT_RUNS:
             fn.fold_durations()
         if init_ms is not None:  # Lambda bills the init too, rounded up with the run

@@ -23,6 +23,7 @@ from ._destinations import (
 from ._errors import FaaslibError, InvokerClosed, TooManyRequestsException
 from ._event_queue import QueuedEvent
 from ._function_errors import RUNTIME_EXITS, runtime_error
+from ._history import running_attempt
 from ._ids import UNHANDLED, new_request_id
 from ._journal import JournalEntry
 from ._result import InvocationResult
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     from ._environments import Runner
     from ._event_queue import EventQueue
     from ._execution import FunctionRuntime
+    from ._faults import Faults
+    from ._history import Ending, History
     from ._journal import Journal
 
 __all__ = ["EventInvocations"]
@@ -74,7 +77,11 @@ class EventInvocations:
         raise_when_full: bool,
         resolve: Callable[[str], tuple[FunctionRuntime, str]],
         refresh: Callable[[], None],
+        history: History | None = None,
+        faults: Faults | None = None,
     ) -> None:
+        self._history = history
+        self._faults = faults
         self._queue = queue
         self._clock = clock
         self._journal = journal
@@ -275,6 +282,11 @@ class EventInvocations:
             parked = self._queue.throttled if concurrency.reserved is None else concurrency.parked
             self._queue.park(queued, parked)
             return
+        if self._faults is not None and self._faults.throttled(fn.name):
+            self._concurrency.free(concurrency)  # a declared throttle: back in line at once
+            concurrency.throttles += 1
+            self._queue.put(queued)
+            return
         self.age_max = max(self.age_max, age)
         event = queued.event
         queued.event = None  # a retry decodes the payload afresh
@@ -289,14 +301,22 @@ class EventInvocations:
                 result = self._undecodable(queued, exc)
             else:
                 assert self.runner is not None  # set when the invoker opened
-                result = await self.runner.run(
-                    fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False
-                )
+                token = None
+                if self._history is not None:
+                    token = running_attempt.set(("Event", queued.attempts))
+                try:
+                    result = await self.runner.run(
+                        fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False
+                    )
+                finally:
+                    if token is not None:
+                        running_attempt.reset(token)
         finally:
             self.running.discard(queued)
             self._concurrency.free(concurrency)
         queued.response = result
         if result.function_error is None:
+            self._ended(queued, "done")
             self.succeeded += 1
             if fn.spec.on_success is not None:
                 await self._send_record(queued, fn.spec.on_success, "Success")
@@ -304,7 +324,12 @@ class EventInvocations:
         elif queued.attempts > fn.spec.max_retry_attempts:
             await self._give_up(queued, "RetriesExhausted")
         else:
+            self._ended(queued, "retry")
             self._retry_later(queued)
+
+    def _ended(self, queued: QueuedEvent, ending: Ending) -> None:
+        if self._history is not None:
+            self._history.ended(queued.request_id, ending)
 
     def _undecodable(self, queued: QueuedEvent, exc: FaaslibError) -> InvocationResult:
         """The attempt of an event its function's event type no longer accepts: it fails."""
@@ -337,6 +362,12 @@ class EventInvocations:
         """An event failed for good: records to ``on_failure`` and ``dead_letter``, or a log."""
         self.dropped += 1
         spec = queued.fn.spec
+        if spec.on_failure is not None:
+            self._ended(queued, "on_failure")
+        elif spec.dead_letter is not None:
+            self._ended(queued, "dead_letter")
+        else:
+            self._ended(queued, "dropped")
         if spec.on_failure is not None:
             await self._send_record(queued, spec.on_failure, condition)
         if spec.dead_letter is not None:

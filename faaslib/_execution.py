@@ -35,7 +35,9 @@ __all__ = [
     "FunctionRuntime",
     "execute",
     "execute_with_tail",
+    "failed",
     "new_request_id",
+    "timed_out",
 ]
 
 
@@ -184,18 +186,18 @@ async def execute(
         else:
             result = await _run_sync(fn, args, start)
     except DeadlineExceeded:
-        return _timed_out(request_id, fn), TIMEOUT
+        return timed_out(request_id, fn), TIMEOUT
     except Exception as exc:  # noqa: BLE001 - the handler's error is the result
         fn.durations.append((time.monotonic() - start) * 1000)
-        return _failed(errors.handler_error(exc, request_id), request_id, fn), None
+        return failed(errors.handler_error(exc, request_id), request_id, fn), None
     except errors.RUNTIME_EXITS as exc:
         # What would end Lambda's runtime process: Runtime.ExitError, and the environment
         # is discarded, never the invoker's own exception.
         fn.durations.append((time.monotonic() - start) * 1000)
-        return _failed(errors.exit_error(exc, request_id), request_id, fn), EXIT
+        return failed(errors.exit_error(exc, request_id), request_id, fn), EXIT
     elapsed = time.monotonic() - start
     if elapsed > fn.timeout:  # ran past its deadline without yielding
-        return _timed_out(request_id, fn), TIMEOUT
+        return timed_out(request_id, fn), TIMEOUT
     fn.durations.append(elapsed * 1000)
     if type(result) is bytes:
         payload = result
@@ -206,23 +208,24 @@ async def execute(
             document = errors.runtime_error(
                 "Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id
             )
-            return _failed(document, request_id, fn), None
+            return failed(document, request_id, fn), None
     if len(payload) > fn.max_response:
-        return _failed(errors.response_too_large(fn.max_response), request_id, fn), None
+        return failed(errors.response_too_large(fn.max_response), request_id, fn), None
     return InvocationResult(200, payload, request_id, None, fn.version), None
 
 
-def _failed(document: bytes, request_id: str, fn: FunctionRuntime) -> InvocationResult:
+def failed(document: bytes, request_id: str, fn: FunctionRuntime) -> InvocationResult:
+    """The result of a run that failed with ``document``, counted as the function's error."""
     fn.errors += 1
     return InvocationResult(200, document, request_id, UNHANDLED, fn.version)
 
 
-def _timed_out(request_id: str, fn: FunctionRuntime) -> InvocationResult:
+def timed_out(request_id: str, fn: FunctionRuntime) -> InvocationResult:
     """A run stopped at its deadline: its duration is the timeout, as Lambda reports and
     bills it (``Duration: 3000.00 ms``, ``Billed Duration: 3000 ms``)."""
     fn.durations.append(fn.timeout * 1000)
     fn.timeouts += 1
-    return _failed(errors.timeout_error(request_id, fn.timeout), request_id, fn)
+    return failed(errors.timeout_error(request_id, fn.timeout), request_id, fn)
 
 
 async def execute_with_tail(

@@ -10,7 +10,7 @@ import random
 import sys
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 from anyio import CancelScope
@@ -41,6 +41,10 @@ from ._services.mappings import EventSourceMapping
 from ._site import Site
 from ._stats import InvokerStatistics, PendingEvent
 from ._triggers import TriggerHost, TriggerRunner
+
+if TYPE_CHECKING:
+    from ._faults import Faults
+    from ._history import History
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -136,6 +140,8 @@ class Invoker:
         functions without a reservation (Lambda's 100, at most ``concurrency_limit``)
     :param seed: seed of the random choice between an alias's two versions
     :param prices: Lambda's prices, for the cost estimate of :meth:`metrics`
+    :param history: a :class:`~faaslib.History` receiving a record of every handler run
+    :param faults: a :class:`~faaslib.Faults` whose declared failures replace invocations
     :raises ~faaslib.InvalidParameterValueException: an option is out of range, the
         ``journal`` path cannot name a file, the reserved concurrency of the functions
         leaves less than ``unreserved_minimum``, or (on opening) a destination or
@@ -163,6 +169,8 @@ class Invoker:
         unreserved_minimum: int = UNRESERVED_MINIMUM,
         seed: int | None = None,
         prices: PriceTable | None = None,
+        history: History | None = None,
+        faults: Faults | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidParameterValueException(
@@ -199,6 +207,7 @@ class Invoker:
         self._concurrency = ConcurrencyPool(limit, unreserved_minimum, self._queue)
         self._random = random.Random(seed).random
         self._prices = PriceTable() if prices is None else prices
+        self._history, self._faults = history, faults
         self._state = _State.NEW
         self._functions = FunctionTable(
             registry,
@@ -227,6 +236,8 @@ class Invoker:
             raise_when_full=self._raise_when_full,
             resolve=lambda ref: self._functions.pick(self._resolve(ref, None)),
             refresh=self._refresh_if_changed,
+            history=history,
+            faults=faults,
         )
         self._trigger_host = TriggerHost(
             Site(region, account_id, self._clock), self.invoke, self._events.deliver
@@ -251,6 +262,8 @@ class Invoker:
             account=self._account,
             max_response=self._max_response,
             retire=self._retire,
+            history=self._history,
+            faults=self._faults,
         )
         self._events.runner = self._runner
         self._task_group: TaskGroup = anyio.create_task_group()
@@ -394,6 +407,9 @@ class Invoker:
             request_id = new_request_id()
             concurrency = fn.concurrency
             throttled = self._concurrency.take(concurrency)
+            if self._faults is not None and throttled is None and self._faults.throttled(fn.name):
+                self._concurrency.free(concurrency)
+                throttled = "ConcurrentInvocationLimitExceeded"
             if throttled is not None:
                 self._throttles += 1
                 concurrency.throttles += 1

@@ -1,0 +1,164 @@
+"""``History`` (a record of every handler run) and ``Faults`` (failures declared per test):
+what the pytest plugin stands on, usable with any test framework."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anyio
+import pytest
+
+import faaslib
+
+registry = faaslib.Registry()
+FAILURES: list[dict[str, Any]] = []
+DEAD: list[Any] = []
+
+
+@registry.function
+def echo(event: dict[str, Any]) -> dict[str, Any]:
+    return event
+
+
+@registry.function(max_retry_attempts=1, on_failure=FAILURES.append)
+def flaky(event: dict[str, Any]) -> dict[str, Any]:
+    if event.get("fail"):
+        raise ValueError("boom")
+    return event
+
+
+@registry.function(max_retry_attempts=0, dead_letter=DEAD.append)
+def doomed(event: dict[str, Any]) -> None:
+    raise RuntimeError("never")
+
+
+@registry.function(max_retry_attempts=0)
+def lonely(event: dict[str, Any]) -> None:
+    raise RuntimeError("no one listens")
+
+
+async def settle(invoker: faaslib.Invoker, clock: faaslib.VirtualClock) -> None:
+    """Let queued events run, moving time past Lambda's retry delays."""
+    for _ in range(4):
+        await anyio.sleep(0.01)
+        clock.advance(121)
+    await invoker.drain()
+
+
+async def test_every_run_is_recorded_with_where_its_event_went() -> None:
+    history, clock = faaslib.History(), faaslib.VirtualClock()
+    async with faaslib.Invoker(registry, history=history, clock=clock) as invoker:
+        answer = await invoker.invoke("echo", {"a": 1})
+        await invoker.invoke("flaky", {"ok": True}, "Event")
+        await invoker.invoke("flaky", {"fail": True}, "Event")
+        await invoker.invoke("doomed", {}, "Event")
+        await invoker.invoke("lonely", {}, "Event")
+        await settle(invoker, clock)
+    (sync,) = history.of("echo")
+    assert (sync.invocation_type, sync.attempt, sync.ended, sync.failed) == (
+        "RequestResponse",
+        1,
+        None,
+        False,
+    )
+    assert (sync.payload, sync.result, sync.request_id) == (
+        b'{"a":1}',
+        answer,
+        answer.request_id,
+    )
+    assert sync.invoked_arn == "arn:aws:lambda:us-east-1:123456789012:function:echo"
+    assert sync.version == "$LATEST"
+    assert sync.duration_ms > 0
+    flaky = [(i.attempt, i.ended, i.payload) for i in history.of("flaky")]
+    assert sorted(flaky) == [
+        (1, "done", b'{"ok":true}'),
+        (1, "retry", b'{"fail":true}'),
+        (2, "on_failure", b'{"fail":true}'),
+    ]
+    assert [i.ended for i in history.of("doomed")] == ["dead_letter"]
+    assert [i.ended for i in history.of("lonely")] == ["dropped"]
+    failed = {(i.function, i.attempt) for i in history.failed_events()}
+    assert failed == {("flaky", 2), ("doomed", 1), ("lonely", 1)}
+    assert len(history) == 6
+    history.clear()
+    assert list(history) == []
+    assert history.failed_events() == []
+
+
+async def test_a_declared_timeout_replaces_the_run() -> None:
+    faults, history = faaslib.Faults(), faaslib.History()
+    faults.timeout("echo")
+    async with faaslib.Invoker(registry, faults=faults, history=history) as invoker:
+        timed_out = await invoker.invoke("echo", {"a": 1})
+        after = await invoker.invoke("echo", {"a": 2})
+        metrics = invoker.metrics().functions["echo"]
+    document = json.loads(timed_out.payload)
+    assert timed_out.function_error == "Unhandled"
+    assert document["errorType"] == "Sandbox.Timedout"
+    assert document["errorMessage"].endswith("Task timed out after 3.00 seconds")
+    assert after.json() == {"a": 2}  # used once
+    assert (metrics.invocations, metrics.errors, metrics.timeouts) == (2, 1, 1)
+    assert history.invocations[0].duration_ms == 3000.0  # billed as the whole timeout
+    assert faults.pending == 0
+
+
+async def test_a_declared_init_error_is_the_failed_cold_starts_error() -> None:
+    faults = faaslib.Faults()
+    faults.init_error("echo", ConnectionError("database unreachable"), times=2)
+    async with faaslib.Invoker(registry, faults=faults) as invoker:
+        first = await invoker.invoke("echo", {})
+        second = await invoker.invoke("echo", {})
+        third = await invoker.invoke("echo", {"ok": 1})
+    for result in (first, second):
+        document = json.loads(result.payload)
+        assert (document["errorType"], document["errorMessage"]) == (
+            "ConnectionError",
+            "database unreachable",
+        )
+    assert third.json() == {"ok": 1}
+
+
+async def test_a_declared_throttle_is_429_or_a_delay_for_an_event() -> None:
+    faults, history = faaslib.Faults(), faaslib.History()
+    faults.throttle("echo")
+    async with faaslib.Invoker(registry, faults=faaslib.Faults(), history=history) as plain:
+        assert (await plain.invoke("echo", {})).function_error is None
+    async with faaslib.Invoker(registry, faults=faults, history=history) as invoker:
+        with pytest.raises(faaslib.TooManyRequestsException) as info:
+            await invoker.invoke("echo", {})
+        assert info.value.reason == "ConcurrentInvocationLimitExceeded"
+        assert info.value.status_code == 429
+        faults.throttle("echo", times=2)
+        await invoker.invoke("echo", {"late": True}, "Event")
+        await invoker.drain()
+        throttles = invoker.metrics().functions["echo"].throttles
+    assert [i.ended for i in history.of("echo")][-1] == "done"  # after two throttles
+    assert throttles == 3  # the 429 and the event's two turns back in line
+
+
+@pytest.mark.parametrize("times", [0, -1, True, 1.5])
+def test_a_fault_happens_a_whole_number_of_times(times: Any) -> None:
+    with pytest.raises(ValueError, match="times must be a whole number"):
+        faaslib.Faults().timeout("echo", times=times)
+
+
+def test_the_hot_path_is_the_bare_one_without_history_or_faults() -> None:
+    from faaslib._deadline import deadline_runner
+    from faaslib._environments import Runner
+
+    def runner(**watch: Any) -> Runner:
+        return Runner(
+            clock=faaslib.SystemClock(),
+            idle_timeout=600,
+            run_async=deadline_runner(),
+            region="us-east-1",
+            account="123456789012",
+            max_response=6_291_556,
+            retire=lambda environment: None,
+            **watch,
+        )
+
+    assert "run" not in vars(runner())  # the class's run, unwrapped
+    assert vars(runner(history=faaslib.History()))["run"].__name__ == "_watched"
+    assert vars(runner(faults=faaslib.Faults()))["run"].__name__ == "_watched"
