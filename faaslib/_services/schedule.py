@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from .._clock import Clock
 
-__all__ = ["Schedule", "ScheduleRunner", "eventbridge_event", "scheduled_event"]
+__all__ = ["Schedule", "ScheduleRunner", "eventbridge_event", "rule_arn", "scheduled_event"]
 
 logger = logging.getLogger("faaslib")
 
@@ -387,7 +387,7 @@ class ScheduleRunner:
         self.function_name = function_name
         self.trigger = trigger
         self.rule_name = trigger.name or f"{function_name[:55]}-schedule"
-        self.rule_arn = f"arn:aws:events:{region}:{account}:rule/{self.rule_name}"
+        self.rule_arn = rule_arn(region, account, self.rule_name)
         self._clock = clock
         self._invoke = invoke
         self._region = region
@@ -454,6 +454,11 @@ class ScheduleRunner:
 
 
 # -- the event ----------------------------------------------------------------------------------
+
+
+def rule_arn(region: str, account: str, name: str) -> str:
+    """The ARN of an EventBridge rule (on the default event bus)."""
+    return f"arn:aws:events:{region}:{account}:rule/{name}"
 
 
 def scheduled_event(
