@@ -126,9 +126,16 @@ async def measure(backend: str, n: int, sync_n: int, repeats: int) -> dict[str, 
     return out
 
 
-async def event_rate(events: int, producers: int, journal: str | None = None) -> float:
-    """Events per second from the first enqueue until the last one has finished."""
-    async with faaslib.Invoker(registry, journal=journal) as invoker:
+async def event_rate(
+    events: int,
+    producers: int,
+    journal: str | None = None,
+    *,
+    functions: faaslib.Registry = registry,
+) -> float:
+    """Events per second from the first enqueue until the last one has finished (of
+    ``functions``' ``total_async``)."""
+    async with faaslib.Invoker(functions, journal=journal) as invoker:
         invoke = invoker.invoke
         await invoke("total_async", PAYLOAD, "Event")  # warm up
         await invoker.drain()
