@@ -208,8 +208,7 @@ def _change_record(
     table: Table, keys: Sequence[str], serial: int, change: Change, time: float
 ) -> dict[str, Any]:
     name, old, new = _images(change)
-    item = new if new is not None else old
-    assert item is not None  # _images gives one image at least
+    item = new if new is not None else old or {}  # the item the change leaves, else removes
     try:
         key = {attribute: item[attribute] for attribute in keys}
     except KeyError as exc:
