@@ -188,16 +188,24 @@ class Runner:
         tail: bool,
     ) -> InvocationResult:
         """:meth:`run`, with the declared faults used and each run recorded in the history."""
-        faulted = None if self._faults is None else self._faults.run(fn, request_id)
-        if faulted is None:
+        faults, runs = self._faults, 1
+        faulted = None if faults is None else faults.run(fn, request_id)
+        if faulted is not None:
+            if self._history is not None:
+                self._history.ran(fn, invoked_arn, data, faulted, fn.durations[-1])
+            return faulted
+        if faults is not None:
+            delivered, runs = faults.delivery(fn.name, data)
+            if delivered is not data:
+                data, event = delivered, fn.decode(delivered)
+        for run in range(runs):
+            if run:  # the second delivery: the event as it came, not as the first run left it
+                event = fn.decode(data)
             result = await Runner.run(
                 self, fn, event, data, request_id, invoked_arn, client_context, tail
             )
-        else:
-            result = faulted
-        if self._history is not None:
-            duration = self.last_duration_ms if faulted is None else fn.durations[-1]
-            self._history.ran(fn, invoked_arn, data, result, duration)
+            if self._history is not None:
+                self._history.ran(fn, invoked_arn, data, result, self.last_duration_ms)
         return result
 
     async def run(

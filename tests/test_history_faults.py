@@ -162,3 +162,47 @@ def test_the_hot_path_is_the_bare_one_without_history_or_faults() -> None:
     assert "run" not in vars(runner())  # the class's run, unwrapped
     assert vars(runner(history=faaslib.History()))["run"].__name__ == "_watched"
     assert vars(runner(faults=faaslib.Faults()))["run"].__name__ == "_watched"
+
+
+SEEN: list[list[str]] = []
+batches = faaslib.Registry()
+JOBS = faaslib.Queue("jobs")
+
+
+@batches.function(events=[faaslib.SQS(JOBS, batch_size=10, maximum_batching_window=1)])
+def take(event: dict[str, Any]) -> None:
+    SEEN.append([record["body"] for record in event["Records"]])
+    event["Records"].clear()  # a handler may change its event: a second delivery is afresh
+
+
+async def test_a_batch_can_arrive_twice_and_in_another_order() -> None:
+    SEEN.clear()
+    faults, history, clock = faaslib.Faults(), faaslib.History(), faaslib.VirtualClock()
+    faults.reorder("take")
+    faults.duplicate("take")
+    async with faaslib.Invoker(batches, faults=faults, history=history, clock=clock) as invoker:
+        for body in ("a", "b", "c"):
+            JOBS.send(body)
+        for _ in range(20):
+            await anyio.sleep(0.01)
+            clock.advance(1)
+            if SEEN:
+                break
+        await invoker.drain()
+    assert SEEN[:2] == [["c", "b", "a"], ["c", "b", "a"]]  # reversed, delivered twice
+    first, second = history.of("take")[:2]
+    assert first.request_id == second.request_id
+    assert first.payload == second.payload
+    assert faults.pending == 0
+
+
+async def test_an_event_delivered_twice_runs_twice_with_one_request_id() -> None:
+    faults, history = faaslib.Faults(), faaslib.History()
+    faults.duplicate("echo")
+    async with faaslib.Invoker(registry, faults=faults, history=history) as invoker:
+        await invoker.invoke("echo", {"n": 1}, "Event")
+        await invoker.drain()
+    runs = history.of("echo")
+    assert len(runs) == 2
+    assert runs[0].request_id == runs[1].request_id
+    assert [run.ended for run in runs] == [None, "done"]  # the event's end, on its last run

@@ -22,9 +22,10 @@ LEAVES = ("faaslib._errors", "faaslib._ids", "faaslib._result", "faaslib._usage"
 #: The services' shared parts, which the core may use; the services themselves it may not.
 SERVICE_FRAMEWORK = ("faaslib._services", "faaslib._services.mappings")
 #: Parts above the core that translate every service to AWS's terms and back (SAM templates
-#: in both directions), so they name services; the core reaches them only through
-#: ``Registry.from_template``.
-BRIDGES = ("faaslib.sam",)
+#: in both directions; the event factories, built by the services' own record builders), so
+#: they name services; the core reaches the SAM bridge only through ``Registry.from_template``
+#: and never the event factories.
+BRIDGES = ("faaslib.sam", "faaslib.events")
 #: A class longer than this is doing more than one thing.
 MAX_CLASS_LINES = 500
 
