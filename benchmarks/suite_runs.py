@@ -95,11 +95,13 @@ async def request_response(
 
 
 def rotating(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
-    """Median of each run's figure over rounds that run every one in turn."""
+    """Median of each run's figure over rounds that run every one in turn, each after a
+    garbage collection (the previous run's garbage is not the next one's to pay for)."""
     samples: dict[str, list[float]] = {name: [] for name in runs}
     names = list(runs)
     for i in range(repeats):
         for name in _round(names, i):
+            gc.collect()
             samples[name].append(runs[name]())
     return {name: statistics.median(values) for name, values in samples.items()}
 
