@@ -219,3 +219,21 @@ def test_importing_faaslib_does_not_import_pytest() -> None:
     probe = "import sys, faaslib, faaslib.events; print('pytest' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_the_readmes_example_passes(pytester: pytest.Pytester) -> None:
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text()
+    section = readme[readme.index("## Testing your functions") :]
+    example = re.search(r"```python\n(.*?)```", section, flags=re.DOTALL)
+    assert example is not None
+    pytester.mkdir("examples")
+    (pytester.path / "examples" / "orders.py").write_text(
+        (root / "examples" / "orders.py").read_text()
+    )
+    pytester.makeini("[pytest]\nfaaslib_registry = examples.orders:registry\n")
+    pytester.makepyfile(test_readme=example.group(1))
+    pytester.runpytest(*ARGS).assert_outcomes(passed=4)  # two tests, on asyncio and trio
