@@ -16,6 +16,7 @@ from ._durations import EXACT_RUNS
 from ._errors import InvokerClosed
 from ._execution import execute, execute_with_tail
 from ._handler import is_async_callable
+from ._history import running_attempt
 from ._ids import UNHANDLED
 from ._pool import Environment, EnvironmentPool
 from ._result import InvocationResult
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from ._faults import Faults
     from ._history import History
     from ._process import ProcessEnvironment
+    from ._tracing import Tracing
 
 __all__ = ["INIT_TIMEOUT", "Environment", "EnvironmentPool", "InitFailed", "Runner"]
 
@@ -90,10 +92,12 @@ class Runner:
         retire: Callable[[Environment], None],
         history: History | None = None,
         faults: Faults | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._history = history
         self._faults = faults
-        if history is not None or faults is not None:
+        self._tracing = tracing
+        if history is not None or faults is not None or tracing is not None:
             self.run = self._watched  # type: ignore[method-assign]  # the hot path stays bare
         self._clock = clock
         self._now = clock.time
@@ -107,8 +111,10 @@ class Runner:
         #: Worker processes running an invocation now: stopped by :meth:`close`.
         self._busy: set[ProcessEnvironment] = set()
         self._closed = False
-        #: The duration of the run that ended last (ms), read right after it by the history.
+        #: The duration and Init duration (ms) of the run that ended last, read right after
+        #: it by the history and tracing.
         self.last_duration_ms = 0.0
+        self.last_init_ms: float | None = None
 
     async def start(self, fn: FunctionRuntime, *, provisioned: bool = False) -> Environment:
         """Start a new environment of ``fn``: run its init step.
@@ -178,6 +184,39 @@ class Runner:
             pool.count += 1
 
     async def _watched(
+        self,
+        fn: FunctionRuntime,
+        event: Any,
+        data: bytes,
+        request_id: str,
+        invoked_arn: str,
+        client_context: bytes | None,
+        tail: bool,
+    ) -> InvocationResult:
+        """:meth:`run`, traced, with the declared faults used and each run recorded."""
+        tracing = self._tracing
+        if tracing is None:
+            return await self._faulted(
+                fn, event, data, request_id, invoked_arn, client_context, tail
+            )
+        cold = fn.pool is None or not fn.pool.free
+        invocation_type, attempt = running_attempt.get()
+        with tracing.run(
+            fn,
+            request_id,
+            invoked_arn,
+            cold=cold,
+            invocation_type=invocation_type,
+            attempt=attempt,
+        ) as span:
+            self.last_init_ms = None
+            result = await self._faulted(
+                fn, event, data, request_id, invoked_arn, client_context, tail
+            )
+            tracing.ended(span, result, self.last_init_ms)
+        return result
+
+    async def _faulted(
         self,
         fn: FunctionRuntime,
         event: Any,
@@ -296,6 +335,7 @@ class Runner:
             raise
         durations = fn.durations
         duration_ms = self.last_duration_ms = durations[-1]  # what the run recorded
+        self.last_init_ms = init_ms
         if len(durations) >= EXACT_RUNS:
             fn.fold_durations()
         if init_ms is not None:  # Lambda bills the init too, rounded up with the run

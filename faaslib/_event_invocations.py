@@ -4,6 +4,7 @@ given up, and their records delivered to destinations; with the counters Lambda 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from ._faults import Faults
     from ._history import Ending, History
     from ._journal import Journal
+    from ._tracing import Tracing
 
 __all__ = ["EventInvocations"]
 
@@ -79,9 +81,11 @@ class EventInvocations:
         refresh: Callable[[], None],
         history: History | None = None,
         faults: Faults | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._history = history
         self._faults = faults
+        self.tracing = tracing
         self._queue = queue
         self._clock = clock
         self._journal = journal
@@ -199,6 +203,8 @@ class EventInvocations:
         if self._queue.queued >= _KEEP_DECODED:
             event = None  # a long queue holds bytes only: the worker decodes them again
         queued = QueuedEvent(fn, invoked_arn, data, event, new_request_id(), self._clock.time())
+        if self.tracing is not None:
+            queued.trace = (self.tracing.capture(), time.time_ns())
         self.pending_count += 1
         if self._journal is not None:
             try:
@@ -300,17 +306,7 @@ class EventInvocations:
             except FaaslibError as exc:  # the function's event type changed since
                 result = self._undecodable(queued, exc)
             else:
-                assert self.runner is not None  # set when the invoker opened
-                token = None
-                if self._history is not None:
-                    token = running_attempt.set(("Event", queued.attempts))
-                try:
-                    result = await self.runner.run(
-                        fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False
-                    )
-                finally:
-                    if token is not None:
-                        running_attempt.reset(token)
+                result = await self._attempt(fn, event, queued)
         finally:
             self.running.discard(queued)
             self._concurrency.free(concurrency)
@@ -326,6 +322,25 @@ class EventInvocations:
         else:
             self._ended(queued, "retry")
             self._retry_later(queued)
+
+    async def _attempt(
+        self, fn: FunctionRuntime, event: Any, queued: QueuedEvent
+    ) -> InvocationResult:
+        """Run one attempt; with a history or tracing, as an Event's attempt, in its context."""
+        assert self.runner is not None  # set when the invoker opened
+        run = self.runner.run(
+            fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False
+        )
+        if self._history is None and self.tracing is None:
+            return await run
+        token = running_attempt.set(("Event", queued.attempts))
+        try:
+            if queued.trace is None or self.tracing is None:
+                return await run
+            with self.tracing.event(*queued.trace):
+                return await run
+        finally:
+            running_attempt.reset(token)
 
     def _ended(self, queued: QueuedEvent, ending: Ending) -> None:
         if self._history is not None:

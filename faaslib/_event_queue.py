@@ -39,6 +39,7 @@ class QueuedEvent:
         "request_id",
         "response",
         "state",
+        "trace",
     )
 
     def __init__(
@@ -65,6 +66,8 @@ class QueuedEvent:
         self.due = 0.0
         #: The deque it is parked on while throttled, else ``None``.
         self.parked: deque[QueuedEvent] | None = None
+        #: With tracing: the context of its ``invoke`` call and when it was accepted (ns).
+        self.trace: tuple[Any, int] | None = None
 
 
 class EventQueue:

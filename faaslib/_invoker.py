@@ -40,6 +40,7 @@ from ._result import InvocationResult, InvocationType, LogType
 from ._services.mappings import EventSourceMapping
 from ._site import Site
 from ._stats import InvokerStatistics, PendingEvent
+from ._tracing import tracing_of
 from ._triggers import TriggerHost, TriggerRunner
 
 if TYPE_CHECKING:
@@ -142,6 +143,8 @@ class Invoker:
     :param prices: Lambda's prices, for the cost estimate of :meth:`metrics`
     :param history: a :class:`~faaslib.History` receiving a record of every handler run
     :param faults: a :class:`~faaslib.Faults` whose declared failures replace invocations
+    :param tracing: ``True`` (OpenTelemetry's global tracer provider) or a tracer provider:
+        each handler run is a span (the ``otel`` extra)
     :raises ~faaslib.InvalidParameterValueException: an option is out of range, the
         ``journal`` path cannot name a file, the reserved concurrency of the functions
         leaves less than ``unreserved_minimum``, or (on opening) a destination or
@@ -171,6 +174,7 @@ class Invoker:
         prices: PriceTable | None = None,
         history: History | None = None,
         faults: Faults | None = None,
+        tracing: Any = False,
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidParameterValueException(
@@ -208,6 +212,7 @@ class Invoker:
         self._random = random.Random(seed).random
         self._prices = PriceTable() if prices is None else prices
         self._history, self._faults = history, faults
+        self._tracing = tracing_of(tracing, region=region, account=account_id)
         self._state = _State.NEW
         self._functions = FunctionTable(
             registry,
@@ -264,8 +269,10 @@ class Invoker:
             retire=self._retire,
             history=self._history,
             faults=self._faults,
+            tracing=self._tracing,
         )
         self._events.runner = self._runner
+        self._events.tracing = self._tracing
         self._task_group: TaskGroup = anyio.create_task_group()
         await self._task_group.__aenter__()
         try:

@@ -1,0 +1,127 @@
+"""Tracing with OpenTelemetry (the ``otel`` extra), X-Ray's role in Lambda.
+
+With ``Invoker(tracing=True)`` (the global tracer provider) or ``Invoker(tracing=provider)``,
+each handler run is a span named after the function, of kind ``SERVER``, with the FaaS
+semantic conventions' attributes (``faas.invocation_id``, ``faas.coldstart``,
+``faas.invoked_name``, ``cloud.resource_id``, ...) and a child span for the Init phase of a
+cold start. A RequestResponse run is a child of the caller's current span; an Event
+invocation keeps the context of its ``invoke`` call, so each attempt (``faaslib.attempt``) is
+a child of the caller's span too, after a ``queue wait`` span. Without tracing the invoker
+never imports OpenTelemetry and its invoke path is the bare one.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._execution import FunctionRuntime
+    from ._result import InvocationResult
+
+__all__ = ["Tracing", "tracing_of"]
+
+_INSTALL = "pip install 'faaslib[otel]'"
+
+
+class Tracing:
+    """Spans of an invoker's handler runs.
+
+    :param provider: a ``TracerProvider``; ``None`` for OpenTelemetry's global one
+    :raises ImportError: OpenTelemetry is not installed (the message names the extra)
+    """
+
+    def __init__(self, provider: Any, *, region: str, account: str) -> None:
+        try:
+            from opentelemetry import context, trace
+        except ImportError as exc:
+            raise ImportError(f"tracing needs OpenTelemetry: {_INSTALL}") from exc
+        self._trace = trace
+        self._context = context
+        self._tracer = trace.get_tracer("faaslib", _version(), tracer_provider=provider)
+        self._region = region
+        self._account = account
+
+    def capture(self) -> Any:
+        """The caller's context, kept with an accepted Event invocation."""
+        return self._context.get_current()
+
+    @contextmanager
+    def event(self, captured: Any, accepted_ns: int) -> Iterator[None]:
+        """Run an Event attempt in the context its ``invoke`` call had, after a span for the
+        time it waited in the queue."""
+        token = self._context.attach(captured)
+        try:
+            waited = self._tracer.start_span("queue wait", start_time=accepted_ns)
+            waited.end()
+            yield
+        finally:
+            self._context.detach(token)
+
+    @contextmanager
+    def run(
+        self,
+        fn: FunctionRuntime,
+        request_id: str,
+        invoked_arn: str,
+        *,
+        cold: bool,
+        invocation_type: str,
+        attempt: int,
+    ) -> Iterator[Any]:
+        """A span around one handler run; the caller passes the result to :meth:`ended`."""
+        attributes: dict[str, str | bool | int] = {
+            "faas.invocation_id": request_id,
+            "faas.name": fn.name,
+            "faas.version": fn.version,
+            "faas.coldstart": cold,
+            "faas.trigger": "other",
+            "faas.invoked_name": fn.name,
+            "faas.invoked_provider": "aws",
+            "faas.invoked_region": self._region,
+            "faas.max_memory": fn.memory_size * 2**20,
+            "cloud.provider": "aws",
+            "cloud.platform": "aws_lambda",
+            "cloud.region": self._region,
+            "cloud.account.id": self._account,
+            "cloud.resource_id": invoked_arn,
+            "faaslib.invocation_type": invocation_type,
+            "faaslib.attempt": attempt,
+        }
+        with self._tracer.start_as_current_span(
+            fn.name,
+            kind=self._trace.SpanKind.SERVER,
+            attributes=attributes,
+            record_exception=False,
+            set_status_on_exception=True,
+        ) as span:
+            yield span
+
+    def ended(self, span: Any, result: InvocationResult, init_ms: float | None) -> None:
+        """Record the run's outcome on its span, and its Init phase as a child span."""
+        if init_ms is not None:
+            start = span.start_time if hasattr(span, "start_time") else time.time_ns()
+            init = self._tracer.start_span("init", start_time=start)
+            init.end(end_time=start + int(init_ms * 1e6))
+        if result.function_error is not None:
+            span.set_attribute("faaslib.function_error", result.function_error)
+            span.set_status(self._trace.Status(self._trace.StatusCode.ERROR, "function error"))
+
+
+def tracing_of(tracing: Any, *, region: str, account: str) -> Tracing | None:
+    """An invoker's ``tracing`` option: ``False`` or ``None`` (none), ``True`` (the global
+    tracer provider) or a tracer provider."""
+    if tracing is False or tracing is None:
+        return None
+    return Tracing(None if tracing is True else tracing, region=region, account=account)
+
+
+def _version() -> str:
+    """faaslib's version, as installed (the instrumentation scope's version)."""
+    try:
+        return importlib.metadata.version("faaslib")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
