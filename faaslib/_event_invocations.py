@@ -306,7 +306,14 @@ class EventInvocations:
             except FaaslibError as exc:  # the function's event type changed since
                 result = self._undecodable(queued, exc)
             else:
-                result = await self._attempt(fn, event, queued)
+                runner = self.runner
+                assert runner is not None  # set when the invoker opened
+                if self._history is None and self.tracing is None:  # the bare path
+                    result = await runner.run(
+                        fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False
+                    )
+                else:
+                    result = await self._attempt(runner, fn, event, queued)
         finally:
             self.running.discard(queued)
             self._concurrency.free(concurrency)
@@ -324,15 +331,11 @@ class EventInvocations:
             self._retry_later(queued)
 
     async def _attempt(
-        self, fn: FunctionRuntime, event: Any, queued: QueuedEvent
+        self, runner: Runner, fn: FunctionRuntime, event: Any, queued: QueuedEvent
     ) -> InvocationResult:
-        """Run one attempt; with a history or tracing, as an Event's attempt, in its context."""
-        assert self.runner is not None  # set when the invoker opened
-        run = self.runner.run(
-            fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False
-        )
-        if self._history is None and self.tracing is None:
-            return await run
+        """Run one attempt as an Event's attempt (for a history), in its caller's context (for
+        tracing)."""
+        run = runner.run(fn, event, queued.data, queued.request_id, queued.invoked_arn, None, False)
         token = running_attempt.set(("Event", queued.attempts))
         try:
             if queued.trace is None or self.tracing is None:
