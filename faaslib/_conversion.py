@@ -248,7 +248,8 @@ def result_encoder(return_type: Any) -> ResultEncoder:
     """
     if untyped_return(return_type):
         return marshal_untyped
-    dump = adapter_for(return_type).dump_json
+    # The adapter's serializer itself: TypeAdapter.dump_json's wrapper costs ~0.4 µs a call.
+    dump = adapter_for(return_type).serializer.to_json
 
     def encode(result: Any) -> bytes:
         return dump(result, warnings="error")
