@@ -356,6 +356,8 @@ class EventInvocations:
         return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
 
     def _retry_later(self, queued: QueuedEvent) -> None:
+        if queued.trace is not None:  # the next attempt's queue wait starts now
+            queued.trace = (queued.trace[0], time.time_ns())
         delays = self._retry_delays
         now = self._clock.time()
         due = now + delays[min(queued.attempts, len(delays)) - 1]

@@ -66,7 +66,8 @@ class QueuedEvent:
         self.due = 0.0
         #: The deque it is parked on while throttled, else ``None``.
         self.parked: deque[QueuedEvent] | None = None
-        #: With tracing: the context of its ``invoke`` call and when it was accepted (ns).
+        #: With tracing: the context of its ``invoke`` call, and when it was accepted or last
+        #: put back for a retry (ns, the start of its next queue wait).
         self.trace: tuple[Any, int] | None = None
 
 

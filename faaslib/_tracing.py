@@ -6,7 +6,8 @@ semantic conventions' attributes (``faas.invocation_id``, ``faas.coldstart``,
 ``faas.invoked_name``, ``cloud.resource_id``, ...) and a child span for the Init phase of a
 cold start. A RequestResponse run is a child of the caller's current span; an Event
 invocation keeps the context of its ``invoke`` call, so each attempt (``faaslib.attempt``) is
-a child of the caller's span too, after a ``queue wait`` span. Without tracing the invoker
+a child of the caller's span too, after a ``queue wait`` span (from its acceptance, or from
+the failure that put it back for a retry). Without tracing the invoker
 never imports OpenTelemetry and its invoke path is the bare one.
 """
 

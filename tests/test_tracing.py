@@ -134,3 +134,23 @@ def test_tracing_without_opentelemetry_names_the_extra(monkeypatch: pytest.Monke
     monkeypatch.setitem(sys.modules, "opentelemetry", None)
     with pytest.raises(ImportError, match=r"pip install 'faaslib\[otel\]'"):
         faaslib.Invoker(registry, tracing=True)
+
+
+def test_the_traced_checkout_example_prints_its_trace() -> None:
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parent.parent / "examples" / "traced_checkout.py"
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, check=True, timeout=60
+    )
+    names = [line.rsplit("  ", 1)[0] for line in done.stdout.splitlines()]  # less the time
+    assert names == [
+        "checkout",
+        "  quote (RequestResponse, attempt 1, cold start)",
+        "    init",
+        "  queue wait",
+        "  charge (Event, attempt 1, cold start, error)",
+        "    init",
+        "  queue wait",
+        "  charge (Event, attempt 2)",
+    ]
