@@ -205,6 +205,7 @@ class Runner:
             fn,
             request_id,
             invoked_arn,
+            data,
             cold=cold,
             invocation_type=invocation_type,
             attempt=attempt,

@@ -40,7 +40,7 @@ from ._result import InvocationResult, InvocationType, LogType
 from ._services.mappings import EventSourceMapping
 from ._site import Site
 from ._stats import InvokerStatistics, PendingEvent
-from ._tracing import tracing_of
+from ._tracing import host_for, tracing_of
 from ._triggers import TriggerHost, TriggerRunner
 
 if TYPE_CHECKING:
@@ -483,7 +483,8 @@ class Invoker:
                 key = (spec.name, id(trigger))
                 wanted.add(key)
                 if key not in self._mappings:
-                    runner = trigger.runner(spec.name, self._trigger_host)
+                    host = host_for(self._tracing, self._trigger_host, trigger)
+                    runner = trigger.runner(spec.name, host)
                     self._mappings[key] = runner
                     self._task_group.start_soon(self._run_trigger, runner)
         for key in set(self._mappings) - wanted:

@@ -13,17 +13,35 @@ never imports OpenTelemetry and its invoke path is the bare one.
 
 from __future__ import annotations
 
+import contextvars
+import dataclasses
 import importlib.metadata
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
+
+from ._xray import parse_trace_header
 
 if TYPE_CHECKING:
     from ._execution import FunctionRuntime
     from ._result import InvocationResult
+    from ._triggers import Trigger, TriggerHost
 
-__all__ = ["Tracing", "tracing_of"]
+__all__ = [
+    "Tracing",
+    "attach_http",
+    "host_for",
+    "invoking_trigger",
+    "tracing_of",
+]
+
+#: What is invoking now, as OpenTelemetry's ``faas.trigger`` names it (``http``, ``pubsub``,
+#: ``datasource``, ``timer``, ``other``): set by a trigger's host and the HTTP front.
+invoking_trigger: contextvars.ContextVar[str] = contextvars.ContextVar(
+    "faaslib_invoking_trigger", default="other"
+)
 
 _INSTALL = "pip install 'faaslib[otel]'"
 
@@ -47,19 +65,22 @@ class Tracing:
         self._account = account
 
     def capture(self) -> Any:
-        """The caller's context, kept with an accepted Event invocation."""
-        return self._context.get_current()
+        """The caller's context and trigger, kept with an accepted Event invocation."""
+        return self._context.get_current(), invoking_trigger.get()
 
     @contextmanager
     def event(self, captured: Any, accepted_ns: int) -> Iterator[None]:
         """Run an Event attempt in the context its ``invoke`` call had, after a span for the
         time it waited in the queue."""
-        token = self._context.attach(captured)
+        context, trigger = captured
+        token = self._context.attach(context)
+        invoking = invoking_trigger.set(trigger)
         try:
             waited = self._tracer.start_span("queue wait", start_time=accepted_ns)
             waited.end()
             yield
         finally:
+            invoking_trigger.reset(invoking)
             self._context.detach(token)
 
     @contextmanager
@@ -68,6 +89,7 @@ class Tracing:
         fn: FunctionRuntime,
         request_id: str,
         invoked_arn: str,
+        data: bytes,
         *,
         cold: bool,
         invocation_type: str,
@@ -79,7 +101,7 @@ class Tracing:
             "faas.name": fn.name,
             "faas.version": fn.version,
             "faas.coldstart": cold,
-            "faas.trigger": "other",
+            "faas.trigger": invoking_trigger.get(),
             "faas.invoked_name": fn.name,
             "faas.invoked_provider": "aws",
             "faas.invoked_region": self._region,
@@ -96,10 +118,25 @@ class Tracing:
             fn.name,
             kind=self._trace.SpanKind.SERVER,
             attributes=attributes,
+            links=self._producers(data),
             record_exception=False,
             set_status_on_exception=True,
         ) as span:
             yield span
+
+    def _producers(self, data: bytes) -> list[Any]:
+        """Links to the spans that sent a batch's records: SQS's ``AWSTraceHeader``."""
+        if b"AWSTraceHeader" not in data:
+            return []
+        import json
+
+        links = []
+        for record in json.loads(data).get("Records", ()):
+            header = (record.get("attributes") or {}).get("AWSTraceHeader")
+            span_context = None if header is None else _span_context(self._trace, header)
+            if span_context is not None:
+                links.append(self._trace.Link(span_context))
+        return links
 
     def ended(self, span: Any, result: InvocationResult, init_ms: float | None) -> None:
         """Record the run's outcome on its span, and its Init phase as a child span."""
@@ -126,3 +163,62 @@ def _version() -> str:
         return importlib.metadata.version("faaslib")
     except importlib.metadata.PackageNotFoundError:
         return "unknown"
+
+
+def _span_context(trace: Any, header: str) -> Any:
+    """The remote span an X-Ray trace header names, or ``None``."""
+    parsed = parse_trace_header(header)
+    if parsed is None:
+        return None
+    trace_id, span_id, sampled = parsed
+    return trace.SpanContext(
+        trace_id=trace_id,
+        span_id=span_id,
+        is_remote=True,
+        trace_flags=trace.TraceFlags(1 if sampled else 0),
+    )
+
+
+@contextmanager
+def attach_http(headers: Mapping[str, str]) -> Iterator[None]:
+    """Run an HTTP request's invocation as ``faas.trigger`` ``http``, in the trace its
+    ``traceparent`` (W3C) or ``X-Amzn-Trace-Id`` (X-Ray) header names, when OpenTelemetry is
+    in use."""
+    invoking = invoking_trigger.set("http")
+    token = None
+    if "opentelemetry.trace" in sys.modules:
+        from opentelemetry import context, propagate, trace
+
+        extracted = propagate.extract(headers)
+        if not trace.get_current_span(extracted).get_span_context().is_valid:
+            xray = headers.get("x-amzn-trace-id")
+            remote = None if xray is None else _span_context(trace, xray)
+            if remote is not None:
+                extracted = trace.set_span_in_context(trace.NonRecordingSpan(remote))
+        token = context.attach(extracted)
+    try:
+        yield
+    finally:
+        if token is not None:
+            from opentelemetry import context
+
+            context.detach(token)
+        invoking_trigger.reset(invoking)
+
+
+def host_for(tracing: Tracing | None, host: TriggerHost, trigger: Trigger) -> TriggerHost:
+    """The host of one trigger's runner: with tracing, one whose invocations carry the
+    trigger's ``faas.trigger``; else the invoker's own."""
+    if tracing is None:
+        return host
+    kind = trigger.faas_trigger
+    invoke = host.invoke
+
+    async def invoke_as_trigger(*args: Any, **kwargs: Any) -> Any:
+        token = invoking_trigger.set(kind)
+        try:
+            return await invoke(*args, **kwargs)
+        finally:
+            invoking_trigger.reset(token)
+
+    return dataclasses.replace(host, invoke=invoke_as_trigger)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from anyio import CancelScope
 
@@ -95,6 +95,10 @@ class TriggerRunner(Protocol):
 @dataclass(frozen=True, eq=False)
 class Trigger:
     """Base of the event sources a function lists in ``events=[...]``."""
+
+    #: What OpenTelemetry's ``faas.trigger`` calls it: ``http``, ``pubsub``, ``datasource``,
+    #: ``timer`` or ``other``.
+    faas_trigger: ClassVar[str] = "other"
 
     def _attach(self) -> None:
         """A function's spec now lists this trigger (see :class:`~faaslib.Registry`)."""

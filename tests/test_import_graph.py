@@ -17,7 +17,7 @@ PACKAGE = Path(faaslib.__file__).parent
 
 #: Modules that import nothing of faaslib: identifiers, constants and plain records that
 #: every layer may use.
-LEAVES = ("faaslib._errors", "faaslib._ids", "faaslib._result", "faaslib._usage")
+LEAVES = ("faaslib._errors", "faaslib._ids", "faaslib._result", "faaslib._usage", "faaslib._xray")
 
 #: The services' shared parts, which the core may use; the services themselves it may not.
 SERVICE_FRAMEWORK = ("faaslib._services", "faaslib._services.mappings")

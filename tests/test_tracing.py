@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -154,3 +155,91 @@ def test_the_traced_checkout_example_prints_its_trace() -> None:
         "  queue wait",
         "  charge (Event, attempt 2)",
     ]
+
+
+# -- what invokes: faas.trigger, the producers of a batch, the HTTP front's headers -----------
+
+TRACED = faaslib.Registry()
+ORDERS = faaslib.Queue("traced-orders")
+UPLOADS = faaslib.Bucket("traced-uploads")
+BATCHES: list[list[dict[str, Any]]] = []
+
+
+@TRACED.function(events=[faaslib.SQS(ORDERS, batch_size=10, maximum_batching_window=1)])
+def take_orders(event: dict[str, Any]) -> None:
+    BATCHES.append(event["Records"])
+
+
+@TRACED.function(events=[faaslib.S3(UPLOADS), faaslib.Schedule("rate(1 minute)")])
+def index(event: dict[str, Any]) -> None:
+    pass
+
+
+@TRACED.function(events=[faaslib.HttpApi(path="/ping", method="GET")])
+def ping(event: dict[str, Any]) -> dict[str, Any]:
+    return {"statusCode": 200, "body": "pong"}
+
+
+async def test_each_trigger_names_its_kind_and_a_batch_links_its_producers(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    BATCHES.clear()
+    clock = faaslib.VirtualClock()
+    tracer = provider.get_tracer("producer")
+    async with faaslib.Invoker(TRACED, tracing=provider, clock=clock) as invoker:
+        with tracer.start_as_current_span("send one") as first:
+            ORDERS.send('{"id": 1}')
+        with tracer.start_as_current_span("send two") as second:
+            ORDERS.send('{"id": 2}')
+        ORDERS.send('{"id": 3}')  # no span: no header, no link
+        UPLOADS.put("a.txt", b"x")
+        for _ in range(100):
+            await anyio.sleep(0.01)
+            clock.advance(1)
+            if BATCHES and len(named(exporter.get_finished_spans(), "index")) >= 2:
+                break
+        await invoker.drain()
+    spans = exporter.get_finished_spans()
+    (batch,) = named(spans, "take_orders")
+    assert batch.attributes is not None
+    assert batch.attributes["faas.trigger"] == "pubsub"
+    linked = {link.context.span_id for link in batch.links}
+    assert linked == {first.get_span_context().span_id, second.get_span_context().span_id}
+    headers = [record["attributes"].get("AWSTraceHeader") for record in BATCHES[0]]
+    trace_id = f"{first.get_span_context().trace_id:032x}"
+    assert headers[0] == (
+        f"Root=1-{trace_id[:8]}-{trace_id[8:]};"
+        f"Parent={first.get_span_context().span_id:016x};Sampled=1"
+    )
+    assert headers[2] is None
+    kinds = {s.attributes["faas.trigger"] for s in named(spans, "index") if s.attributes}
+    assert kinds == {"datasource", "timer"}  # the bucket's Event and the schedule's
+
+
+def test_the_http_front_continues_the_callers_trace(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    from faaslib.server import Server
+
+    parent_trace, parent_span = 0x0AF7651916CD43DD8448EB211C80319C, 0xB7AD6B7169203331
+    with Server(TRACED, tracing=provider) as server, httpx.Client(base_url=server.url) as client:
+        w3c = client.get(
+            "/ping", headers={"traceparent": f"00-{parent_trace:032x}-{parent_span:016x}-01"}
+        )
+        xray = client.get(
+            "/ping",
+            headers={
+                "X-Amzn-Trace-Id": "Root=1-5759e988-bd862e3fe1be46a994272793;"
+                "Parent=53995c3f42cd8ad8;Sampled=1"
+            },
+        )
+    assert (w3c.text, xray.text) == ("pong", "pong")
+    first, second = named(exporter.get_finished_spans(), "ping")
+    assert first.attributes is not None
+    assert first.attributes["faas.trigger"] == "http"
+    assert first.context.trace_id == parent_trace
+    assert first.parent is not None
+    assert first.parent.span_id == parent_span
+    assert second.context.trace_id == 0x5759E988BD862E3FE1BE46A994272793
+    assert second.parent is not None
+    assert second.parent.span_id == 0x53995C3F42CD8AD8

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from decimal import Context, Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import pydantic_core
 
@@ -453,6 +453,8 @@ class DynamoDB(Kinesis):
     or ``LATEST``); pass the table (or its ``stream``) first. Filter patterns see the record,
     e.g. ``{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"status": {"S": ["paid"]}}}}``.
     """
+
+    faas_trigger: ClassVar[str] = "datasource"
 
     stream: ChangeStream
 

@@ -135,6 +135,8 @@ class HttpTrigger(Trigger):
     :meth:`failure` of a route of the same service.
     """
 
+    faas_trigger: ClassVar[str] = "http"
+
     _sites: dict[str, Site] = field(default_factory=dict, init=False, repr=False)
 
     #: The largest request body the service takes, in bytes.

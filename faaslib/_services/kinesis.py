@@ -16,7 +16,7 @@ import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 import pydantic_core
@@ -393,6 +393,8 @@ class Kinesis(Trigger):
         base64 JSON; records matching none are skipped
     :param enabled: whether the mapping reads
     """
+
+    faas_trigger: ClassVar[str] = "pubsub"
 
     stream: Stream
     starting_position: str = "TRIM_HORIZON"

@@ -9,7 +9,7 @@ import re
 import urllib.parse
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .._destinations import timestamp
 from .._errors import InvalidParameterValueException, ResourceNotFoundException
@@ -125,6 +125,8 @@ class S3(PushTrigger):
     :param prefix: only keys starting with it (S3's ``prefix`` filter rule)
     :param suffix: only keys ending with it (S3's ``suffix`` filter rule)
     """
+
+    faas_trigger: ClassVar[str] = "datasource"
 
     bucket: Bucket
     events: Sequence[str] = ("s3:ObjectCreated:*",)

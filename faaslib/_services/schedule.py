@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import anyio
 import pydantic_core
@@ -291,6 +291,8 @@ class Schedule(Trigger):
     :param name: the rule's name (default: derived from the function's name)
     :raises ~faaslib.ValidationException: an invalid expression, input or name
     """
+
+    faas_trigger: ClassVar[str] = "timer"
 
     expression: str
     enabled: bool = True

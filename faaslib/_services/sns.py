@@ -9,7 +9,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pydantic_core
 
@@ -145,6 +145,8 @@ class SNS(PushTrigger):
     :param filter_policy: an SNS filter policy on the message attributes (EventBridge
         pattern syntax: ``{"kind": ["order"], "amount": [{"numeric": [">", 100]}]}``)
     """
+
+    faas_trigger: ClassVar[str] = "pubsub"
 
     topic: Topic
     filter_policy: Mapping[str, Any] | None = None

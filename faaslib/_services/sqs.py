@@ -15,7 +15,7 @@ import struct
 from collections import OrderedDict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import anyio
 import anyio.abc
@@ -40,6 +40,7 @@ from .._triggers import (
     response_types,
 )
 from .._wakeup import sleep_until_woken
+from .._xray import trace_header
 from .mappings import MAX_BATCH_PAYLOAD, EventSourceMapping, item_failures
 from .patterns import filter_criteria
 from .records import MessageAttributes, RecordsEventWriter, b64, binary_value, json_literal
@@ -112,6 +113,8 @@ class _Stored:
     first_receive_at: float | None = None
     receipt_handle: str | None = None
     md5: str = field(default="")
+    #: The sender's span, as X-Ray's header (``AWSTraceHeader``), when it was traced.
+    trace_header: str | None = None
 
 
 class Queue(FollowsSite):
@@ -276,6 +279,7 @@ class Queue(FollowsSite):
             group_id=group_id,
             deduplication_id=deduplication_id,
             md5=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+            trace_header=trace_header(),
         )
         self._messages[message.message_id] = message
         if self.fifo:
@@ -429,11 +433,12 @@ class Queue(FollowsSite):
             fifo=(message.sequence, message.group_id or "", message.deduplication_id or "")
             if self.fifo
             else None,
+            trace_header=message.trace_header,
         )
 
     def _attributes_json(self, message: _Stored) -> bytes:
         """:meth:`_attributes` as compact JSON (a mapping's records carry thousands)."""
-        if self.fifo:
+        if self.fifo or message.trace_header is not None:
             return pydantic_core.to_json(self._attributes(message))
         return _STANDARD_ATTRIBUTES % (
             message.receive_count,
@@ -456,6 +461,7 @@ class Queue(FollowsSite):
             group_id=message.group_id,
             deduplication_id=message.deduplication_id,
             md5=message.md5,
+            trace_header=message.trace_header,
         )
         dlq._messages[copy.message_id] = copy
         if dlq.fifo:
@@ -596,9 +602,11 @@ def system_attributes(
     sent_at: float,
     first_receive_at: float,
     fifo: tuple[int, str, str] | None = None,
+    trace_header: str | None = None,
 ) -> dict[str, str]:
     """A received message's system attributes, as SQS gives them (strings; times in epoch
-    milliseconds). ``fifo`` is a FIFO queue's ``(sequence, group id, deduplication id)``."""
+    milliseconds). ``fifo`` is a FIFO queue's ``(sequence, group id, deduplication id)``;
+    ``trace_header`` the sender's X-Ray trace header (``AWSTraceHeader``)."""
     attributes = {
         "ApproximateReceiveCount": str(receive_count),
         "SentTimestamp": str(round(sent_at * 1000)),
@@ -610,6 +618,8 @@ def system_attributes(
         attributes["SequenceNumber"] = f"{sequence:020d}"
         attributes["MessageGroupId"] = group_id
         attributes["MessageDeduplicationId"] = deduplication_id
+    if trace_header is not None:
+        attributes["AWSTraceHeader"] = trace_header
     return attributes
 
 
@@ -883,6 +893,8 @@ class SQS(Trigger):
     :param enabled: whether the mapping polls (changeable on the invoker's mapping)
     :param maximum_concurrency: batches in flight at once, 2-1000 (default 5)
     """
+
+    faas_trigger: ClassVar[str] = "pubsub"
 
     queue: Queue
     batch_size: int = 10

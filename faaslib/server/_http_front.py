@@ -24,6 +24,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from .. import HttpAnswer, HttpRequest, HttpTrigger
+from .._tracing import attach_http
 from ._body import BodyTooLarge, read_body
 
 if TYPE_CHECKING:
@@ -122,7 +123,8 @@ class HttpFront:
             time=invoker.clock.time(),  # the invoker's: a VirtualClock's in tests
             protocol=f"HTTP/{request.scope.get('http_version', '1.1')}",
         )
-        answer = await trigger.respond(function_name, http_request, parameters, invoker.invoke)
+        with attach_http(request.headers):
+            answer = await trigger.respond(function_name, http_request, parameters, invoker.invoke)
         return _response(answer)
 
 
