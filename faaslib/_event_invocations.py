@@ -204,7 +204,7 @@ class EventInvocations:
             event = None  # a long queue holds bytes only: the worker decodes them again
         queued = QueuedEvent(fn, invoked_arn, data, event, new_request_id(), self._clock.time())
         if self.tracing is not None:
-            queued.trace = (self.tracing.capture(), time.time_ns())
+            queued.trace = self.tracing.capture()
         self.pending_count += 1
         if self._journal is not None:
             try:
@@ -340,7 +340,7 @@ class EventInvocations:
         try:
             if queued.trace is None or self.tracing is None:
                 return await run
-            with self.tracing.event(*queued.trace):
+            with self.tracing.event(queued.trace):
                 return await run
         finally:
             running_attempt.reset(token)
@@ -357,7 +357,7 @@ class EventInvocations:
 
     def _retry_later(self, queued: QueuedEvent) -> None:
         if queued.trace is not None:  # the next attempt's queue wait starts now
-            queued.trace = (queued.trace[0], time.time_ns())
+            queued.trace.waiting_since = time.time_ns()
         delays = self._retry_delays
         now = self._clock.time()
         due = now + delays[min(queued.attempts, len(delays)) - 1]
@@ -416,6 +416,15 @@ class EventInvocations:
     async def _send_record(
         self, queued: QueuedEvent, destination: object, condition: Condition
     ) -> None:
+        if self.tracing is not None and queued.trace is not None:
+            with self.tracing.following(queued.trace):
+                await self._record_to(queued, destination, condition)
+        else:
+            await self._record_to(queued, destination, condition)
+
+    async def _record_to(
+        self, queued: QueuedEvent, destination: object, condition: Condition
+    ) -> None:
         response = queued.response
         version = response.executed_version if response is not None else None
         try:
@@ -445,6 +454,13 @@ class EventInvocations:
             self.deliveries += 1
 
     async def _send_dead_letter(self, queued: QueuedEvent, target: object) -> None:
+        if self.tracing is not None and queued.trace is not None:
+            with self.tracing.following(queued.trace):
+                await self._dead_letter_to(queued, target)
+        else:
+            await self._dead_letter_to(queued, target)
+
+    async def _dead_letter_to(self, queued: QueuedEvent, target: object) -> None:
         try:
             await self.deliver(
                 target,

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ._clock import Clock
     from ._execution import FunctionRuntime
     from ._result import InvocationResult
+    from ._tracing import Traced
 
 __all__ = ["EventQueue", "QueuedEvent"]
 
@@ -66,9 +67,8 @@ class QueuedEvent:
         self.due = 0.0
         #: The deque it is parked on while throttled, else ``None``.
         self.parked: deque[QueuedEvent] | None = None
-        #: With tracing: the context of its ``invoke`` call, and when it was accepted or last
-        #: put back for a retry (ns, the start of its next queue wait).
-        self.trace: tuple[Any, int] | None = None
+        #: With tracing: its caller's context, trigger and queue wait (see Traced).
+        self.trace: Traced | None = None
 
 
 class EventQueue:

@@ -85,7 +85,8 @@ class InitError:
 @dataclass(frozen=True, slots=True)
 class Invoke:
     """Run one invocation; ``tail`` asks for its log, ``init_ms`` is a cold start's Init
-    Duration for that log's REPORT line."""
+    Duration for that log's REPORT line, ``trace_header`` its span as X-Ray's header (the
+    handler's ``_X_AMZN_TRACE_ID``) when it is traced."""
 
     request_id: str
     invoked_arn: str
@@ -93,6 +94,7 @@ class Invoke:
     client_context: bytes | None
     tail: bool
     init_ms: float | None
+    trace_header: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +141,7 @@ def encode_frame(message: object) -> bytes:
             m.client_context,
             m.tail,
             m.init_ms,
+            m.trace_header,
         )
     elif kind is Answer:
         m = message

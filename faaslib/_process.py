@@ -44,6 +44,7 @@ from ._messages import (
 from ._result import InvocationResult
 from ._usage import peak_rss_kb, report_line
 from ._variables import runtime_variables
+from ._xray import trace_header
 
 if TYPE_CHECKING:
     from anyio.abc import Process
@@ -349,7 +350,9 @@ class ProcessEnvironment:
         began = time.perf_counter()
         try:
             reply = await self._exchange(
-                Invoke(request_id, invoked_arn, payload, client_context, tail, init_ms),
+                Invoke(
+                    request_id, invoked_arn, payload, client_context, tail, init_ms, trace_header()
+                ),
                 time.monotonic() + self._timeout + KILL_GRACE,
             )
             if type(reply) is Answer:

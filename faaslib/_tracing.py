@@ -30,12 +30,28 @@ if TYPE_CHECKING:
     from ._triggers import Trigger, TriggerHost
 
 __all__ = [
+    "Traced",
     "Tracing",
     "attach_http",
     "host_for",
     "invoking_trigger",
     "tracing_of",
 ]
+
+#: The span of the handler run that started last in this context (an Event attempt's).
+_last_run: contextvars.ContextVar[Any] = contextvars.ContextVar("faaslib_last_run", default=None)
+
+
+@dataclasses.dataclass(slots=True)
+class Traced:
+    """What an accepted Event invocation keeps for tracing: its caller's context and trigger,
+    when its current queue wait began (ns), and its last attempt's span."""
+
+    context: Any
+    trigger: str
+    waiting_since: int
+    last_run: Any = None
+
 
 #: What is invoking now, as OpenTelemetry's ``faas.trigger`` names it (``http``, ``pubsub``,
 #: ``datasource``, ``timer``, ``other``): set by a trigger's host and the HTTP front.
@@ -64,23 +80,38 @@ class Tracing:
         self._region = region
         self._account = account
 
-    def capture(self) -> Any:
+    def capture(self) -> Traced:
         """The caller's context and trigger, kept with an accepted Event invocation."""
-        return self._context.get_current(), invoking_trigger.get()
+        return Traced(self._context.get_current(), invoking_trigger.get(), time.time_ns())
 
     @contextmanager
-    def event(self, captured: Any, accepted_ns: int) -> Iterator[None]:
+    def event(self, traced: Traced) -> Iterator[None]:
         """Run an Event attempt in the context its ``invoke`` call had, after a span for the
-        time it waited in the queue."""
-        context, trigger = captured
-        token = self._context.attach(context)
-        invoking = invoking_trigger.set(trigger)
+        time it waited in the queue; the attempt's span is kept for its destinations."""
+        token = self._context.attach(traced.context)
+        invoking = invoking_trigger.set(traced.trigger)
+        ran = _last_run.set(None)
         try:
-            waited = self._tracer.start_span("queue wait", start_time=accepted_ns)
+            waited = self._tracer.start_span("queue wait", start_time=traced.waiting_since)
             waited.end()
             yield
+            traced.last_run = _last_run.get()
         finally:
+            _last_run.reset(ran)
             invoking_trigger.reset(invoking)
+            self._context.detach(token)
+
+    @contextmanager
+    def following(self, traced: Traced) -> Iterator[None]:
+        """Deliver an Event's destination record (or its dead letter) as a child of its last
+        attempt's span: a function destination's invocation continues the trace."""
+        context = traced.context
+        if traced.last_run is not None:
+            context = self._trace.set_span_in_context(traced.last_run, context)
+        token = self._context.attach(context)
+        try:
+            yield
+        finally:
             self._context.detach(token)
 
     @contextmanager
@@ -122,6 +153,7 @@ class Tracing:
             record_exception=False,
             set_status_on_exception=True,
         ) as span:
+            _last_run.set(span)
             yield span
 
     def _producers(self, data: bytes) -> list[Any]:

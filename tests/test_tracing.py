@@ -243,3 +243,59 @@ def test_the_http_front_continues_the_callers_trace(
     assert second.context.trace_id == 0x5759E988BD862E3FE1BE46A994272793
     assert second.parent is not None
     assert second.parent.span_id == 0x53995C3F42CD8AD8
+
+
+# -- destinations and the handler's _X_AMZN_TRACE_ID ---------------------------------------------
+
+CHAINED = faaslib.Registry()
+DEAD_LETTERS = faaslib.Queue("traced-dead-letters")
+
+
+@CHAINED.function(max_retry_attempts=0, on_failure="report", dead_letter=DEAD_LETTERS)
+def fail(event: dict[str, Any]) -> None:
+    raise ValueError("no")
+
+
+@CHAINED.function
+def report(record: dict[str, Any]) -> None:
+    pass
+
+
+@CHAINED.function(isolation="process")
+def trace_variable(event: dict[str, Any]) -> str | None:
+    import os
+
+    return os.environ.get("_X_AMZN_TRACE_ID")
+
+
+async def test_a_destination_continues_the_trace_of_the_invocation_it_reports(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    async with faaslib.Invoker(CHAINED, tracing=provider) as invoker:
+        await invoker.invoke("fail", {}, "Event")
+        await invoker.drain()
+    spans = exporter.get_finished_spans()
+    (failed,) = named(spans, "fail")
+    (reported,) = named(spans, "report")
+    assert reported.context.trace_id == failed.context.trace_id
+    assert reported.parent is not None
+    assert reported.parent.span_id == failed.context.span_id
+    (dead,) = DEAD_LETTERS.receive()
+    assert dead.attributes["AWSTraceHeader"].endswith(
+        f"Parent={failed.context.span_id:016x};Sampled=1"
+    )
+
+
+async def test_a_worker_process_sees_each_invocations_trace_header(
+    provider: TracerProvider, exporter: InMemorySpanExporter
+) -> None:
+    async with faaslib.Invoker(CHAINED, tracing=provider) as invoker:
+        traced = await invoker.invoke("trace_variable", {})
+    async with faaslib.Invoker(CHAINED) as invoker:
+        untraced = await invoker.invoke("trace_variable", {})
+    (span,) = named(exporter.get_finished_spans(), "trace_variable")
+    trace_id = f"{span.context.trace_id:032x}"
+    assert traced.json() == (
+        f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={span.context.span_id:016x};Sampled=1"
+    )
+    assert untraced.json() is None
