@@ -38,6 +38,7 @@ from aws_lambda_powertools.utilities.parser.models import (
     SnsModel,
     SqsModel,
 )
+from test_shapes import shape
 
 import faaslib
 from faaslib import events
@@ -54,22 +55,6 @@ def _samples() -> Path:
 
 def sample(name: str) -> Any:
     return json.loads((_samples() / name).read_text(encoding="utf-8"))
-
-
-def shape(value: Any) -> Any:
-    """``value``'s keys, all the way down, with the JSON type of each leaf."""
-    if isinstance(value, dict):
-        return {key: shape(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [shape(item) for item in value]
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, (int, float)):
-        return "number"
-    if value is None:
-        return "null"
-    assert isinstance(value, str), value
-    return "string"
 
 
 def without(event: Any, *paths: str) -> Any:
