@@ -157,7 +157,8 @@ def event_decoder(event_type: Any, function_name: str) -> EventDecoder:
     Python's parsers take them), and for JSON that does not validate (listing pydantic's error
     locations).
     """
-    validate = adapter_for(event_type).validate_json
+    # The adapter's validator itself: TypeAdapter.validate_json's wrapper costs ~0.3 µs a call.
+    validate = adapter_for(event_type).validator.validate_json
     expected = type_name(event_type)
 
     def decode(data: bytes) -> Any:
