@@ -345,9 +345,9 @@ class EventInvocations:
         finally:
             running_attempt.reset(token)
 
-    def _ended(self, queued: QueuedEvent, ending: Ending) -> None:
+    def _ended(self, queued: QueuedEvent, ending: Ending, condition: str = "") -> None:
         if self._history is not None:
-            self._history.ended(queued.request_id, ending)
+            self._history.ended(queued.request_id, ending, queued.fn.name, condition)
 
     def _undecodable(self, queued: QueuedEvent, exc: FaaslibError) -> InvocationResult:
         """The attempt of an event its function's event type no longer accepts: it fails."""
@@ -383,11 +383,11 @@ class EventInvocations:
         self.dropped += 1
         spec = queued.fn.spec
         if spec.on_failure is not None:
-            self._ended(queued, "on_failure")
+            self._ended(queued, "on_failure", condition)
         elif spec.dead_letter is not None:
-            self._ended(queued, "dead_letter")
+            self._ended(queued, "dead_letter", condition)
         else:
-            self._ended(queued, "dropped")
+            self._ended(queued, "dropped", condition)
         if spec.on_failure is not None:
             await self._send_record(queued, spec.on_failure, condition)
         if spec.dead_letter is not None:

@@ -19,7 +19,7 @@ from ._result import InvocationResult
 if TYPE_CHECKING:
     from ._execution import FunctionRuntime
 
-__all__ = ["Ending", "History", "Invocation", "running_attempt"]
+__all__ = ["Ending", "GivenUp", "History", "Invocation", "running_attempt"]
 
 #: Where an Event invocation's event went after an attempt.
 Ending = Literal["done", "retry", "on_failure", "dead_letter", "dropped"]
@@ -65,6 +65,16 @@ class Invocation:
         return self.result.function_error is not None
 
 
+@dataclass(frozen=True, slots=True)
+class GivenUp:
+    """An Event invocation given up before any attempt ran: where it went, and why."""
+
+    function: str
+    request_id: str
+    ended: Ending
+    condition: str
+
+
 class History:
     """Every invocation an invoker ran, oldest first::
 
@@ -76,6 +86,9 @@ class History:
 
     def __init__(self) -> None:
         self.invocations: list[Invocation] = []
+        #: Event invocations given up before any attempt ran (too old, or their function's
+        #: reserved concurrency was 0).
+        self.given_up: list[GivenUp] = []
         self._latest_attempt: dict[str, Invocation] = {}  # by an Event's request id
 
     def of(self, function: str) -> list[Invocation]:
@@ -93,6 +106,7 @@ class History:
     def clear(self) -> None:
         """Forget what was recorded."""
         self.invocations.clear()
+        self.given_up.clear()
         self._latest_attempt.clear()
 
     def __iter__(self) -> Iterator[Invocation]:
@@ -131,8 +145,11 @@ class History:
         if invocation_type == "Event":
             self._latest_attempt[result.request_id] = invocation
 
-    def ended(self, request_id: str, ending: Ending) -> None:
-        """Where the Event invocation ``request_id`` went after its latest attempt."""
+    def ended(self, request_id: str, ending: Ending, function: str, condition: str = "") -> None:
+        """Where the Event invocation ``request_id`` went after its latest attempt (or,
+        given up before any, why: ``EventAgeExceeded``, ``RetriesExhausted``)."""
         latest = self._latest_attempt.get(request_id)
         if latest is not None:
             latest.ended = ending
+        else:
+            self.given_up.append(GivenUp(function, request_id, ending, condition))

@@ -116,13 +116,17 @@ def _check_events(request: pytest.FixtureRequest, history: History) -> None:
     """Fail the test for each Event invocation that failed for good, unless expected."""
     if _marker_options(request).get("expect_event_failures"):
         return
-    failed = history.failed_events()
-    if failed:
-        lines = [f"{len(failed)} Event invocation(s) failed for good:"]
+    failed, given_up = history.failed_events(), history.given_up
+    if failed or given_up:
+        lines = [f"{len(failed) + len(given_up)} Event invocation(s) failed for good:"]
         lines.extend(
             f"  {i.function} {i.request_id} (attempt {i.attempt}, then {i.ended}): "
             + i.result.payload.decode(errors="replace")
             for i in failed
+        )
+        lines.extend(
+            f"  {g.function} {g.request_id} (never run: {g.condition}, then {g.ended})"
+            for g in given_up
         )
         lines.append("(mark the test @pytest.mark.faaslib(expect_event_failures=True) if so)")
         pytest.fail("\n".join(lines), pytrace=False)

@@ -206,3 +206,20 @@ async def test_an_event_delivered_twice_runs_twice_with_one_request_id() -> None
     assert len(runs) == 2
     assert runs[0].request_id == runs[1].request_id
     assert [run.ended for run in runs] == [None, "done"]  # the event's end, on its last run
+
+
+async def test_an_event_given_up_before_any_run_is_recorded_too() -> None:
+    history, clock = faaslib.History(), faaslib.VirtualClock()
+    async with faaslib.Invoker(registry, history=history, clock=clock) as invoker:
+        await invoker.invoke("lonely", {}, "Event")
+        clock.advance(21_601)  # older than its maximum age before a worker takes it
+        await invoker.drain()
+    assert history.invocations == []
+    (given_up,) = history.given_up
+    assert (given_up.function, given_up.ended, given_up.condition) == (
+        "lonely",
+        "dropped",
+        "EventAgeExceeded",
+    )
+    history.clear()
+    assert history.given_up == []

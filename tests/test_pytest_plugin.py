@@ -112,6 +112,22 @@ def test_an_unexpected_event_failure_fails_the_test_with_its_error(
     )
 
 
+def test_an_event_too_old_to_run_fails_the_test_too(project: pytest.Pytester) -> None:
+    result = run(
+        project,
+        """
+        import pytest
+
+        @pytest.mark.anyio
+        async def test_lets_it_expire(faaslib_invoker, faaslib_clock):
+            await faaslib_invoker.invoke("double", {"value": 1}, "Event")
+            faaslib_clock.advance(6 * 3600 + 1)
+        """,
+    )
+    result.assert_outcomes(passed=2, errors=2)
+    result.stdout.fnmatch_lines(["*double * (never run: EventAgeExceeded, then dropped)*"])
+
+
 def test_declared_faults_reach_the_users_code(project: pytest.Pytester) -> None:
     result = run(
         project,
