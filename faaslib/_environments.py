@@ -232,7 +232,7 @@ class Runner:
         faulted = None if faults is None else faults.run(fn, request_id)
         if faulted is not None:
             if self._history is not None:
-                self._history.ran(fn, invoked_arn, data, faulted, fn.durations[-1])
+                self._history.ran(fn.name, fn.version, invoked_arn, data, faulted, fn.durations[-1])
             return faulted
         if faults is not None:
             delivered, runs = faults.delivery(fn.name, data)
@@ -245,7 +245,9 @@ class Runner:
                 self, fn, event, data, request_id, invoked_arn, client_context, tail
             )
             if self._history is not None:
-                self._history.ran(fn, invoked_arn, data, result, self.last_duration_ms)
+                self._history.ran(
+                    fn.name, fn.version, invoked_arn, data, result, self.last_duration_ms
+                )
         return result
 
     async def run(

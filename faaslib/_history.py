@@ -12,12 +12,9 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from ._result import InvocationResult
-
-if TYPE_CHECKING:
-    from ._execution import FunctionRuntime
 
 __all__ = ["Ending", "GivenUp", "History", "Invocation", "running_attempt"]
 
@@ -46,6 +43,9 @@ class Invocation:
     :ivar duration_ms: the handler's run, as the REPORT line gives it
     :ivar ended: for an Event attempt, where its event went next (``done``, ``retry``,
         ``on_failure``, ``dead_letter``, ``dropped``); ``None`` for a synchronous call
+    :ivar records: for a queue mapping's batch, where each message went, by message id:
+        ``done`` (deleted) or ``back_on_queue`` (visible again after its visibility timeout,
+        and to the dead-letter queue after ``max_receive_count`` receives)
     """
 
     function: str
@@ -58,6 +58,7 @@ class Invocation:
     result: InvocationResult
     duration_ms: float
     ended: Ending | None = None
+    records: dict[str, str] | None = None
 
     @property
     def failed(self) -> bool:
@@ -122,7 +123,8 @@ class History:
 
     def ran(
         self,
-        fn: FunctionRuntime,
+        function: str,
+        version: str,
         invoked_arn: str,
         payload: bytes,
         result: InvocationResult,
@@ -131,8 +133,8 @@ class History:
         """A handler run ended with ``result``."""
         invocation_type, attempt = running_attempt.get()
         invocation = Invocation(
-            fn.name,
-            fn.version,
+            function,
+            version,
             invoked_arn,
             invocation_type,
             attempt,
@@ -144,6 +146,13 @@ class History:
         self.invocations.append(invocation)
         if invocation_type == "Event":
             self._latest_attempt[result.request_id] = invocation
+
+    def records_ended(self, request_id: str, endings: dict[str, str]) -> None:
+        """Where each record of the batch invocation ``request_id`` went."""
+        for invocation in reversed(self.invocations):
+            if invocation.request_id == request_id:
+                invocation.records = endings
+                return
 
     def ended(self, request_id: str, ending: Ending, function: str, condition: str = "") -> None:
         """Where the Event invocation ``request_id`` went after its latest attempt (or,

@@ -245,7 +245,7 @@ class Invoker:
             faults=faults,
         )
         self._trigger_host = TriggerHost(
-            Site(region, account_id, self._clock), self.invoke, self._events.deliver
+            Site(region, account_id, self._clock), self.invoke, self._events.deliver, history
         )
 
     # -- lifecycle ---------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from anyio import CancelScope
 
 from ._arn import function_arn
 from ._errors import ValidationException
+from ._history import History
 from ._result import InvocationResult
 from ._site import Site
 
@@ -66,6 +67,9 @@ class TriggerHost:
     site: Site
     invoke: Invoke
     deliver: Deliver
+    #: The invoker's record of invocations, when it keeps one (a mapping tells it where each
+    #: record of a batch went).
+    history: History | None = None
 
     def function_arn(self, function_name: str) -> str:
         return function_arn(self.site.region, self.site.account_id, function_name)

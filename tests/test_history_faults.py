@@ -223,3 +223,45 @@ async def test_an_event_given_up_before_any_run_is_recorded_too() -> None:
     )
     history.clear()
     assert history.given_up == []
+
+
+PICKY = faaslib.Registry()
+PICKY_QUEUE = faaslib.Queue("picky", visibility_timeout=30)
+
+
+@PICKY.function(
+    events=[
+        faaslib.SQS(
+            PICKY_QUEUE,
+            batch_size=10,
+            maximum_batching_window=1,
+            function_response_types=["ReportBatchItemFailures"],
+        )
+    ]
+)
+def pick(event: dict[str, Any]) -> dict[str, Any]:
+    bad = [r["messageId"] for r in event["Records"] if r["body"] == "bad"]
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in bad]}
+
+
+async def test_a_queue_batch_records_where_each_message_went() -> None:
+    history, clock = faaslib.History(), faaslib.VirtualClock()
+    async with faaslib.Invoker(PICKY, history=history, clock=clock) as invoker:
+        PICKY_QUEUE.send("good")
+        PICKY_QUEUE.send("bad")
+        for _ in range(50):
+            await anyio.sleep(0.01)
+            clock.advance(1)
+            if history.of("pick"):
+                break
+        first = history.of("pick")[0]
+        bodies = {
+            record["messageId"]: record["body"] for record in json.loads(first.payload)["Records"]
+        }
+        invoker.event_source_mappings()[0].disable()
+        await invoker.drain()
+    assert first.records is not None
+    assert {bodies[i]: ending for i, ending in first.records.items()} == {
+        "good": "done",
+        "bad": "back_on_queue",
+    }

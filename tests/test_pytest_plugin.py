@@ -6,6 +6,11 @@ import textwrap
 
 import pytest
 
+# pytester's in-process runs unload the modules first imported inside them; PyYAML's C part
+# cannot be unloaded, and a PyYAML imported again beside it breaks every later YAML parse
+# (cfn-lint's). Imported here, before any run, it stays.
+import yaml  # noqa: F401
+
 APP = """
 import faaslib
 

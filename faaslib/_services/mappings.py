@@ -19,6 +19,7 @@ from .patterns import filter_criteria
 
 if TYPE_CHECKING:
     from .._clock import Clock
+    from .._history import History
     from .._site import FollowsSite
     from .._triggers import Invoke
 
@@ -82,6 +83,8 @@ class EventSourceMapping:
     """
 
     trigger: PullTrigger
+    #: The invoker's history, told where each record of a batch went (when it keeps one).
+    history: History | None = None
 
     def __init__(
         self, function_name: str, trigger: PullTrigger, clock: Clock, invoke: Invoke

@@ -947,7 +947,9 @@ class SQS(Trigger):
     def runner(self, function_name: str, host: TriggerHost) -> QueueMapping:
         """A mapping polling the queue for ``function_name``."""
         self.queue.follow(host.site)
-        return QueueMapping(function_name, self, host.site.clock, host.invoke)
+        mapping = QueueMapping(function_name, self, host.site.clock, host.invoke)
+        mapping.history = host.history
+        return mapping
 
 
 class QueueMapping(EventSourceMapping):
@@ -1079,7 +1081,15 @@ class QueueMapping(EventSourceMapping):
         self._in_flight += 1
         try:
             self._invocations += 1
-            failed = await self._invoke_batch(batch)
+            failed, request_id = await self._invoke_batch(batch)
+            if self.history is not None and request_id is not None:
+                self.history.records_ended(
+                    request_id,
+                    {
+                        i: "back_on_queue" if failed is None or i in failed else "done"
+                        for i in batch.ids
+                    },
+                )
             if failed is None:  # they come back after the visibility timeout
                 self._failed += len(batch)
                 return
@@ -1093,13 +1103,14 @@ class QueueMapping(EventSourceMapping):
             self._in_flight -= 1
             self._maybe_settled()
 
-    async def _invoke_batch(self, batch: _QueueBatch) -> set[str] | None:
-        """Invoke the function; return the message ids that failed, ``None`` for all of them
-        (an error, a throttle, or a malformed partial-batch response)."""
+    async def _invoke_batch(self, batch: _QueueBatch) -> tuple[set[str] | None, str | None]:
+        """Invoke the function; return the message ids that failed (``None`` for all of them:
+        an error, a throttle, or a malformed partial-batch response) and the invocation's
+        request id (``None`` when it did not run)."""
         try:
             result = await self._invoke(self.function_name, batch.event())
         except TooManyRequestsException:
-            return None
+            return None, None
         except FaaslibError as exc:
             logger.error(
                 "Event source mapping %s could not invoke %s: %s",
@@ -1107,12 +1118,12 @@ class QueueMapping(EventSourceMapping):
                 self.function_name,
                 exc,
             )
-            return None
+            return None, None
         if result.function_error is not None:
-            return None
+            return None, result.request_id
         if not self.trigger.reports_item_failures:
-            return set()
-        return item_failures(result.payload, set(batch.ids))
+            return set(), result.request_id
+        return item_failures(result.payload, set(batch.ids)), result.request_id
 
 
 class _QueueBatch(RecordsEventWriter):
