@@ -15,11 +15,11 @@ import pydantic_core
 from anyio import CancelScope
 
 from .._clock import VirtualClock
+from .._history import History  # noqa: TC001 - read by typing.get_type_hints
 from .patterns import filter_criteria
 
 if TYPE_CHECKING:
     from .._clock import Clock
-    from .._history import History
     from .._site import FollowsSite
     from .._triggers import Invoke
 
