@@ -43,9 +43,11 @@ class Invocation:
     :ivar duration_ms: the handler's run, as the REPORT line gives it
     :ivar ended: for an Event attempt, where its event went next (``done``, ``retry``,
         ``on_failure``, ``dead_letter``, ``dropped``); ``None`` for a synchronous call
-    :ivar records: for a queue mapping's batch, where each message went, by message id:
-        ``done`` (deleted) or ``back_on_queue`` (visible again after its visibility timeout,
-        and to the dead-letter queue after ``max_receive_count`` receives)
+    :ivar records: for a mapping's batch, where each record went: for a queue, by message
+        id, ``done`` (deleted) or ``back_on_queue`` (visible again after its visibility
+        timeout, and to the dead-letter queue after ``max_receive_count`` receives); for a
+        stream, by sequence number, ``done``, ``retry`` (in a later batch), or, once the
+        mapping gives it up, ``on_failure`` or ``skipped``
     """
 
     function: str
@@ -153,6 +155,19 @@ class History:
             if invocation.request_id == request_id:
                 invocation.records = endings
                 return
+
+    def records_given_up(self, record_ids: list[str], ending: str) -> None:
+        """Records a stream mapping gave up after their last invocation: ``on_failure`` or
+        ``skipped``."""
+        remaining = set(record_ids)
+        for invocation in reversed(self.invocations):
+            if not remaining:
+                return
+            records = invocation.records
+            if records:
+                for record_id in remaining.intersection(records):
+                    records[record_id] = ending
+                    remaining.discard(record_id)
 
     def ended(self, request_id: str, ending: Ending, function: str, condition: str = "") -> None:
         """Where the Event invocation ``request_id`` went after its latest attempt (or,

@@ -3,6 +3,7 @@ what the pytest plugin stands on, usable with any test framework."""
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -265,3 +266,43 @@ async def test_a_queue_batch_records_where_each_message_went() -> None:
         "good": "done",
         "bad": "back_on_queue",
     }
+
+
+def count_clicks(event: dict[str, Any]) -> dict[str, Any]:
+    failed = [
+        r["kinesis"]["sequenceNumber"]
+        for r in event["Records"]
+        if base64.b64decode(r["kinesis"]["data"]) == b"bad"
+    ]
+    return {"batchItemFailures": [{"itemIdentifier": s} for s in failed]}
+
+
+async def test_a_stream_batch_records_done_retried_and_given_up_records() -> None:
+    clicks = faaslib.Stream("clicks")
+    given_up: list[Any] = []
+    streamed = faaslib.Registry()
+    streamed.function(
+        count_clicks,
+        events=[
+            faaslib.Kinesis(
+                clicks,
+                batch_size=10,
+                maximum_retry_attempts=1,
+                on_failure=given_up.append,
+                function_response_types=["ReportBatchItemFailures"],
+            )
+        ],
+    )
+    history, clock = faaslib.History(), faaslib.VirtualClock()
+    async with faaslib.Invoker(streamed, history=history, clock=clock) as invoker:
+        good = clicks.put("good", "k").sequence_number
+        bad = clicks.put("bad", "k").sequence_number
+        for _ in range(100):
+            await anyio.sleep(0.01)
+            clock.advance(1)
+            if given_up:
+                break
+        await invoker.drain()
+    first, second = history.of("count_clicks")
+    assert first.records == {good: "done", bad: "retry"}
+    assert second.records == {bad: "on_failure"}  # retried once, then given up

@@ -46,6 +46,7 @@ from .records import b64, json_literal, records_event_json, utf8
 
 if TYPE_CHECKING:
     from .._clock import Clock
+    from .._result import InvocationResult
     from .._wakeup import Waker
 
 __all__ = [
@@ -471,7 +472,7 @@ class Kinesis(Trigger):
     def runner(self, function_name: str, host: TriggerHost) -> StreamMapping:
         """A mapping reading the stream's shards for ``function_name``."""
         self.stream.follow(host.site)
-        return StreamMapping(
+        mapping = StreamMapping(
             function_name,
             self,
             host.site.clock,
@@ -480,6 +481,8 @@ class Kinesis(Trigger):
             host.function_arn(function_name),
             host.role_arn(function_name),
         )
+        mapping.history = host.history
+        return mapping
 
 
 class StreamMapping(EventSourceMapping):
@@ -708,6 +711,17 @@ class StreamMapping(EventSourceMapping):
                 exc,
             )
             return _NOT_INVOKED
+        outcome = self._outcome(batch, result)
+        if self.history is not None:  # the records before the first failed one are done
+            done = len(batch) if outcome is None else max(outcome, 0)
+            self.history.records_ended(
+                result.request_id,
+                {r.sequence_number: "done" if i < done else "retry" for i, r in enumerate(batch)},
+            )
+        return outcome
+
+    def _outcome(self, batch: list[StreamRecord], result: InvocationResult) -> int | None:
+        """What an invocation's result says of its batch (see :meth:`_invoke_records`)."""
         if result.function_error is not None:
             return _FUNCTION_ERROR
         if not self.trigger.reports_item_failures:
@@ -724,6 +738,9 @@ class StreamMapping(EventSourceMapping):
         """Skip a batch; tell ``on_failure`` about it (the records themselves are not sent)."""
         self._failed += len(batch)
         destination = self.trigger.on_failure
+        if self.history is not None:
+            ending = "skipped" if destination is None else "on_failure"
+            self.history.records_given_up([r.sequence_number for r in batch], ending)
         stream = self.trigger.stream
         if destination is None:
             logger.warning(
