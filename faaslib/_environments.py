@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractContextManager, nullcontext
 from time import perf_counter
 from typing import TYPE_CHECKING, Any
 
@@ -196,38 +197,33 @@ class Runner:
         """:meth:`run`, traced, with the declared faults used and each run recorded."""
         tracing = self._tracing
         if tracing is None:
-            return await self._faulted(
-                fn, event, data, request_id, invoked_arn, client_context, tail
+            scope: AbstractContextManager[Any] = nullcontext()
+        else:
+            invocation_type, attempt = running_attempt.get()
+            scope = tracing.run(
+                fn,
+                request_id,
+                invoked_arn,
+                data,
+                cold=fn.pool is None or not fn.pool.free,
+                invocation_type=invocation_type,
+                attempt=attempt,
             )
-        cold = fn.pool is None or not fn.pool.free
-        invocation_type, attempt = running_attempt.get()
-        with tracing.run(
-            fn,
-            request_id,
-            invoked_arn,
-            data,
-            cold=cold,
-            invocation_type=invocation_type,
-            attempt=attempt,
-        ) as span:
+        with scope as span:
             self.last_init_ms = None
             result = await self._faulted(
                 fn, event, data, request_id, invoked_arn, client_context, tail
             )
-            tracing.ended(span, result, self.last_init_ms)
+            if tracing is not None:
+                tracing.ended(span, result, self.last_init_ms)
         return result
 
     async def _faulted(
-        self,
-        fn: FunctionRuntime,
-        event: Any,
-        data: bytes,
-        request_id: str,
-        invoked_arn: str,
-        client_context: bytes | None,
-        tail: bool,
+        self, fn: FunctionRuntime, event: Any, data: bytes, *rest: Any
     ) -> InvocationResult:
-        """:meth:`run`, with the declared faults used and each run recorded in the history."""
+        """:meth:`run` (its other arguments ``rest``), with the declared faults used and each
+        run recorded in the history."""
+        request_id, invoked_arn = rest[0], rest[1]
         faults, runs = self._faults, 1
         faulted = None if faults is None else faults.run(fn, request_id)
         if faulted is not None:
@@ -241,9 +237,7 @@ class Runner:
         for run in range(runs):
             if run:  # the second delivery: the event as it came, not as the first run left it
                 event = fn.decode(data)
-            result = await Runner.run(
-                self, fn, event, data, request_id, invoked_arn, client_context, tail
-            )
+            result = await Runner.run(self, fn, event, data, *rest)
             if self._history is not None:
                 self._history.ran(
                     fn.name, fn.version, invoked_arn, data, result, self.last_duration_ms
