@@ -494,6 +494,23 @@ class EventInvocations:
         check_size(fn.name, data, self._max_async, sync=False)
         await self.accept(fn, invoked_arn, data, fn.decode(data))
 
+    def counters(self) -> dict[str, Any]:
+        """The Event lifecycle's counters, as :class:`~faaslib.InvokerStatistics` names them."""
+        return {
+            "events_received": self.received,
+            "events_replayed": self.replayed,
+            "events_queued": self._queue.queued,
+            "events_running": len(self.running),
+            "events_delayed": self._queue.delayed,
+            "events_succeeded": self.succeeded,
+            "events_retried": self.retried,
+            "events_dropped": self.dropped,
+            "event_age_max": self.age_max,
+            "destination_deliveries": self.deliveries,
+            "destination_delivery_failures": self.delivery_failures,
+            "dead_letter_errors": self.dead_letter_errors,
+        }
+
     def settled(self) -> bool:
         if not self.pending_count:
             return True

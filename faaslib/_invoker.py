@@ -584,18 +584,7 @@ class Invoker:
             timeouts=sum(fn.timeouts for fn in runtimes),
             throttles=self._throttles + self._events.throttles,
             concurrent_executions=self._concurrency.running,
-            events_received=self._events.received,
-            events_replayed=self._events.replayed,
-            events_queued=self._queue.queued,
-            events_running=len(self._events.running),
-            events_delayed=self._queue.delayed,
-            events_succeeded=self._events.succeeded,
-            events_retried=self._events.retried,
-            events_dropped=self._events.dropped,
-            event_age_max=self._events.age_max,
-            destination_deliveries=self._events.deliveries,
-            destination_delivery_failures=self._events.delivery_failures,
-            dead_letter_errors=self._events.dead_letter_errors,
+            **self._events.counters(),
         )
 
     def __repr__(self) -> str:
