@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .._triggers import Trigger
     from ._names import Names
 
-__all__ = ["EventWiring"]
+__all__ = ["TRUE", "EventWiring", "build"]
 
 T = TypeVar("T")
 
@@ -32,7 +32,8 @@ _TOPIC = ("AWS::SNS::Topic",)
 _STREAM = ("AWS::Kinesis::Stream",)
 _TABLE = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 _BUCKET = ("AWS::S3::Bucket",)
-_TRUE = (True, "true", "True")
+#: How a template may write a boolean that is true.
+TRUE = (True, "true", "True")
 #: A destination's kind from its ARN's service, where CloudFormation names no Type.
 _SERVICE_TYPES = {"sqs": "SQS", "sns": "SNS", "lambda": "Lambda", "events": "EventBridge"}
 
@@ -137,7 +138,7 @@ class EventWiring:
             if "Input" in target:
                 options["input"] = _json_object(target["Input"], f"{where}.Targets[{index}].Input")
             self._add(
-                arn, _build(f"{where}.Targets[{index}]", Schedule, expression, **options), where
+                arn, build(f"{where}.Targets[{index}]", Schedule, expression, **options), where
             )
 
     def _subscribe(self, subscription: Mapping[str, Any], topic_arn: object, where: str) -> None:
@@ -150,7 +151,7 @@ class EventWiring:
         policy = subscription.get("FilterPolicy")
         if isinstance(policy, str):
             policy = json.loads(policy)
-        trigger = _build(where, SNS, topic, filter_policy=policy)
+        trigger = build(where, SNS, topic, filter_policy=policy)
         self._add(subscription.get("Endpoint"), trigger, where)
 
     def _bucket_notifications(self, logical_id: str) -> None:
@@ -162,7 +163,7 @@ class EventWiring:
         ):
             here = f"{where}.LambdaConfigurations[{index}]"
             prefix, suffix = _key_filter(entry.get("Filter"))
-            trigger = _build(
+            trigger = build(
                 here,
                 S3,
                 reader.source(logical_id),
@@ -192,7 +193,7 @@ class EventWiring:
         if url is not None:
             url = reader.resolve(url, f"{where}.FunctionUrlConfig")
             found.append(
-                _build(
+                build(
                     f"{where}.FunctionUrlConfig",
                     FunctionUrl,
                     auth_type=url.get("AuthType", "NONE"),
@@ -218,7 +219,7 @@ class EventWiring:
                 return None
             events = values.get("Events", "s3:ObjectCreated:*")
             prefix, suffix = _key_filter(values.get("Filter"))
-            return _build(
+            return build(
                 where,
                 S3,
                 bucket,
@@ -234,7 +235,7 @@ class EventWiring:
             topic = self._source(values, "Topic", _TOPIC, where)
             if topic is None:
                 return None
-            return _build(where, SNS, topic, filter_policy=values.get("FilterPolicy"))
+            return build(where, SNS, topic, filter_policy=values.get("FilterPolicy"))
         if kind in ("Schedule", "ScheduleV2"):
             return self._schedule(kind, values, where, function_id)
         if kind == "Api":
@@ -273,7 +274,7 @@ class EventWiring:
             if key in values:
                 options[option] = values[key]
         if "Enabled" in options:
-            options["enabled"] = options["enabled"] in _TRUE
+            options["enabled"] = options["enabled"] in TRUE
         criteria = values.get("FilterCriteria")
         if criteria is not None:
             options["filter_criteria"] = [f.get("Pattern") for f in criteria.get("Filters", [])]
@@ -281,7 +282,7 @@ class EventWiring:
             concurrency = (values.get("ScalingConfig") or {}).get("MaximumConcurrency")
             if concurrency is not None:
                 options["maximum_concurrency"] = int(concurrency)
-            return _build(where, SQS, source, **options)
+            return build(where, SQS, source, **options)
         for key, option in (
             ("StartingPosition", "starting_position"),
             ("ParallelizationFactor", "parallelization_factor"),
@@ -301,9 +302,9 @@ class EventWiring:
         if "TumblingWindowInSeconds" in values:
             self._reader.warn(f"{where}: tumbling windows are not run by faaslib; left out")
         if isinstance(source, Table):
-            return _build(where, DynamoDB, source, **options)
+            return build(where, DynamoDB, source, **options)
         if isinstance(source, Stream):
-            return _build(where, Kinesis, source, **options)
+            return build(where, Kinesis, source, **options)
         raise TemplateError(f"{where}: {source!r} is not a stream")
 
     def _schedule(
@@ -312,7 +313,7 @@ class EventWiring:
         key = "Schedule" if kind == "Schedule" else "ScheduleExpression"
         options: dict[str, Any] = {}
         if "Enabled" in values:
-            options["enabled"] = values["Enabled"] in _TRUE
+            options["enabled"] = values["Enabled"] in TRUE
         if "State" in values:
             options["enabled"] = values["State"] == "ENABLED"
         if "Input" in values:
@@ -322,7 +323,7 @@ class EventWiring:
         zone = values.get("ScheduleExpressionTimezone")
         if zone not in (None, "UTC", "Etc/UTC"):
             self._reader.warn(f"{where}: faaslib runs schedules in UTC, not {zone}")
-        return _build(where, Schedule, values.get(key), **options)
+        return build(where, Schedule, values.get(key), **options)
 
     def _api(self, values: Mapping[str, Any], where: str) -> Trigger:
         options: dict[str, Any] = {
@@ -342,7 +343,7 @@ class EventWiring:
                 ]
         if "TimeoutInMillis" in values:
             options["timeout_in_millis"] = int(values["TimeoutInMillis"])
-        return _build(where, Api, **options)
+        return build(where, Api, **options)
 
     def _http_api(self, values: Mapping[str, Any], where: str) -> Trigger:
         options: dict[str, Any] = {}
@@ -353,7 +354,7 @@ class EventWiring:
             options["payload_format_version"] = str(values["PayloadFormatVersion"])
         if "TimeoutInMillis" in values:
             options["timeout_in_millis"] = int(values["TimeoutInMillis"])
-        return _build(where, HttpApi, **options)
+        return build(where, HttpApi, **options)
 
     # -- asynchronous settings ---------------------------------------------------------------------
 
@@ -435,8 +436,9 @@ def _json_object(value: object, where: str) -> Mapping[str, Any]:
     return value
 
 
-def _build(where: str, kind: Callable[..., T], *args: Any, **options: Any) -> T:
-    """A trigger, its errors as the template's."""
+def build(where: str, kind: Callable[..., T], *args: Any, **options: Any) -> T:
+    """A trigger or source made from the template, its errors as the template's, at
+    ``where``."""
     try:
         return kind(*args, **options)
     except (FaaslibError, ValueError, TypeError) as exc:

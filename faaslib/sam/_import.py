@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -24,7 +24,7 @@ from .._services.s3 import Bucket
 from .._services.sns import Topic
 from .._services.sqs import Queue
 from .._spec import FunctionSpec
-from ._events import EventWiring
+from ._events import TRUE, EventWiring, build
 from ._intrinsics import Intrinsics
 from ._names import Names
 from ._template import apply_globals, load_template
@@ -65,7 +65,6 @@ _QUIET_TYPES = frozenset(
         "AWS::ApiGateway::Account",
     }
 )
-_TRUE = (True, "true", "True")
 
 
 @dataclass
@@ -118,7 +117,9 @@ class _Reader:
             get_att=self.names.get_att,
         )
         self.application = TemplateApplication()
-        self.sources: dict[str, object] = {}
+        self.sources: dict[str, object] = {}  # by logical id
+        #: Sources of other stacks that the template names by ARN, by ARN.
+        self.externals: dict[str, object] = {}
         self.wiring = EventWiring(self)
 
     # -- the parts the event wiring uses ---------------------------------------------------------
@@ -155,18 +156,17 @@ class _Reader:
             return self.source(logical_id) if self.active(logical_id) else None
         if not isinstance(value, str) or not value.startswith("arn:"):
             return None
-        external = f"external:{value}"
-        if external not in self.sources:
-            name = value.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
+        if value not in self.externals:
+            name = _arn_name(value)
             made = {"sqs": Queue, "sns": Topic, "kinesis": Stream}.get(value.split(":")[2])
             if made is None:
                 return None
-            self.sources[external] = self._build(where, made, name)
+            self.externals[value] = build(where, made, name)
             self.warn(
                 f"{where}: {value} is not in the template: faaslib makes an empty in-memory "
                 f"{made.__name__.lower()} named {name!r} (registry.resources[{name!r}])"
             )
-        return self.sources[external]
+        return self.externals[value]
 
     def add_source(self, logical_id: str, source: object) -> None:
         """A source the template implies without declaring it (SAM's destination queues)."""
@@ -189,16 +189,20 @@ class _Reader:
         for logical_id in self.resources:
             if not isinstance(self.resources[logical_id], Mapping):
                 raise TemplateError(f"Resources.{logical_id}: must be a mapping with a Type")
-        functions = [fid for fid in self.of_type(*FUNCTION_TYPES) if self._runnable(fid)]
+        functions = [
+            (fid, code)
+            for fid in self.of_type(*FUNCTION_TYPES)
+            if (code := self._runnable_code(fid)) is not None
+        ]
         for logical_id in self.of_type(*SOURCE_TYPES):
             self.source(logical_id)
         self.wiring.read_resources()
-        for logical_id in functions:
-            self.application.functions.append(self._function(logical_id))
+        for logical_id, code in functions:
+            self.application.functions.append(self._function(logical_id, code))
         self._warn_unknown()
         self.application.resources = {
-            (key.removeprefix("external:").rsplit(":", 1)[-1].rsplit("/", 1)[-1]): value
-            for key, value in self.sources.items()
+            **self.sources,
+            **{_arn_name(arn): source for arn, source in self.externals.items()},
         }
         return self.application
 
@@ -227,22 +231,16 @@ class _Reader:
         if kind == "AWS::SQS::Queue":
             return self._queue(logical_id, name, properties)
         if kind == "AWS::SNS::Topic":
-            return self._build(where, Topic, name)
+            return build(where, Topic, name)
         if kind == "AWS::S3::Bucket":
-            return self._build(where, Bucket, name)
+            return build(where, Bucket, name)
         if kind == "AWS::Kinesis::Stream":
             shards = properties.get("ShardCount", 4 if properties.get("StreamModeDetails") else 1)
             hours = properties.get("RetentionPeriodHours", 24)
-            return self._build(
+            return build(
                 where, Stream, name, shard_count=int(shards), retention=float(hours) * 3600
             )
         return self._table(logical_id, name, properties)
-
-    def _build(self, where: str, kind: Callable[..., T], name: str, **options: Any) -> T:
-        try:
-            return kind(name, **options)
-        except (FaaslibError, ValueError, TypeError) as exc:
-            raise TemplateError(f"{where}: {exc}") from None
 
     def _queue(self, logical_id: str, name: str, properties: _Settings) -> Queue:
         where = f"Resources.{logical_id}"
@@ -250,7 +248,7 @@ class _Reader:
             "visibility_timeout": float(properties.get("VisibilityTimeout", 30)),
             "message_retention": float(properties.get("MessageRetentionPeriod", 345_600)),
             "delay": float(properties.get("DelaySeconds", 0)),
-            "content_based_deduplication": properties.get("ContentBasedDeduplication") in _TRUE,
+            "content_based_deduplication": properties.get("ContentBasedDeduplication") in TRUE,
         }
         redrive = properties.get("RedrivePolicy")
         if isinstance(redrive, str):
@@ -266,13 +264,13 @@ class _Reader:
                 )
             options["dead_letter_queue"] = dead_letter
             options["max_receive_count"] = int(redrive.get("maxReceiveCount", 10))
-        return self._build(where, Queue, name, **options)
+        return build(where, Queue, name, **options)
 
     def _table(self, logical_id: str, name: str, properties: _Settings) -> Table:
         where = f"Resources.{logical_id}"
         if self.names.type_of(logical_id) == "AWS::Serverless::SimpleTable":
             primary = properties.get("PrimaryKey") or {"Name": "id"}
-            return self._build(where, Table, name, partition_key=str(primary["Name"]))
+            return build(where, Table, name, partition_key=str(primary["Name"]))
         keys = {
             key.get("KeyType"): str(key.get("AttributeName"))
             for key in properties.get("KeySchema", ())
@@ -284,29 +282,29 @@ class _Reader:
         view = (properties.get("StreamSpecification") or {}).get("StreamViewType")
         if view is not None:
             options["stream_view_type"] = view
-        return self._build(where, Table, name, **options)
+        return build(where, Table, name, **options)
 
     # -- functions ---------------------------------------------------------------------------------
 
-    def _runnable(self, logical_id: str) -> bool:
-        """Whether faaslib can run the function; if not, a warning says why."""
+    def _runnable_code(self, logical_id: str) -> Path | None:
+        """The function's code directory, if faaslib can run it; if not, ``None`` and a
+        warning saying why."""
         properties = self.names.properties(logical_id)
         where = f"{logical_id} ({self.names.type_of(logical_id)})"
         if properties.get("PackageType") == "Image" or "ImageUri" in properties:
             self.warn(f"{where}: a container image function is not run by faaslib")
-            return False
+            return None
         runtime = str(self.resolve(properties.get("Runtime", ""), f"{logical_id}.Runtime"))
         if not runtime.startswith("python3"):
             self.warn(
                 f"{where}: runtime {runtime or 'none'!r} is not Python; faaslib runs Python "
                 "functions only, and leaves it out"
             )
-            return False
-        if self._code_dir(logical_id) is None:
-            return False
-        if not isinstance(properties.get("Handler"), str):
+            return None
+        code = self._code_dir(logical_id)
+        if code is not None and not isinstance(properties.get("Handler"), str):
             raise TemplateError(f"Resources.{logical_id}.Properties.Handler: missing")
-        return True
+        return code
 
     def _code_dir(self, logical_id: str) -> Path | None:
         properties = self.names.properties(logical_id)
@@ -330,7 +328,7 @@ class _Reader:
             )
         return directory
 
-    def _function(self, logical_id: str) -> FunctionSpec:
+    def _function(self, logical_id: str, code: Path) -> FunctionSpec:
         where = f"Resources.{logical_id}.Properties"
         raw = self.names.properties(logical_id)
         name = self.names.name(logical_id)
@@ -364,7 +362,6 @@ class _Reader:
             self.application.aliases.append((name, str(alias), provisioned))
         elif provisioned:
             options["provisioned_concurrency"] = provisioned
-        code = self._code_dir(logical_id)
         try:
             return FunctionSpec(
                 name=name,
@@ -409,3 +406,8 @@ def _text(value: object) -> str:
     if isinstance(value, (dict, list)):
         return json.dumps(value)
     return str(value)
+
+
+def _arn_name(arn: str) -> str:
+    """The resource name at the end of an ARN (``...:queue-name``, ``...:stream/name``)."""
+    return arn.rsplit(":", 1)[-1].rsplit("/", 1)[-1]
