@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -413,13 +414,17 @@ class EventInvocations:
         self.pending_count -= 1
         self._maybe_idle()
 
+    def _following(self, queued: QueuedEvent) -> AbstractContextManager[None]:
+        """Where an event's destination record or dead letter is sent from: with tracing, a
+        child of its last attempt's span."""
+        if self.tracing is None or queued.trace is None:
+            return nullcontext()
+        return self.tracing.following(queued.trace)
+
     async def _send_record(
         self, queued: QueuedEvent, destination: object, condition: Condition
     ) -> None:
-        if self.tracing is not None and queued.trace is not None:
-            with self.tracing.following(queued.trace):
-                await self._record_to(queued, destination, condition)
-        else:
+        with self._following(queued):
             await self._record_to(queued, destination, condition)
 
     async def _record_to(
@@ -454,10 +459,7 @@ class EventInvocations:
             self.deliveries += 1
 
     async def _send_dead_letter(self, queued: QueuedEvent, target: object) -> None:
-        if self.tracing is not None and queued.trace is not None:
-            with self.tracing.following(queued.trace):
-                await self._dead_letter_to(queued, target)
-        else:
+        with self._following(queued):
             await self._dead_letter_to(queued, target)
 
     async def _dead_letter_to(self, queued: QueuedEvent, target: object) -> None:
