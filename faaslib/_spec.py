@@ -208,15 +208,15 @@ class FunctionSpec:
 
     def _check_thread_settings(self) -> None:
         """What only a process of its own can have: its environment, its code, by name."""
-        for field_name, value in (
-            ("handler", isinstance(self.handler, str)),
-            ("environment", bool(self.environment)),
-            ("codeUri", self.code_uri is not None),
+        for field_name, value, given in (
+            ("handler", self.handler, isinstance(self.handler, str)),
+            ("environment", self.environment, bool(self.environment)),
+            ("codeUri", self.code_uri, self.code_uri is not None),
         ):
-            if value:
+            if given:
                 raise ValidationException(
                     field_name,
-                    getattr(self, "code_uri" if field_name == "codeUri" else field_name),
+                    value,
                     "Member requires isolation='process' (an environment's variables, code "
                     "directory and handler by name are its process's)",
                 )

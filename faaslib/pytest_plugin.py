@@ -108,8 +108,17 @@ def faaslib_faults() -> Faults:
     return Faults()
 
 
-def _invoker_options(request: pytest.FixtureRequest) -> dict[str, Any]:
-    return {k: v for k, v in _marker_options(request).items() if k not in _OWN}
+def _invoker(
+    request: pytest.FixtureRequest,
+    registry: Registry,
+    clock: VirtualClock,
+    history: History,
+    faults: Faults,
+) -> Invoker:
+    """The test's invoker, not yet open: the fixtures' clock, history and faults, and the
+    marker's other keyword arguments as its options."""
+    options = {k: v for k, v in _marker_options(request).items() if k not in _OWN}
+    return Invoker(registry, clock=clock, history=history, faults=faults, **options)
 
 
 def _check_events(request: pytest.FixtureRequest, history: History) -> None:
@@ -142,12 +151,8 @@ async def faaslib_invoker(
     faaslib_faults: Faults,
 ) -> AsyncIterator[Invoker]:
     """An open invoker over the test's registry, drained and checked at teardown."""
-    async with Invoker(
-        faaslib_registry,
-        clock=faaslib_clock,
-        history=faaslib_history,
-        faults=faaslib_faults,
-        **_invoker_options(request),
+    async with _invoker(
+        request, faaslib_registry, faaslib_clock, faaslib_history, faaslib_faults
     ) as invoker:
         yield invoker
         await invoker.drain()
@@ -163,13 +168,7 @@ def faaslib_blocking_invoker(
     faaslib_faults: Faults,
 ) -> Iterator[BlockingInvoker]:
     """:func:`faaslib_invoker` for synchronous tests: a :class:`~faaslib.BlockingInvoker`."""
-    invoker = Invoker(
-        faaslib_registry,
-        clock=faaslib_clock,
-        history=faaslib_history,
-        faults=faaslib_faults,
-        **_invoker_options(request),
-    )
+    invoker = _invoker(request, faaslib_registry, faaslib_clock, faaslib_history, faaslib_faults)
     with BlockingInvoker(invoker) as blocking:
         yield blocking
         blocking.drain()
