@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import importlib.metadata
+import json
 import sys
 import time
 from collections.abc import Iterator, Mapping
@@ -160,8 +161,6 @@ class Tracing:
         """Links to the spans that sent a batch's records: SQS's ``AWSTraceHeader``."""
         if b"AWSTraceHeader" not in data:
             return []
-        import json
-
         links = []
         for record in json.loads(data).get("Records", ()):
             header = (record.get("attributes") or {}).get("AWSTraceHeader")
