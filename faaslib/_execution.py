@@ -9,13 +9,13 @@ from array import array
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
-import pydantic_core
 from anyio import CancelScope
 
 from . import _function_errors as errors
 from . import _logs
 from ._arn import function_arn
 from ._context import Context
+from ._conversion import MARSHAL_ERRORS
 from ._deadline import DeadlineExceeded, DeadlineRunner
 from ._durations import DurationLog
 from ._ids import LATEST, UNHANDLED, new_request_id  # new_request_id: the invoker's import
@@ -204,7 +204,7 @@ async def execute(
     else:
         try:
             payload = fn.encode(result)
-        except pydantic_core.PydanticSerializationError as exc:
+        except MARSHAL_ERRORS as exc:
             document = errors.runtime_error(
                 "Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id
             )

@@ -352,6 +352,29 @@ async def test_unserialisable_result_is_marshal_error() -> None:
     assert stats.errors == 3
 
 
+async def test_model_made_without_validation_that_does_not_fit() -> None:
+    # A model instance is dumped as pydantic dumps models: a field that does not fit (the
+    # instance made by model_construct) is pydantic's serializer warning, which this suite
+    # turns into an error: Runtime.MarshalError, never an exception out of invoke.
+    registry = faaslib.Registry()
+
+    @registry.function
+    async def unchecked(event: Any) -> Receipt:
+        return Receipt.model_construct(order_id="o-1", total_items="many")
+
+    async with faaslib.Invoker(registry) as invoker:
+        result = await invoker.invoke("unchecked", b"{}")
+        with pytest.warns(UserWarning, match="serializer warnings"):
+            tolerated = await invoker.invoke("unchecked", b"{}")
+    assert result.function_error == "Unhandled"
+    document = result.json()
+    assert document["errorType"] == "Runtime.MarshalError"
+    assert "total_items" in document["errorMessage"] or "int" in document["errorMessage"]
+    # Where warnings only warn, the value is written as it is, as model_dump_json writes it.
+    assert tolerated.function_error is None
+    assert tolerated.json() == {"order_id": "o-1", "total_items": "many"}
+
+
 async def test_result_over_response_limit() -> None:
     registry = faaslib.Registry()
 

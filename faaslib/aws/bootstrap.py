@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 import pydantic_core
 from typing_extensions import Self
 
-from .._conversion import JSON_OBJECT
+from .._conversion import JSON_OBJECT, MARSHAL_ERRORS
 from .._errors import ConfigurationError, InvalidRequestContentException
 from .._function_errors import runtime_dirs
 from .._handler import is_async_callable
@@ -200,7 +200,7 @@ class LambdaFunction:
             return result
         try:
             payload = self._encode(result)
-        except pydantic_core.PydanticSerializationError as exc:
+        except MARSHAL_ERRORS as exc:
             raise _runtime_error(
                 "Runtime.MarshalError", f"Unable to marshal response: {exc}"
             ) from None
