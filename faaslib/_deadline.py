@@ -4,6 +4,11 @@ An invocation's deadline is on the hot path: anyio's ``CancelScope`` with a dead
 about 4.5 µs here, more than the rest of an invocation. On asyncio a timer that cancels the
 task (the mechanism of ``asyncio.timeout_at``, 1 µs) and on trio its own ``CancelScope`` do
 the same job for less, and nest correctly with anyio scopes the handler opens itself.
+
+On asyncio the caller steps a handler's coroutine once itself (:attr:`Deadlines.step_first`):
+most handlers run to their end in that first step and need no timer at all (an overrun without
+suspending is caught by the caller's elapsed-time check). Only a handler that suspends is
+carried on by :meth:`Deadlines.finish`, with the timer armed.
 """
 
 from __future__ import annotations
@@ -11,32 +16,53 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sys
-from collections.abc import Awaitable, Callable, Coroutine, Generator
-from types import CoroutineType
-from typing import Any
+import time
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any, Final
 
 import anyio
 
 from ._backend import running_loop
 
-__all__ = ["DeadlineExceeded", "DeadlineRunner", "deadline_runner"]
+__all__ = ["UNSTARTED", "DeadlineExceeded", "Deadlines", "deadlines"]
 
-DeadlineRunner = Callable[[Callable[..., Awaitable[Any]], tuple[Any, ...], float], Awaitable[Any]]
+#: ``pending`` of an awaitable :meth:`Deadlines.finish` is to start itself.
+UNSTARTED: Final = object()
 
 
 class DeadlineExceeded(Exception):
     """The handler was cancelled at its deadline."""
 
 
-async def _run_anyio(
-    handler: Callable[..., Awaitable[Any]], args: tuple[Any, ...], seconds: float
-) -> Any:
-    with anyio.CancelScope(deadline=anyio.current_time() + seconds):
-        return await handler(*args)
-    raise DeadlineExceeded
+class Deadlines:
+    """How handlers of the current backend run under a deadline (``time.monotonic`` time).
+
+    :ivar step_first: the caller may step a coroutine once itself before :meth:`finish`
+    """
+
+    step_first = False
+
+    async def finish(self, awaitable: Awaitable[Any], pending: Any, deadline: float) -> Any:
+        """Await ``awaitable`` (a coroutine stepped once, that yielded ``pending``, or
+        :data:`UNSTARTED`) until ``deadline``.
+
+        :raises DeadlineExceeded: it was still waiting at the deadline
+        """
+        with anyio.CancelScope(deadline=anyio.current_time() + deadline - time.monotonic()):
+            return await awaitable
+        raise DeadlineExceeded
 
 
-if sys.version_info >= (3, 11):
+class _Trio(Deadlines):
+    async def finish(self, awaitable: Awaitable[Any], pending: Any, deadline: float) -> Any:
+        import trio
+
+        with trio.CancelScope(deadline=trio.current_time() + deadline - time.monotonic()):
+            return await awaitable
+        raise DeadlineExceeded
+
+
+if sys.version_info >= (3, 11):  # Task.cancelling and uncancel
 
     class _Expiry:
         """The timer callback of one asyncio deadline: cancels the task, remembering it did."""
@@ -80,38 +106,33 @@ if sys.version_info >= (3, 11):
                     except StopIteration as done:
                         return done.value
 
-    def _asyncio_runner(loop: asyncio.AbstractEventLoop) -> DeadlineRunner:
-        # What asyncio.timeout_at does (a timer cancelling the task, then ``uncancel`` to tell
-        # this cancellation from any other), without its state machine. And the timer is
-        # only armed if the handler suspends: most handlers run to their end in their first
-        # step, and need none (their overrun is caught by the caller's elapsed-time check).
-        now = loop.time
-        call_at = loop.call_at
-        current_task = asyncio.current_task
-        # The timer's callback reads no context variable: one empty context serves them all,
-        # instead of a copy of the caller's context per invocation.
-        timer_context = contextvars.Context()
+    class _Asyncio(Deadlines):
+        """What asyncio.timeout_at does (a timer cancelling the task, then ``uncancel`` to tell
+        this cancellation from any other), without its state machine."""
 
-        async def run_asyncio(
-            handler: Callable[..., Awaitable[Any]], args: tuple[Any, ...], seconds: float
-        ) -> Any:
-            start = now()
-            coro = handler(*args)
-            if type(coro) is not CoroutineType:  # an awaitable of another kind: as it is
-                return await coro
-            try:
-                pending = coro.send(None)
-            except StopIteration as done:  # finished without suspending
-                return done.value
-            task = current_task()
+        step_first = True
+
+        def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+            self._time = loop.time
+            self._call_at = loop.call_at
+            # The timer's callback reads no context variable: one empty context serves them all,
+            # instead of a copy of the caller's context per invocation.
+            self._timer_context = contextvars.Context()
+
+        async def finish(self, awaitable: Awaitable[Any], pending: Any, deadline: float) -> Any:
+            task = asyncio.current_task()
             if task is None:  # pragma: no cover - invokers run in tasks
-                coro.close()
+                if pending is not UNSTARTED:
+                    awaitable.close()  # type: ignore[attr-defined]
                 raise RuntimeError("faaslib invocations must run in an asyncio task")
             cancelling = task.cancelling()
             expiry = _Expiry(task)
-            timer = call_at(start + seconds, expiry.fire, context=timer_context)
+            at = self._time() + deadline - time.monotonic()  # the loop's clock may be its own
+            timer = self._call_at(at, expiry.fire, context=self._timer_context)
             try:
-                return await _Resume(coro, pending)
+                if pending is UNSTARTED:
+                    return await awaitable
+                return await _Resume(awaitable, pending)  # type: ignore[arg-type]
             except asyncio.CancelledError:
                 if expiry.fired and task.uncancel() <= cancelling:
                     expiry.fired = False
@@ -123,27 +144,12 @@ if sys.version_info >= (3, 11):
                 if expiry.fired:  # fired, but the handler finished anyway: undo our cancel
                     task.uncancel()
 
-        return run_asyncio
 
-
-def deadline_runner() -> DeadlineRunner:
-    """Return the deadline runner for the backend running now (call it from async code).
-
-    A runner awaits ``handler(*args)`` and raises :class:`DeadlineExceeded` if the call is
-    still waiting ``timeout`` seconds after it started.
-    """
+def deadlines() -> Deadlines:
+    """The deadlines of the backend running now (call it from async code)."""
     loop = running_loop()
     if loop is None:  # trio
-        import trio
-
-        async def run_trio(
-            handler: Callable[..., Awaitable[Any]], args: tuple[Any, ...], seconds: float
-        ) -> Any:
-            with trio.CancelScope(deadline=trio.current_time() + seconds):
-                return await handler(*args)
-            raise DeadlineExceeded
-
-        return run_trio
-    if loop is not None and sys.version_info >= (3, 11):
-        return _asyncio_runner(loop)
-    return _run_anyio
+        return _Trio()
+    if sys.version_info >= (3, 11):
+        return _Asyncio(loop)
+    return Deadlines()  # pragma: no cover - Python 3.10

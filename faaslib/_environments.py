@@ -26,7 +26,7 @@ from ._usage import max_memory_mb, report_line
 
 if TYPE_CHECKING:
     from ._clock import Clock
-    from ._deadline import DeadlineRunner
+    from ._deadline import Deadlines
     from ._execution import FunctionRuntime
     from ._faults import Faults
     from ._history import History
@@ -86,7 +86,7 @@ class Runner:
         *,
         clock: Clock,
         idle_timeout: float,
-        run_async: DeadlineRunner,
+        deadlines: Deadlines,
         region: str,
         account: str,
         max_response: int,
@@ -104,7 +104,7 @@ class Runner:
         self._now = clock.time
         self._retire = retire
         self.idle_timeout = idle_timeout
-        self._run_async = run_async
+        self._deadlines = deadlines
         self._region = region
         self._account = account
         self._max_response = max_response
@@ -311,7 +311,7 @@ class Runner:
                     request_id,
                     invoked_arn,
                     client_context,
-                    self._run_async,
+                    self._deadlines,
                     environment.init_result,
                     init_ms,
                 )
@@ -322,7 +322,7 @@ class Runner:
                     request_id,
                     invoked_arn,
                     client_context,
-                    self._run_async,
+                    self._deadlines,
                     environment.init_result,
                 )
         except BaseException:

@@ -6,6 +6,7 @@ import datetime
 import time
 import uuid
 from array import array
+from types import CoroutineType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import anyio
@@ -16,7 +17,7 @@ from . import _logs
 from ._arn import function_arn
 from ._context import Context
 from ._conversion import MARSHAL_ERRORS
-from ._deadline import DeadlineExceeded, DeadlineRunner
+from ._deadline import UNSTARTED, DeadlineExceeded, Deadlines
 from ._durations import DurationLog
 from ._ids import LATEST, UNHANDLED, new_request_id  # new_request_id: the invoker's import
 from ._result import InvocationResult
@@ -160,7 +161,7 @@ async def execute(
     request_id: str,
     invoked_arn: str,
     client_context: bytes | None,
-    run_async: DeadlineRunner,
+    deadlines: Deadlines,
     init_result: Any = None,
 ) -> tuple[InvocationResult, Ending | None]:
     """Run the handler once: the 200 result (with a function error if it failed) and how it
@@ -182,7 +183,16 @@ async def execute(
         args = (event,)
     try:
         if fn.is_async:
-            result = await run_async(fn.handler, args, fn.timeout)
+            running = fn.handler(*args)
+            if deadlines.step_first and type(running) is CoroutineType:
+                try:
+                    pending = running.send(None)
+                except StopIteration as done:  # ended without suspending: the usual case
+                    result = done.value
+                else:
+                    result = await deadlines.finish(running, pending, start + fn.timeout)
+            else:
+                result = await deadlines.finish(running, UNSTARTED, start + fn.timeout)
         else:
             result = await _run_sync(fn, args, start)
     except DeadlineExceeded:
@@ -234,7 +244,7 @@ async def execute_with_tail(
     request_id: str,
     invoked_arn: str,
     client_context: bytes | None,
-    run_async: DeadlineRunner,
+    deadlines: Deadlines,
     init_result: Any = None,
     init_ms: float | None = None,
 ) -> tuple[InvocationResult, Ending | None]:
@@ -246,7 +256,7 @@ async def execute_with_tail(
     token = _logs.current_buffer.set(buffer)
     try:
         result, ending = await execute(
-            fn, event, request_id, invoked_arn, client_context, run_async, init_result
+            fn, event, request_id, invoked_arn, client_context, deadlines, init_result
         )
     finally:
         _logs.current_buffer.reset(token)

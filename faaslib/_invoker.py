@@ -22,7 +22,7 @@ from ._clock import Clock, SystemClock
 from ._concurrency import ConcurrencyPool
 from ._context import parse_client_context
 from ._conversion import check_size, payload_bytes
-from ._deadline import deadline_runner
+from ._deadline import deadlines
 from ._environments import Environment, Runner
 from ._errors import (
     InvalidParameterValueException,
@@ -258,11 +258,10 @@ class Invoker:
         if self._refusal is not None:
             raise self._refusal
         replay = [] if self._journal is None else await self._journal.open()
-        self._run_async = deadline_runner()
         self._runner = Runner(
             clock=self._clock,
             idle_timeout=self._idle_timeout,
-            run_async=self._run_async,
+            deadlines=deadlines(),
             region=self._region,
             account=self._account,
             max_response=self._max_response,

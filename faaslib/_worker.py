@@ -21,7 +21,7 @@ import anyio
 from . import _function_errors as errors
 from . import _logs
 from ._concurrency import Concurrency
-from ._deadline import deadline_runner
+from ._deadline import deadlines
 from ._durations import EXACT_RUNS
 from ._execution import EXIT, TIMEOUT, FunctionRuntime, execute, execute_with_tail
 from ._handler import HandlerImportError, import_handler, is_async_callable
@@ -177,7 +177,7 @@ async def _serve(setup: Setup, fd_in: int, fd_out: int, buffer: bytearray) -> No
         _write(fd_out, InitError(exc.document))
         return
     _write(fd_out, Ready(max_memory_kb()))
-    run_async = deadline_runner()
+    deadline = deadlines()
     while True:
         message = await _read(fd_in, buffer)
         if type(message) is not Invoke:  # Exit, or None at the end of input
@@ -193,7 +193,7 @@ async def _serve(setup: Setup, fd_in: int, fd_out: int, buffer: bytearray) -> No
             message.request_id,
             message.invoked_arn,
             message.client_context,
-            run_async,
+            deadline,
         )
         if message.trace_header is None:  # as Lambda's runtime sets it, for each invocation
             os.environ.pop(_TRACE_VARIABLE, None)

@@ -145,14 +145,14 @@ def test_a_fault_happens_a_whole_number_of_times(times: Any) -> None:
 
 
 def test_the_hot_path_is_the_bare_one_without_history_or_faults() -> None:
-    from faaslib._deadline import deadline_runner
+    from faaslib._deadline import deadlines
     from faaslib._environments import Runner
 
     def runner(**watch: Any) -> Runner:
         return Runner(
             clock=faaslib.SystemClock(),
             idle_timeout=600,
-            run_async=deadline_runner(),
+            deadlines=deadlines(),
             region="us-east-1",
             account="123456789012",
             max_response=6_291_556,
