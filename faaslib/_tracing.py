@@ -17,13 +17,14 @@ import contextvars
 import dataclasses
 import importlib.metadata
 import json
+import os
 import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from ._xray import parse_trace_header
+from ._xray import TRACE_VARIABLE, parse_trace_header, trace_header
 
 if TYPE_CHECKING:
     from ._execution import FunctionRuntime
@@ -155,7 +156,20 @@ class Tracing:
             set_status_on_exception=True,
         ) as span:
             _last_run.set(span)
-            yield span
+            if fn.spec.isolation == "process":  # the worker sets its own variable
+                yield span
+                return
+            # One process for all: the variable is the running invocation's, as Lambda's
+            # runtime sets it, then as it was (invocations that overlap share it).
+            before = os.environ.get(TRACE_VARIABLE)
+            os.environ[TRACE_VARIABLE] = trace_header() or ""
+            try:
+                yield span
+            finally:
+                if before is None:
+                    os.environ.pop(TRACE_VARIABLE, None)
+                else:
+                    os.environ[TRACE_VARIABLE] = before
 
     def _producers(self, data: bytes) -> list[Any]:
         """Links to the spans that sent a batch's records: SQS's ``AWSTraceHeader``."""

@@ -38,12 +38,12 @@ from ._messages import (
 )
 from ._spec import FunctionSpec
 from ._usage import max_memory_kb
+from ._xray import TRACE_VARIABLE
 
 __all__ = ["main"]
 
 _CHUNK = 65536
 #: The variable Lambda's runtime sets to each invocation's X-Ray trace header.
-_TRACE_VARIABLE = "_X_AMZN_TRACE_ID"
 #: Not in anyio before 4.7: reading then takes a worker thread.
 _wait_readable = getattr(anyio, "wait_readable", None)
 
@@ -196,9 +196,9 @@ async def _serve(setup: Setup, fd_in: int, fd_out: int, buffer: bytearray) -> No
             deadline,
         )
         if message.trace_header is None:  # as Lambda's runtime sets it, for each invocation
-            os.environ.pop(_TRACE_VARIABLE, None)
+            os.environ.pop(TRACE_VARIABLE, None)
         else:
-            os.environ[_TRACE_VARIABLE] = message.trace_header
+            os.environ[TRACE_VARIABLE] = message.trace_header
         if message.tail:
             result, ending = await execute_with_tail(*args, init_result, message.init_ms)
         else:

@@ -8,7 +8,10 @@ from __future__ import annotations
 import re
 import sys
 
-__all__ = ["parse_trace_header", "trace_header"]
+__all__ = ["TRACE_VARIABLE", "parse_trace_header", "trace_header"]
+
+#: The environment variable Lambda's runtime sets to each invocation's trace header.
+TRACE_VARIABLE = "_X_AMZN_TRACE_ID"
 
 _HEADER = re.compile(
     r"Root=1-([0-9a-f]{8})-([0-9a-f]{24});Parent=([0-9a-f]{16})(?:;Sampled=([01]))?"

@@ -286,6 +286,11 @@ async def test_a_destination_continues_the_trace_of_the_invocation_it_reports(
     )
 
 
+def header_of(span: ReadableSpan) -> str:
+    trace_id = f"{span.context.trace_id:032x}"
+    return f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={span.context.span_id:016x};Sampled=1"
+
+
 async def test_a_worker_process_sees_each_invocations_trace_header(
     provider: TracerProvider, exporter: InMemorySpanExporter
 ) -> None:
@@ -294,8 +299,43 @@ async def test_a_worker_process_sees_each_invocations_trace_header(
     async with faaslib.Invoker(CHAINED) as invoker:
         untraced = await invoker.invoke("trace_variable", {})
     (span,) = named(exporter.get_finished_spans(), "trace_variable")
-    trace_id = f"{span.context.trace_id:032x}"
-    assert traced.json() == (
-        f"Root=1-{trace_id[:8]}-{trace_id[8:]};Parent={span.context.span_id:016x};Sampled=1"
-    )
+    assert traced.json() == header_of(span)
     assert untraced.json() is None
+
+
+RUNNING: list[faaslib.Invoker] = []
+
+
+@CHAINED.function
+async def trace_variable_here(event: dict[str, Any]) -> list[str | None]:
+    import os
+
+    seen = [os.environ.get("_X_AMZN_TRACE_ID")]
+    if event.get("nested"):
+        await RUNNING[-1].invoke("trace_variable_here", {})
+        seen.append(os.environ.get("_X_AMZN_TRACE_ID"))  # its own again, after the inner run
+    return seen
+
+
+async def test_a_thread_mode_handler_sees_its_invocations_trace_header(
+    provider: TracerProvider, exporter: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One process: the variable is set for each traced run, as Lambda's runtime sets it, and
+    # put back as it was when the run ends (a nested invocation's header does not stay).
+    monkeypatch.delenv("_X_AMZN_TRACE_ID", raising=False)
+    async with faaslib.Invoker(CHAINED, tracing=provider) as invoker:
+        RUNNING.append(invoker)
+        try:
+            traced = await invoker.invoke("trace_variable_here", {"nested": True})
+        finally:
+            RUNNING.remove(invoker)
+    import os
+
+    assert "_X_AMZN_TRACE_ID" not in os.environ
+    outer, inner = sorted(
+        named(exporter.get_finished_spans(), "trace_variable_here"),
+        key=lambda span: span.start_time or 0,
+    )
+    assert traced.json() == [header_of(outer), header_of(outer)]
+    assert inner.parent is not None
+    assert inner.parent.span_id == outer.context.span_id
