@@ -107,12 +107,22 @@ async def test_process_handlers_that_crash_hog_memory_or_linger_lose_no_event(
     log = tmp_path / "log"
     journal = tmp_path / "events.db"
     failures: list[dict[str, Any]] = []
-    failing = {"max_retry_attempts": 0, "on_failure": failures.append, "isolation": "process"}
     registry = faaslib.Registry()
-    registry.function(workers.exits, name="exits", **failing)
-    registry.function(workers.kills_itself, name="kills_itself", **failing)
-    registry.function(workers.hogs_memory, name="hogs", memory_size=128, timeout=30, **failing)
-    registry.function(workers.swallows_cancellation, name="swallows", timeout=1, **failing)
+    for handler, name, timeout in [
+        (workers.exits, "exits", 3.0),
+        (workers.kills_itself, "kills_itself", 3.0),
+        (workers.hogs_memory, "hogs", 30.0),  # stopped by its memory, not its timeout
+        (workers.swallows_cancellation, "swallows", 1.0),
+    ]:
+        registry.function(
+            handler,
+            name=name,
+            timeout=timeout,
+            memory_size=128,
+            isolation="process",
+            max_retry_attempts=0,
+            on_failure=failures.append,
+        )
     registry.function(workers.leaks_a_thread, name="leaks", isolation="process")
     registry.function(
         workers.well_behaved, name="good", isolation="process", reserved_concurrency=1
