@@ -17,6 +17,7 @@ from ._destinations import DeadLetter as DeadLetter
 from ._destinations import DeadLetterTarget as DeadLetterTarget
 from ._destinations import Destination as Destination
 from ._destinations import DestinationTarget as DestinationTarget
+from ._errors import AccessDeniedException as AccessDeniedException
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import FaaslibError as FaaslibError
 from ._errors import InvalidMessageContents as InvalidMessageContents
@@ -38,6 +39,7 @@ from ._invoker import Invoker as Invoker
 from ._metrics import FunctionMetrics as FunctionMetrics
 from ._metrics import Metrics as Metrics
 from ._metrics import PriceTable as PriceTable
+from ._permissions import PolicyStatement as PolicyStatement
 from ._registry import Registry as Registry
 from ._registry import RegistrySnapshot as RegistrySnapshot
 from ._result import InvocationResult as InvocationResult
@@ -81,6 +83,7 @@ __all__ = [
     "S3",
     "SNS",
     "SQS",
+    "AccessDeniedException",
     "Alias",
     "Api",
     "BlockingInvoker",
@@ -122,6 +125,7 @@ __all__ = [
     "Message",
     "Metrics",
     "PendingEvent",
+    "PolicyStatement",
     "PriceTable",
     "Queue",
     "Registry",

@@ -139,6 +139,8 @@ class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
         qualifier: str | None = None,
         client_context: dict[str, Any] | str | None = None,
         log_type: LogType | Literal["None", "Tail"] = "None",
+        principal: str | None = None,
+        source_arn: str | None = None,
     ) -> InvocationResult:
         """Invoke a function and wait for the answer; see :meth:`Invoker.invoke`.
 
@@ -154,6 +156,8 @@ class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
                 qualifier=qualifier,
                 client_context=client_context,
                 log_type=log_type,
+                principal=principal,
+                source_arn=source_arn,
             )
 
         return self._require_portal().call(call)

@@ -6,6 +6,7 @@
     ├── ValidationException            400  a value breaks Lambda's constraints (config, name)
     ├── ResourceConflictException      409  a function of that name is already registered
     ├── ResourceNotFoundException      404  unknown function, version or alias
+    ├── AccessDeniedException          403  no policy lets the caller invoke the function
     ├── InvalidParameterValueException 400  a parameter of the request is invalid
     ├── InvalidRequestContentException 400  payload is not JSON or does not fit the event type
     ├── RequestTooLargeException       413  payload over the invocation type's size limit
@@ -30,6 +31,7 @@ from __future__ import annotations
 from typing import Any, ClassVar, Literal
 
 __all__ = [
+    "AccessDeniedException",
     "ConfigurationError",
     "FaaslibError",
     "InvalidMessageContents",
@@ -113,6 +115,15 @@ class ResourceNotFoundException(FaaslibError, LookupError):
 
     error_type = "ResourceNotFoundException"
     status_code = 404
+    fault = "User"
+
+
+class AccessDeniedException(FaaslibError, PermissionError):
+    """The caller (its principal) may not invoke the function: the invoker checks permissions
+    and no statement of the function's resource-based policy allows it. Nothing ran."""
+
+    error_type = "AccessDeniedException"
+    status_code = 403
     fault = "User"
 
 

@@ -9,6 +9,7 @@ import os
 import random
 import sys
 from collections.abc import Sequence
+from functools import partial
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -35,6 +36,7 @@ from ._functions import FunctionTable
 from ._ids import LATEST, new_request_id
 from ._journal import Journal
 from ._metrics import Metrics, PriceTable, metrics_of
+from ._permissions import LAMBDA, PermissionCheck
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
 from ._services.mappings import EventSourceMapping
@@ -86,6 +88,20 @@ def _choice(name: str, value: object, choices: tuple[str, str]) -> bool:
             f"{name} must be {choices[0]!r} or {choices[1]!r}, got {value!r}"
         )
     return value == choices[1]
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not (isinstance(value, (int, float)) and 0 < value < math.inf):
+        raise InvalidParameterValueException(
+            f"{name} must be a positive number of seconds, got {value!r}"
+        )
+    return float(value)
+
+
+def _whole(name: str, value: object) -> int:
+    if isinstance(value, bool) or not (isinstance(value, int) and value >= 0):
+        raise InvalidParameterValueException(f"{name} must be a whole number >= 0, got {value!r}")
+    return value
 
 
 def _delays(value: Sequence[float]) -> tuple[float, ...]:
@@ -145,6 +161,8 @@ class Invoker:
     :param faults: a :class:`~faaslib.Faults` whose declared failures replace invocations
     :param tracing: ``True`` (OpenTelemetry's global tracer provider) or a tracer provider:
         each handler run is a span (the ``otel`` extra)
+    :param check_permissions: check each invocation's ``principal`` against the function's
+        resource-based policy (:meth:`~faaslib.Registry.add_permission`) before it runs
     :raises ~faaslib.InvalidParameterValueException: an option is out of range, the
         ``journal`` path cannot name a file, the reserved concurrency of the functions
         leaves less than ``unreserved_minimum``, or (on opening) a destination or
@@ -175,6 +193,7 @@ class Invoker:
         history: History | None = None,
         faults: Faults | None = None,
         tracing: Any = False,
+        check_permissions: bool = False,
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidParameterValueException(
@@ -195,20 +214,9 @@ class Invoker:
         self._clock: Clock = SystemClock() if clock is None else clock
         self._queue = EventQueue(self._clock, _positive("event_queue_size", event_queue_size))
         self._journal = None if journal is None else Journal(journal)
-        if isinstance(idle_timeout, bool) or not (
-            isinstance(idle_timeout, (int, float)) and 0 < idle_timeout < math.inf
-        ):
-            raise InvalidParameterValueException(
-                f"idle_timeout must be a positive number of seconds, got {idle_timeout!r}"
-            )
-        self._idle_timeout = float(idle_timeout)
-        if isinstance(unreserved_minimum, bool) or not (
-            isinstance(unreserved_minimum, int) and unreserved_minimum >= 0
-        ):
-            raise InvalidParameterValueException(
-                f"unreserved_minimum must be a whole number >= 0, got {unreserved_minimum!r}"
-            )
-        self._concurrency = ConcurrencyPool(limit, unreserved_minimum, self._queue)
+        self._idle_timeout = _seconds("idle_timeout", idle_timeout)
+        minimum = _whole("unreserved_minimum", unreserved_minimum)
+        self._concurrency = ConcurrencyPool(limit, minimum, self._queue)
         self._random = random.Random(seed).random
         self._prices = PriceTable() if prices is None else prices
         self._history, self._faults = history, faults
@@ -244,9 +252,10 @@ class Invoker:
             history=history,
             faults=faults,
         )
-        self._trigger_host = TriggerHost(
-            Site(region, account_id, self._clock), self.invoke, self._events.deliver, history
-        )
+        site = Site(region, account_id, self._clock)
+        self._permissions = PermissionCheck(site) if check_permissions else None
+        invoke = partial(self.invoke, principal=LAMBDA)  # mappings; a pushing source says its own
+        self._trigger_host = TriggerHost(site, invoke, self._events.deliver, history)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -351,6 +360,8 @@ class Invoker:
         qualifier: str | None = None,
         client_context: dict[str, Any] | str | None = None,
         log_type: LogType | Literal["None", "Tail"] = "None",
+        principal: str | None = None,
+        source_arn: str | None = None,
     ) -> InvocationResult:
         """Invoke a function, as Lambda's ``Invoke`` API does.
 
@@ -365,9 +376,13 @@ class Invoker:
             invocations only
         :param log_type: ``Tail`` returns the last 4 KB of the invocation's log (synchronous
             invocations only)
+        :param principal: who invokes (an account id, an IAM ARN, a service principal), and
+            ``source_arn`` the resource an AWS service invokes for: checked by an invoker with
+            ``check_permissions=True``
         :return: the invocation's result; a failing handler is a result with
             ``function_error="Unhandled"``, not an exception
         :raises ~faaslib.ResourceNotFoundException: no such function or qualifier
+        :raises ~faaslib.AccessDeniedException: no policy lets ``principal`` invoke it
         :raises ~faaslib.ValidationException: the function name or qualifier is malformed
         :raises ~faaslib.InvalidParameterValueException: a parameter is invalid, or the
             registry changed to a configuration the invoker refuses (see :class:`Invoker`)
@@ -399,6 +414,8 @@ class Invoker:
         fn, invoked_arn, alternative, weight = target or self._resolve(function_name, qualifier)
         if alternative is not None and self._random() < weight:
             fn = alternative  # the alias's second version
+        if self._permissions is not None:
+            self._permissions.check(fn.spec, invoked_arn, principal, source_arn)
         if log_type != "None" and log_type != "Tail":
             raise InvalidParameterValueException(
                 f"Unsupported log type {log_type!r}: expected 'None' or 'Tail'",
@@ -466,6 +483,8 @@ class Invoker:
         self._queue.reschedule()  # parked events' max_event_age may have changed
         missing = self._functions.missing_destination(snapshot)
         self._refusal = self._concurrency.refusal or missing
+        if self._permissions is not None:
+            self._permissions.policies = snapshot.policies
         if self._state is _State.OPEN:
             if missing is not None:
                 logger.error("%s", missing)

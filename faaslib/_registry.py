@@ -15,6 +15,7 @@ from ._errors import (
     ResourceNotFoundException,
     TemplateWarning,
 )
+from ._permissions import INVOKE, Policies, PolicyStatement
 from ._spec import FunctionOptions, FunctionSpec
 from ._versions import LATEST, Alias
 
@@ -48,12 +49,15 @@ class RegistrySnapshot:
     :ivar functions: the ``$LATEST`` spec of each function, by name
     :ivar versions: the published versions of each function that has some (``"1"`` first)
     :ivar aliases: the aliases of each function that has some, by alias name
+    :ivar policies: the statements of each function's resource-based policy, by function name
+        and qualifier (``None``: the function itself)
     """
 
     generation: int
     functions: Mapping[str, FunctionSpec]
     versions: Mapping[str, tuple[FunctionSpec, ...]]
     aliases: Mapping[str, Mapping[str, Alias]]
+    policies: Mapping[tuple[str, str | None], tuple[PolicyStatement, ...]]
 
 
 class Registry:
@@ -78,6 +82,7 @@ class Registry:
         self._generation = 0
         self._snapshot: RegistrySnapshot | None = None
         self._resources: dict[str, object] = {}
+        self._policies = Policies()
 
     @classmethod
     def from_template(
@@ -158,6 +163,7 @@ class Registry:
                         if aliases
                     }
                 ),
+                policies=MappingProxyType(self._policies.copy()),
             )
         return snapshot
 
@@ -380,6 +386,66 @@ class Registry:
         self._generation += 1
         return alias
 
+    def add_permission(
+        self,
+        name: str,
+        /,
+        statement_id: str,
+        principal: str,
+        *,
+        action: str = INVOKE,
+        source_arn: str | None = None,
+        source_account: str | None = None,
+        qualifier: str | None = None,
+    ) -> PolicyStatement:
+        """Let ``principal`` invoke a function (or, with ``qualifier``, one of its versions or
+        aliases, invoked by that qualifier), as Lambda's ``AddPermission`` does.
+
+        Invokers check these only with ``check_permissions=True``. Principals of the invoker's
+        own account need no statement, nor do the sources the function lists (see
+        :class:`~faaslib.Trigger`).
+
+        :param principal: an account id, an IAM ARN, an AWS service (``s3.amazonaws.com``)
+            or ``*``
+        :param source_arn: only when the service invokes for this resource (``*`` and ``?``
+            match as in IAM's ``ArnLike``)
+        :param source_account: only when the service invokes for a resource of this account
+        :raises ~faaslib.ResourceNotFoundException: no such function, version or alias
+        :raises ~faaslib.ResourceConflictException: the policy has a statement of that id
+        :raises ~faaslib.ValidationException: a value breaks ``AddPermission``'s patterns
+        """
+        self._qualified(name, qualifier)
+        statement = self._policies.add(
+            name, qualifier, statement_id, principal, action, source_arn, source_account
+        )
+        self._generation += 1
+        return statement
+
+    def remove_permission(
+        self, name: str, /, statement_id: str, *, qualifier: str | None = None
+    ) -> None:
+        """Remove a statement from a function's policy (``RemovePermission``).
+
+        :raises ~faaslib.ResourceNotFoundException: no such function, qualifier or statement
+        """
+        self._qualified(name, qualifier)
+        self._policies.remove(name, qualifier, statement_id)
+        self._generation += 1
+
+    def policy(self, name: str, /, *, qualifier: str | None = None) -> tuple[PolicyStatement, ...]:
+        """The statements of a function's (or a version's or alias's) policy."""
+        self._qualified(name, qualifier)
+        return self.snapshot().policies.get((name, qualifier), ())
+
+    def _qualified(self, name: str, qualifier: str | None) -> None:
+        """Check that the function, and its version or alias ``qualifier``, exist."""
+        if qualifier is None or qualifier == LATEST:
+            self.get(name)
+        elif qualifier.isdigit():
+            self.get_version(name, qualifier)
+        else:
+            self.get_alias(name, qualifier)
+
     def include(self, other: Registry, *, prefix: str = "") -> None:
         """Add every function of ``other``, each name prefixed with ``prefix``.
 
@@ -415,6 +481,7 @@ class Registry:
             self._versions[prefix + name] = [rename(spec) for spec in published]
         for name, aliases in other._aliases.items():
             self._aliases[prefix + name] = dict(aliases)
+        self._policies.include(other._policies, prefix)
         self._resources.update(other._resources)
 
     def get(self, name: str) -> FunctionSpec:

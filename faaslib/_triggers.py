@@ -8,7 +8,7 @@ without knowing the kind. Each service module defines its triggers beside its ru
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from anyio import CancelScope
@@ -98,11 +98,25 @@ class TriggerRunner(Protocol):
 
 @dataclass(frozen=True, eq=False)
 class Trigger:
-    """Base of the event sources a function lists in ``events=[...]``."""
+    """Base of the event sources a function lists in ``events=[...]``.
+
+    :param implicit_permission: whether the function's policy lets the source's service
+        invoke it without a statement, as SAM writes an ``AWS::Lambda::Permission`` for each
+        event it lists (``False``: a source wired by CloudFormation alone, which needs one; see
+        :meth:`~faaslib.Registry.add_permission`)
+    """
 
     #: What OpenTelemetry's ``faas.trigger`` calls it: ``http``, ``pubsub``, ``datasource``,
     #: ``timer`` or ``other``.
     faas_trigger: ClassVar[str] = "other"
+
+    implicit_permission: bool = field(default=True, kw_only=True, repr=False)
+
+    def invoked_as(self, function_name: str, site: Site) -> tuple[str, str] | None:
+        """The service principal and source ARN the source invokes ``function_name`` as, in
+        the invoker at ``site``; ``None`` for Lambda's own invocations (event source mappings
+        poll with the function's execution role, not its policy)."""
+        return None
 
     def _attach(self) -> None:
         """A function's spec now lists this trigger (see :class:`~faaslib.Registry`)."""

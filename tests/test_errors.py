@@ -6,6 +6,7 @@ import pytest
 
 import faaslib
 from faaslib import (
+    AccessDeniedException,
     ConfigurationError,
     FaaslibError,
     InvalidMessageContents,
@@ -29,6 +30,7 @@ from faaslib._arn import FunctionRef, function_arn, parse_function_ref
 #: class -> (builtin base or None, error_type, status_code, fault)
 EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]] = {
     ResourceNotFoundException: (LookupError, "ResourceNotFoundException", 404, "User"),
+    AccessDeniedException: (PermissionError, "AccessDeniedException", 403, "User"),
     InvalidRequestContentException: (ValueError, "InvalidRequestContentException", 400, "User"),
     RequestTooLargeException: (None, "RequestEntityTooLargeException", 413, "User"),
     TooManyRequestsException: (None, "TooManyRequestsException", 429, "User"),
@@ -147,6 +149,11 @@ def test_instances_carry_message_and_are_catchable_as_root(cls: type[FaaslibErro
                 "message": "Rate Exceeded.",
             },
             id="TooManyRequestsException",
+        ),
+        pytest.param(
+            AccessDeniedException("User: 111122223333 is not authorized"),
+            {"Type": "User", "Message": "User: 111122223333 is not authorized"},
+            id="AccessDeniedException",
         ),
         pytest.param(
             ResourceConflictException("Function already exist: x"),

@@ -245,13 +245,24 @@ class Recorder:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any, str]] = []
+        #: Who each call invoked as: the service principal and the source (rule) ARN.
+        self.callers: list[tuple[str | None, str | None]] = []
 
     @property
     def events(self) -> list[Any]:
         return [payload for _, payload, _ in self.calls]
 
-    async def __call__(self, function_name: str, payload: Any, invocation_type: str) -> None:
+    async def __call__(
+        self,
+        function_name: str,
+        payload: Any,
+        invocation_type: str,
+        *,
+        principal: str | None = None,
+        source_arn: str | None = None,
+    ) -> None:
         self.calls.append((function_name, payload, invocation_type))
+        self.callers.append((principal, source_arn))
 
 
 def make_runner(
@@ -287,6 +298,8 @@ async def test_rate_fires_each_period_from_its_start() -> None:
         await runner.wait_settled()
         [(name, event, kind)] = record.calls
         assert (name, kind) == ("tick", "Event")
+        rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/tick-schedule"
+        assert record.callers == [("events.amazonaws.com", rule)]  # for the function's policy
         assert event == {
             "version": "0",
             "id": event["id"],
@@ -398,7 +411,7 @@ async def test_an_invoke_error_is_logged_and_the_schedule_goes_on(
     clock = faaslib.VirtualClock(T0)
     calls: list[Any] = []
 
-    async def invoke(function_name: str, payload: Any, invocation_type: str) -> None:
+    async def invoke(function_name: str, payload: Any, invocation_type: str, **caller: Any) -> None:
         calls.append(payload)
         if len(calls) == 1:
             raise faaslib.InvalidRequestContentException(
@@ -441,7 +454,7 @@ async def test_wait_settled_waits_for_an_invoke_in_flight() -> None:
     release = anyio.Event()
     done: list[float] = []
 
-    async def invoke(function_name: str, payload: Any, invocation_type: str) -> None:
+    async def invoke(function_name: str, payload: Any, invocation_type: str, **caller: Any) -> None:
         entered.set()
         await release.wait()
         done.append(clock.time())

@@ -76,7 +76,7 @@ class PushTrigger(Trigger):
     def runner(self, function_name: str, host: TriggerHost) -> Pump:
         """A pump invoking ``function_name`` with what the source emits."""
         self.source.follow(host.site)
-        return Pump(function_name, self, host.invoke)
+        return Pump(function_name, self, host.invoke, self.invoked_as(function_name, host.site))
 
     def emit(self, event: Notification) -> None:
         """Queue a notification for the function (its source calls this); from any thread."""
@@ -94,10 +94,17 @@ class Pump:
         function_name: str,
         trigger: PushTrigger,
         invoke: Callable[..., Awaitable[Any]],
+        invoked_as: tuple[str, str] | None,
     ) -> None:
         self.function_name = function_name
         self.trigger = trigger
         self._invoke = invoke
+        # As the source's service, for the function's policy (its ARN is fixed by now: the
+        # source follows the invoker's site from its first runner on).
+        principal, source_arn = invoked_as or (None, None)
+        self._caller = (
+            {} if principal is None else {"principal": principal, "source_arn": source_arn}
+        )
         self._busy = False
         self._idle: anyio.Event | None = None
         self.scope: CancelScope | None = None
@@ -108,7 +115,7 @@ class Pump:
             while outbox:
                 self._busy = True
                 try:
-                    await self._invoke(self.function_name, outbox[0](), "Event")
+                    await self._invoke(self.function_name, outbox[0](), "Event", **self._caller)
                 except FaaslibError as exc:  # it can never be delivered: said, and dropped
                     logger.error(
                         "Dropping an event of %s for function %s: %s",

@@ -18,6 +18,7 @@ from .records import b64, records_event, utf8
 
 if TYPE_CHECKING:
     from .._clock import Clock
+    from .._site import Site
 
 __all__ = ["S3", "Bucket", "s3_record"]
 
@@ -132,6 +133,9 @@ class S3(PushTrigger):
     events: Sequence[str] = ("s3:ObjectCreated:*",)
     prefix: str = ""
     suffix: str = ""
+
+    def invoked_as(self, function_name: str, site: Site) -> tuple[str, str]:
+        return "s3.amazonaws.com", self.bucket.arn
 
     def __post_init__(self) -> None:
         if not isinstance(self.bucket, Bucket):

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from anyio import CancelScope
 
     from .._clock import Clock
+    from .._site import Site
 
 __all__ = ["Schedule", "ScheduleRunner", "eventbridge_event", "rule_arn", "scheduled_event"]
 
@@ -335,6 +336,14 @@ class Schedule(Trigger):
                 "and have length from 1 to 64",
             )
 
+    def rule_name(self, function_name: str) -> str:
+        """The rule's name: :attr:`name`, else one made from the function's name."""
+        return self.name or f"{function_name[:55]}-schedule"
+
+    def invoked_as(self, function_name: str, site: Site) -> tuple[str, str]:
+        arn = rule_arn(site.region, site.account_id, self.rule_name(function_name))
+        return "events.amazonaws.com", arn
+
     def runner(self, function_name: str, host: TriggerHost) -> ScheduleRunner:
         """A runner firing this schedule for ``function_name`` on the invoker's clock."""
         site = host.site
@@ -388,7 +397,7 @@ class ScheduleRunner:
     ) -> None:
         self.function_name = function_name
         self.trigger = trigger
-        self.rule_name = trigger.name or f"{function_name[:55]}-schedule"
+        self.rule_name = trigger.rule_name(function_name)
         self.rule_arn = rule_arn(region, account, self.rule_name)
         self._clock = clock
         self._invoke = invoke
@@ -429,7 +438,13 @@ class ScheduleRunner:
                 continue
             self._busy = True
             try:
-                await self._invoke(self.function_name, self._event(due), "Event")
+                await self._invoke(
+                    self.function_name,
+                    self._event(due),
+                    "Event",
+                    principal="events.amazonaws.com",
+                    source_arn=self.rule_arn,
+                )
             except FaaslibError as exc:  # this fire is lost; the schedule goes on
                 logger.error(
                     "Schedule %s could not invoke function %s: %s",

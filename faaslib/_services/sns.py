@@ -22,6 +22,7 @@ from .records import MessageAttributes, b64, binary_value, records_event, utf8
 
 if TYPE_CHECKING:
     from .._clock import Clock
+    from .._site import Site
 
 __all__ = ["SNS", "Topic", "sns_record"]
 
@@ -152,6 +153,9 @@ class SNS(PushTrigger):
     filter_policy: Mapping[str, Any] | None = None
     subscription_id: str = field(default_factory=new_request_id, init=False)
     _policy: EventPattern | None = field(default=None, init=False, repr=False)
+
+    def invoked_as(self, function_name: str, site: Site) -> tuple[str, str]:
+        return "sns.amazonaws.com", self.topic.arn
 
     def __post_init__(self) -> None:
         if not isinstance(self.topic, Topic):
