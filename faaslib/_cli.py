@@ -131,13 +131,27 @@ def _schema(args: argparse.Namespace) -> None:
 def _serve(args: argparse.Namespace) -> None:
     # A mistake stops here, before a server starts.
     registry = _registry(args.registry, args.parameter_overrides)
+    if (args.auth == "sigv4") != (args.credentials is not None):
+        raise _Stop("--auth sigv4 and --credentials FILE go together")
     try:
         from .server._serve import serve, serve_reloading
+
+        if args.auth == "sigv4":
+            from .server._auth import CredentialsError, load_credentials, require_botocore
+
+            require_botocore()
     except ImportError as exc:
         raise _Stop(str(exc)) from None
     options: dict[str, Any] = {}
     if args.journal is not None:
         options["journal"] = os.path.abspath(args.journal)
+    if args.credentials is not None:
+        path = os.path.abspath(args.credentials)
+        try:
+            keys = load_credentials(args.credentials)  # a bad file stops here, not a server
+        except CredentialsError as exc:
+            raise _Stop(str(exc)) from None
+        options["credentials"] = path if args.reload else keys  # a reloaded worker reads it
     if args.reload:
         if args.parameter_overrides:
             raise _Stop("--reload reads the template's parameter defaults only: drop one")
@@ -228,6 +242,19 @@ def _parser() -> argparse.ArgumentParser:
         "--reload", action="store_true", help="restart when a Python file here changes"
     )
     serve.add_argument("--parameter-overrides", nargs="+", help=overrides_help)
+    serve.add_argument(
+        "--auth",
+        choices=["none", "sigv4"],
+        default="none",
+        help="sigv4: Lambda's API (and AWS_IAM Function URLs) take only requests signed with "
+        "AWS Signature Version 4 by a key of --credentials",
+    )
+    serve.add_argument(
+        "--credentials",
+        metavar="FILE",
+        help='with --auth sigv4: a JSON file {"ACCESS_KEY_ID": {"secret_access_key": ..., '
+        '"principal": "arn:aws:iam::123456789012:user/alice"}, ...}',
+    )
     serve.set_defaults(run=_serve)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of a function's event")

@@ -1,6 +1,7 @@
 """The server's ASGI application: one invoker, opened and closed with the server, behind
 Lambda's Invoke API (paths under ``/2015-03-31/``) and the HTTP front (every other path);
-Invoke API errors answered as botocore parses them."""
+Invoke API errors answered as botocore parses them; with credentials, every Invoke API request
+(and every request to a Function URL whose AuthType is ``AWS_IAM``) must be SigV4-signed."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 from .._errors import FaaslibError
 from .._ids import new_request_id
 from .._invoker import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD, Invoker
+from ._auth import CredentialsSource, SigV4Verifier, credentials_of
 from ._http_front import HttpFront
 from ._invoke_api import InvokeApi
 
@@ -56,14 +58,24 @@ class _Dispatch:
         await app(scope, receive, send)
 
 
-def create_app(registry: Registry, **invoker_options: Any) -> Starlette:
+def create_app(
+    registry: Registry, *, credentials: CredentialsSource | None = None, **invoker_options: Any
+) -> Starlette:
     """An ASGI application serving ``registry`` through Lambda's Invoke API and the HTTP
     front (the functions' ``HttpApi``, ``Api``, ``FunctionUrl`` and ``ALB`` routes).
 
     The invoker (``Invoker(registry, **invoker_options)``) opens when the server starts (the
     ASGI lifespan) and closes when it stops, so the registry's event sources run meanwhile.
+
+    :param credentials: the keys requests are signed with (a credentials file's path, or
+        :func:`~faaslib.server.load_credentials`' result): every Invoke API request, and every
+        request to an ``AWS_IAM`` Function URL, must then carry a valid AWS Signature Version 4
+        for the invoker's region and the ``lambda`` service (needs botocore)
+    :raises ~faaslib.server.CredentialsError: the credentials file is not a valid one
     """
+    keys = None if credentials is None else credentials_of(credentials)
     invoker = Invoker(registry, **invoker_options)
+    auth = None if keys is None else SigV4Verifier(keys, region=invoker.site.region)
     api = InvokeApi(
         registry,
         lambda: invoker,
@@ -71,8 +83,9 @@ def create_app(registry: Registry, **invoker_options: Any) -> Starlette:
         account_id=invoker.site.account_id,
         max_sync_payload=invoker_options.get("max_sync_payload", MAX_SYNC_PAYLOAD),
         max_async_payload=invoker_options.get("max_async_payload", MAX_ASYNC_PAYLOAD),
+        auth=auth,
     )
-    front = HttpFront(registry, lambda: invoker)
+    front = HttpFront(registry, lambda: invoker, auth=auth)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

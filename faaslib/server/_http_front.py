@@ -9,6 +9,9 @@ interface. The services share one host by path prefix, as their invoke URLs do:
 - ``/alb/...``: the load balancer's listener rules;
 - ``/<stage>/...``: the REST API's stage;
 - anything else: the HTTP API (its ``$default`` stage, at the root).
+
+With a SigV4 verifier, a Function URL whose AuthType is ``AWS_IAM`` answers only requests
+signed (service ``lambda``) by one of its keys; the other routes stay open, as on AWS.
 """
 
 from __future__ import annotations
@@ -25,11 +28,13 @@ from starlette.types import Receive, Scope, Send
 
 from .. import HttpAnswer, HttpRequest, HttpTrigger
 from .._tracing import attach_http
+from ._auth import FunctionUrlForbidden, MissingAuthenticationTokenException
 from ._body import BodyTooLarge, read_body
 
 if TYPE_CHECKING:
     from .._invoker import Invoker
     from .._registry import Registry
+    from ._auth import SignedRequest, SigV4Verifier
 
 __all__ = ["HttpFront", "http_front"]
 
@@ -76,11 +81,23 @@ class HttpFront:
 
     :param registry: the functions whose HTTP triggers are the routes
     :param invoker: the invoker (open while requests come), or a callable returning it
+    :param auth: when given, routes whose trigger's ``auth_type`` is ``AWS_IAM`` (Function
+        URLs) take only requests signed by one of its keys, the signer's principal in
+        ``request.state.principal``; the others raise an
+        :class:`~faaslib.server.AuthenticationError` for the application to answer (the
+        server's does)
     """
 
-    def __init__(self, registry: Registry, invoker: Invoker | Callable[[], Invoker]) -> None:
+    def __init__(
+        self,
+        registry: Registry,
+        invoker: Invoker | Callable[[], Invoker],
+        *,
+        auth: SigV4Verifier | None = None,
+    ) -> None:
         self._routes = _RouteTable(registry)
         self._invoker: Callable[[], Invoker] = invoker if callable(invoker) else lambda: invoker
+        self._auth = auth
 
     def invoker(self) -> Invoker:
         """The invoker requests go through."""
@@ -104,10 +121,15 @@ class HttpFront:
         if picked is None:
             return _response(routes[0][1].not_found() if routes else _NOT_FOUND)
         function_name, trigger, parameters = picked
+        signature = None
+        if self._auth is not None and getattr(trigger, "auth_type", None) == "AWS_IAM":
+            signature = self._check(self._auth, request)
         try:
             body = await read_body(request, trigger.body_limit)
         except BodyTooLarge:
             return _response(trigger.too_large())
+        if signature is not None:
+            request.state.principal = signature.verify(body).principal
         client = request.client
         invoker = self.invoker()
         http_request = HttpRequest(
@@ -126,6 +148,15 @@ class HttpFront:
         with attach_http(request.headers):
             answer = await trigger.respond(function_name, http_request, parameters, invoker.invoke)
         return _response(answer)
+
+    @staticmethod
+    def _check(auth: SigV4Verifier, request: Request) -> SignedRequest:
+        """The headers' part of the signature check; an unsigned request to a Function URL is
+        a plain 403 ``Forbidden``, as AWS answers it."""
+        try:
+            return auth.check(request.scope)
+        except MissingAuthenticationTokenException:
+            raise FunctionUrlForbidden() from None
 
 
 def _pick(

@@ -1,12 +1,13 @@
 """Lambda's Invoke API over HTTP, as boto3's ``lambda`` client and the AWS CLI call it:
 ``Invoke``, ``ListFunctions`` and ``GetFunction`` (protocol rest-json, API version
-2015-03-31), answered from one invoker with Lambda's headers, status codes and errors."""
+2015-03-31), answered from one invoker with Lambda's headers, status codes and errors; with a
+verifier, only to requests signed with AWS Signature Version 4."""
 
 from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
@@ -15,7 +16,7 @@ from starlette.routing import Route
 
 from .._arn import function_arn, parse_function_ref
 from .._conversion import payload_too_large
-from .._errors import ResourceNotFoundException
+from .._errors import RequestTooLargeException, ResourceNotFoundException
 from .._ids import LATEST, new_request_id
 from .._invoker import MAX_ASYNC_PAYLOAD, MAX_SYNC_PAYLOAD
 from ._body import BodyTooLarge, read_body
@@ -24,12 +25,15 @@ if TYPE_CHECKING:
     from .._invoker import Invoker
     from .._registry import Registry
     from .._spec import FunctionSpec
+    from ._auth import SigV4Verifier
 
 __all__ = ["InvokeApi"]
 
 _PREFIX = "/2015-03-31/functions"
 _EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
+
+_Endpoint = Callable[[Request], Awaitable[Response]]
 
 
 class InvokeApi:
@@ -41,6 +45,9 @@ class InvokeApi:
     :param account_id: the invoker's account id, for ARNs
     :param max_sync_payload: the request body limit of RequestResponse and DryRun
     :param max_async_payload: the request body limit of Event
+    :param auth: when given, every request must be signed (SigV4) by one of its keys; the
+        signer's principal is ``request.state.principal``, and ``Invoke`` passes it to the
+        invoker
     """
 
     def __init__(
@@ -52,6 +59,7 @@ class InvokeApi:
         account_id: str,
         max_sync_payload: int = MAX_SYNC_PAYLOAD,
         max_async_payload: int = MAX_ASYNC_PAYLOAD,
+        auth: SigV4Verifier | None = None,
     ) -> None:
         self.registry = registry
         self._invoker = invoker
@@ -59,21 +67,52 @@ class InvokeApi:
         self.account_id = account_id
         self.max_sync_payload = max_sync_payload
         self.max_async_payload = max_async_payload
+        self.auth = auth
 
     def routes(self) -> list[Route]:
+        signed = self._signed
+        list_functions = signed(self.list_functions, "ListFunctions")
         return [
-            Route(f"{_PREFIX}/", self.list_functions, methods=["GET"]),
-            Route(_PREFIX, self.list_functions, methods=["GET"]),  # botocore drops the slash
+            Route(f"{_PREFIX}/", list_functions, methods=["GET"]),
+            Route(_PREFIX, list_functions, methods=["GET"]),  # botocore drops the slash
+            # Invoke checks its own signature: its body has the limits of its invocation type.
             Route(f"{_PREFIX}/{{name}}/invocations", self.invoke, methods=["POST"]),
-            Route(f"{_PREFIX}/{{name}}", self.get_function, methods=["GET"]),
+            Route(f"{_PREFIX}/{{name}}", signed(self.get_function, "GetFunction"), methods=["GET"]),
             # Any other method or path of the API: no such operation, in Lambda's form.
-            Route("/2015-03-31/{rest:path}", _unknown_operation, methods=_EVERY_METHOD),
+            Route("/2015-03-31/{rest:path}", signed(_unknown_operation), methods=_EVERY_METHOD),
         ]
+
+    def _signed(self, endpoint: _Endpoint, operation: str | None = None) -> _Endpoint:
+        """``endpoint``, answered only to a request signed by a key of :attr:`auth` (when
+        there is one), as Lambda answers unsigned or badly signed ones otherwise."""
+        auth = self.auth
+        if auth is None:
+            return endpoint
+        limit = self.max_sync_payload
+
+        async def signed(request: Request) -> Response:
+            signature = auth.check(request.scope)  # before a byte of the body is read
+            try:
+                body = await read_body(request, limit)
+            except BodyTooLarge as exc:
+                if operation is None:  # no such operation, whatever it carries
+                    return await endpoint(request)
+                raise RequestTooLargeException(
+                    f"Request must be smaller than {limit} bytes for the {operation} operation",
+                    size=exc.size,
+                    limit=limit,
+                ) from None
+            request.state.principal = signature.verify(body).principal
+            return await endpoint(request)
+
+        return signed
 
     async def invoke(self, request: Request) -> Response:
         """``POST /2015-03-31/functions/{FunctionName}/invocations``."""
         name = request.path_params["name"]
         headers = request.headers
+        # The signature's headers are checked before the body is read, the signature after.
+        signature = None if self.auth is None else self.auth.check(request.scope)
         invocation_type = headers.get("x-amz-invocation-type", "RequestResponse")
         sync = invocation_type != "Event"
         limit = self.max_sync_payload if sync else self.max_async_payload
@@ -81,6 +120,9 @@ class InvokeApi:
             payload = await read_body(request, limit)
         except BodyTooLarge as exc:  # the error an in-process invoke of that size raises
             raise payload_too_large(name, exc.size, limit, sync=sync) from None
+        principal = None
+        if signature is not None:
+            principal = request.state.principal = signature.verify(payload).principal
         result = await self._invoker().invoke(
             name,
             payload,
@@ -88,6 +130,7 @@ class InvokeApi:
             qualifier=request.query_params.get("Qualifier"),
             client_context=headers.get("x-amz-client-context"),
             log_type=headers.get("x-amz-log-type", "None"),  # type: ignore[arg-type]
+            principal=principal,
         )
         answer = {"x-amzn-RequestId": result.request_id}
         if result.executed_version is not None:

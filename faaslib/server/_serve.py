@@ -19,6 +19,7 @@ from ._reload import environment
 
 if TYPE_CHECKING:
     from .._registry import Registry
+    from ._auth import CredentialsSource
 
 __all__ = ["DEFAULT_HOST", "Server", "serve", "serve_reloading"]
 
@@ -26,18 +27,30 @@ __all__ = ["DEFAULT_HOST", "Server", "serve", "serve_reloading"]
 DEFAULT_HOST = "127.0.0.1"
 
 
-def _config(registry: Registry, host: str, port: int, invoker_options: dict[str, Any]) -> Any:
-    app = create_app(registry, **invoker_options)
+def _config(
+    registry: Registry,
+    host: str,
+    port: int,
+    credentials: CredentialsSource | None,
+    invoker_options: dict[str, Any],
+) -> Any:
+    app = create_app(registry, credentials=credentials, **invoker_options)
     return uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on")
 
 
 def serve(
-    registry: Registry, *, host: str = DEFAULT_HOST, port: int = 9001, **invoker_options: Any
+    registry: Registry,
+    *,
+    host: str = DEFAULT_HOST,
+    port: int = 9001,
+    credentials: CredentialsSource | None = None,
+    **invoker_options: Any,
 ) -> None:
     """Serve ``registry`` until interrupted (Ctrl-C or SIGTERM), then stop gracefully: requests
-    in flight finish and the invoker closes."""
+    in flight finish and the invoker closes. With ``credentials`` (a credentials file's path,
+    or its keys), Lambda's API answers only SigV4-signed requests (see :func:`create_app`)."""
     try:
-        uvicorn.Server(_config(registry, host, port, invoker_options)).run()
+        uvicorn.Server(_config(registry, host, port, credentials, invoker_options)).run()
     except KeyboardInterrupt:  # uvicorn raises the signal again once it has shut down
         pass
 
@@ -48,13 +61,18 @@ def serve_reloading(
     host: str = DEFAULT_HOST,
     port: int = 9001,
     watch: list[str] | None = None,
+    credentials: str | os.PathLike[str] | None = None,
     **invoker_options: Any,
 ) -> None:
     """Serve the registry ``reference`` names (``package.module:attribute``, or a SAM
     template's path) from a worker process that restarts whenever a Python file (or the
     template) under ``watch`` changes, so edited handlers answer the next request without a
-    restart. ``watch`` is the current directory by default (a template's own directory)."""
-    os.environ.update(environment(reference, invoker_options))
+    restart. ``watch`` is the current directory by default (a template's own directory).
+    ``credentials`` is a credentials file's path, read again by each worker."""
+    options = dict(invoker_options)
+    if credentials is not None:  # the worker's create_app takes it with the invoker's options
+        options["credentials"] = os.path.abspath(credentials)
+    os.environ.update(environment(reference, options))
     includes = ["*.py"]
     if is_template(reference):
         includes.append(os.path.basename(reference))
@@ -84,17 +102,28 @@ class Server:
     :param registry: the functions to serve
     :param host: the interface to listen on (the loopback one by default)
     :param port: the port; 0 (the default) picks a free one
+    :param credentials: a credentials file's path, or its keys: Lambda's API then answers only
+        SigV4-signed requests (see :func:`~faaslib.server.create_app`)
     :param invoker_options: passed to :class:`~faaslib.Invoker`
+    :raises ~faaslib.server.CredentialsError: the credentials file is not a valid one
     """
 
     def __init__(
-        self, registry: Registry, *, host: str = DEFAULT_HOST, port: int = 0, **invoker_options: Any
+        self,
+        registry: Registry,
+        *,
+        host: str = DEFAULT_HOST,
+        port: int = 0,
+        credentials: CredentialsSource | None = None,
+        **invoker_options: Any,
     ) -> None:
+        config = _config(registry, host, port, credentials, invoker_options)  # may refuse
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
-        self._server = uvicorn.Server(_config(registry, host, self.port, invoker_options))
+        config.port = self.port
+        self._server = uvicorn.Server(config)
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
 
