@@ -10,9 +10,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
 from ._errors import (
+    FaaslibError,
     InvalidParameterValueException,
     ResourceConflictException,
     ResourceNotFoundException,
+    TemplateError,
     TemplateWarning,
 )
 from ._permissions import INVOKE, Policies, PolicyStatement
@@ -127,6 +129,12 @@ class Registry:
             version = registry.publish_version(name)
             registry.create_alias(name, alias, version, provisioned_concurrency=provisioned)
         registry._resources.update(application.resources)
+        statement_id = ""
+        try:
+            for name, statement_id, statement in application.permissions:
+                registry.add_permission(name, statement_id, **statement)
+        except FaaslibError as exc:  # an AWS::Lambda::Permission AddPermission refuses
+            raise TemplateError(f"Resources.{statement_id}: {exc}") from None
         for message in application.warnings:
             warnings.warn(message, TemplateWarning, stacklevel=2)
         return registry

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import datetime
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -457,6 +458,34 @@ async def test_the_nightly_rule_runs_the_report_and_its_destination_records_it()
         range(1, 57)
     )
     assert failed.receive(10) == []
+
+
+async def test_the_rules_permission_is_the_report_functions_policy(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # The rule is wired by CloudFormation alone (AWS::Events::Rule), so EventBridge needs the
+    # template's AWS::Lambda::Permission: with the permission check on, the report runs;
+    # without the statement, the rule cannot invoke it, as on AWS.
+    registry = faaslib.Registry.from_template(JOB)
+    (statement,) = registry.policy("ReportFunction")
+    rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/NightlyReportRule"
+    assert (statement.sid, statement.principal) == (
+        "ReportFunctionInvokePermission",
+        "events.amazonaws.com",
+    )
+    assert statement.source_arn == rule
+    results = queue(registry, "ReportResultsQueue")
+    clock = faaslib.VirtualClock(utc(2024, 3, 1))
+    async with faaslib.Invoker(registry, clock=clock, check_permissions=True) as invoker:
+        clock.advance(3 * 3600)  # past 02:00: the report of the day before
+        await invoker.drain()
+        assert [r["requestPayload"]["resources"] for r in drain_queue(results)] == [[rule]]
+        registry.remove_permission("ReportFunction", "ReportFunctionInvokePermission")
+        with caplog.at_level(logging.ERROR, logger="faaslib"):
+            clock.advance(86400)
+            await invoker.drain()
+    assert drain_queue(results) == []
+    assert "User: events.amazonaws.com is not authorized" in caplog.text
 
 
 async def test_a_backfill_that_fails_is_retried_then_sent_to_the_failure_queue() -> None:

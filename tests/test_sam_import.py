@@ -441,7 +441,9 @@ def test_plain_cloudformation_wiring_becomes_triggers(tmp_path: Path) -> None:
     assert same(by_kind["SQS"], faaslib.SQS(resources["Jobs"], batch_size=7))  # type: ignore[arg-type]
     assert same(
         by_kind["Schedule"],
-        faaslib.Schedule("rate(5 minutes)", input={"from": "rule"}, name="Every5"),
+        faaslib.Schedule(
+            "rate(5 minutes)", input={"from": "rule"}, name="Every5", implicit_permission=False
+        ),
     )
     assert same(
         by_kind["S3"],
@@ -449,6 +451,7 @@ def test_plain_cloudformation_wiring_becomes_triggers(tmp_path: Path) -> None:
             resources["Files"],  # type: ignore[arg-type]
             events=["s3:ObjectRemoved:*"],
             prefix="logs/",
+            implicit_permission=False,
         ),
     )
     topics = [t for t in spec.events if isinstance(t, faaslib.SNS)]
@@ -456,6 +459,17 @@ def test_plain_cloudformation_wiring_becomes_triggers(tmp_path: Path) -> None:
     assert by_topic["News"].topic is resources["News"]
     assert by_topic["Loose"].topic is resources["Loose"]
     assert by_topic["Loose"].filter_policy == {"kind": ["a"]}
+    # Wired by CloudFormation alone, a source needs a statement of the function's policy (a
+    # mapping does not: it polls with the function's role); the template's Permission is one.
+    assert [t.implicit_permission for t in spec.events if not isinstance(t, faaslib.SQS)] == [
+        False
+    ] * 4
+    (statement,) = registry.policy("plain-handler")
+    assert statement == faaslib.PolicyStatement(
+        "Permission",
+        "events.amazonaws.com",
+        source_arn="arn:aws:events:us-east-1:123456789012:rule/Every5",
+    )
 
 
 async def test_a_template_function_runs_from_its_sources(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
+from .._arn import parse_function_ref
 from .._errors import FaaslibError, TemplateError
 from .._services.dynamodb import DynamoDB, Table
 from .._services.http import Api, FunctionUrl, HttpApi
@@ -64,6 +65,8 @@ class EventWiring:
         self._reader = reader
         #: Triggers that other resources give a function, by function name.
         self._extra: dict[str, list[Trigger]] = {}
+        #: ``AWS::Lambda::Permission`` resources: function name, logical id, the statement.
+        self.permissions: list[tuple[str, str, dict[str, Any]]] = []
         #: ``AWS::Lambda::EventInvokeConfig`` resources, by function name.
         self._invoke_configs: dict[str, tuple[str, Mapping[str, Any]]] = {}
 
@@ -87,12 +90,35 @@ class EventWiring:
                 self._subscribe(subscription, reader.names.ref(logical_id), where)
         for logical_id in reader.of_type(*_BUCKET):
             self._bucket_notifications(logical_id)
+        for logical_id in reader.of_type("AWS::Lambda::Permission"):
+            self._permission(logical_id)
         for logical_id in reader.of_type("AWS::Lambda::EventInvokeConfig"):
             where = f"Resources.{logical_id}.Properties"
             properties = reader.names.properties(logical_id)
             name = reader.function_name(reader.resolve(properties.get("FunctionName"), where))
             if name is not None:
                 self._invoke_configs[name] = (where, properties)
+
+    def _permission(self, logical_id: str) -> None:
+        """A statement of a function's policy, its id the resource's logical id."""
+        reader = self._reader
+        where = f"Resources.{logical_id}.Properties"
+        properties = reader.resolve(reader.names.properties(logical_id), where)
+        function = properties.get("FunctionName")
+        name = reader.function_name(function)
+        if name is None:
+            reader.warn(f"{where}.FunctionName: {function!r} is no function; left out")
+            return
+        ref = parse_function_ref(function) if isinstance(function, str) else None
+        qualifier = ref.qualifier if ref is not None and ref.name == name else None
+        keywords = {
+            "principal": properties.get("Principal"),
+            "action": properties.get("Action"),
+            "source_arn": properties.get("SourceArn"),
+            "source_account": properties.get("SourceAccount"),
+            "qualifier": qualifier,
+        }
+        self.permissions.append((name, logical_id, keywords))
 
     def _add(self, function: object, trigger: Trigger, where: str) -> None:
         name = self._reader.function_name(function)
@@ -137,6 +163,7 @@ class EventWiring:
             }
             if "Input" in target:
                 options["input"] = _json_object(target["Input"], f"{where}.Targets[{index}].Input")
+            options["implicit_permission"] = False  # CloudFormation alone: a Permission is needed
             self._add(
                 arn, build(f"{where}.Targets[{index}]", Schedule, expression, **options), where
             )
@@ -151,7 +178,7 @@ class EventWiring:
         policy = subscription.get("FilterPolicy")
         if isinstance(policy, str):
             policy = json.loads(policy)
-        trigger = build(where, SNS, topic, filter_policy=policy)
+        trigger = build(where, SNS, topic, filter_policy=policy, implicit_permission=False)
         self._add(subscription.get("Endpoint"), trigger, where)
 
     def _bucket_notifications(self, logical_id: str) -> None:
@@ -170,6 +197,7 @@ class EventWiring:
                 events=[entry.get("Event", "s3:ObjectCreated:*")],
                 prefix=prefix,
                 suffix=suffix,
+                implicit_permission=False,
             )
             self._add(entry.get("Function"), trigger, here)
 

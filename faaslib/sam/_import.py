@@ -76,10 +76,13 @@ class TemplateApplication:
         ``AutoPublishAlias``: version 1 is published and the alias points at it
     :ivar resources: the in-memory sources by logical id
     :ivar warnings: what the template uses that faaslib does not run, each naming its resource
+    :ivar permissions: ``(function, statement id, add_permission's keywords)`` for each
+        ``AWS::Lambda::Permission``
     """
 
     functions: list[FunctionSpec] = field(default_factory=list)
     aliases: list[tuple[str, str, int]] = field(default_factory=list)
+    permissions: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     resources: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -199,6 +202,10 @@ class _Reader:
         self.wiring.read_resources()
         for logical_id, code in functions:
             self.application.functions.append(self._function(logical_id, code))
+        names = {spec.name for spec in self.application.functions}
+        for name, logical_id, statement in self.wiring.permissions:
+            if name in names:  # a function of another stack has its own policy there
+                self.application.permissions.append((name, logical_id, statement))
         self._warn_unknown()
         self.application.resources = {
             **self.sources,
