@@ -536,4 +536,6 @@ async def test_metrics_keep_bounded_memory() -> None:
             tracemalloc.stop()
         metrics = invoker.metrics().functions["quick"]
     assert metrics.invocations == 43_000
-    assert grown < 64_000  # an array of 40,000 durations alone would be 320,000 bytes
+    # An array of 40,000 durations alone would be 320,000 bytes; below half of it is the
+    # backend's own bookkeeping, which varies with the machine's load (trio's, up to 74 KB).
+    assert grown < 160_000

@@ -97,7 +97,7 @@ async def test_event_attempts_keep_the_callers_context(
     async with faaslib.Invoker(registry, tracing=provider, clock=clock) as invoker:
         with tracer.start_as_current_span("caller") as caller:
             await invoker.invoke("flaky", {}, "Event")
-        await anyio.sleep(0.05)
+        await invoker.drain()  # the first attempt failed; the retry waits for the clock
         clock.advance(60)
         await invoker.drain()
     spans = exporter.get_finished_spans()
