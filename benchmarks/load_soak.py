@@ -12,6 +12,7 @@ server's ``record`` wrote, once, and the journal must hold no event.
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import os
 import signal
@@ -51,6 +52,9 @@ class SoakReport:
     journal_left: int = 0
     ran_by_stop: int = 0
     server_tracebacks: int = 0
+    #: Requests cut off by a kill of the server on purpose (crash_soak), one per client.
+    interrupted: int = 0
+    crashed: bool = False
 
     def lines(self) -> list[str]:
         rr, ev = len(self.rr_latencies), len(self.event_latencies)
@@ -66,10 +70,20 @@ class SoakReport:
             ("Event", self.event_latencies),
         ):
             out.append(f"{name} latency ms: {percentiles(latencies)}")
+        if self.crashed:
+            when = (
+                f"{self.ran_by_stop:,} by the SIGKILL (which cut off {self.interrupted} "
+                f"requests), {self.events_ran - self.ran_by_stop:,} replayed from the journal "
+                f"by a new server"
+            )
+        else:
+            when = (
+                f"{self.ran_by_stop:,} when the load stopped, "
+                f"{self.events_ran - self.ran_by_stop:,} as the server drained"
+            )
         out.append(
             f"Events: {self.events_accepted:,} answered 202, {self.events_ran:,} ran (recorded "
-            f"by the handler: {self.ran_by_stop:,} when the load stopped, the rest as the "
-            f"server drained, {self.drain_seconds:.2f} s from Ctrl-C to its exit): "
+            f"by the handler: {when}; {self.drain_seconds:.2f} s from Ctrl-C to its exit): "
             f"lost {self.events_lost}, duplicated {self.events_duplicated}, "
             f"not sent {self.events_unknown}; journal rows left {self.journal_left}"
         )
@@ -111,6 +125,8 @@ class Driver:
         self.clients = [lambda_client(url) for _ in range(clients)]
         self.start = threading.Barrier(clients + 1)
         self.deadline = 0.0
+        #: Set when the server is killed on purpose: a client stops at its next failure.
+        self.killed = threading.Event()
 
     def error(self, what: str) -> None:
         with self.lock:
@@ -149,6 +165,10 @@ class Driver:
                     elif json.loads(body) != {"id": call_id}:
                         wrong += 1
             except Exception as exc:  # noqa: BLE001 - every failure is counted and shown
+                if self.killed.is_set():
+                    with self.lock:
+                        self.report.interrupted += 1
+                    break
                 self.error(f"{type(exc).__name__}: {exc}")
         with self.lock:
             self.report.rr_latencies.extend(rr)
@@ -199,52 +219,113 @@ def answers(port: int) -> bool:
     return True
 
 
-def soak(seconds: float, clients: int, journal: bool) -> SoakReport:
-    with tempfile.TemporaryDirectory(prefix="faaslib-soak-") as tmp:
-        directory = Path(tmp)
-        ran_file, log, journal_file = (
-            directory / "ran.txt",
-            directory / "server.log",
-            directory / "events.db",
-        )
+class Served:
+    """``faaslib serve load_app:registry`` in a temporary directory: the file its ``record``
+    writes, its journal and its log there; started again on the same files after a kill."""
+
+    def __init__(self, directory: Path, journal: bool) -> None:
+        self.ran_file = directory / "ran.txt"
+        self.log = directory / "server.log"
+        self.journal_file = directory / "events.db" if journal else None
+        self.server: subprocess.Popen[bytes] | None = None
+        self.url = ""
+
+    def start(self) -> None:
         port = free_port()
         command = [sys.executable, "-m", "faaslib", "serve", "load_app:registry"]
-        command += ["--port", str(port)] + (["--journal", str(journal_file)] if journal else [])
-        env = {**os.environ, "FAASLIB_LOAD_EVENTS": str(ran_file)}
-        with open(log, "wb") as output:
-            server = subprocess.Popen(command, cwd=HERE, env=env, stdout=output, stderr=output)
-            try:
-                wait_for_port(server, port, log)
-                driver = Driver(f"http://127.0.0.1:{port}", clients)
-                report = driver.report
-                driver.drive(seconds)
-                report.ran_by_stop = count_lines(ran_file)
-            finally:
-                stopping = time.perf_counter()
-                server.send_signal(signal.SIGINT)
-                try:
-                    server.wait(120)
-                except subprocess.TimeoutExpired:
-                    server.kill()
-                    server.wait()
-        report.drain_seconds = time.perf_counter() - stopping
-        report.server_exit = server.returncode
-        server_log = log.read_text(errors="replace")
-        report.server_tracebacks = server_log.count("Traceback")
-        if server.returncode != 0 or report.server_tracebacks:
-            report.error_samples.append(f"server log: {server_log[-2000:]}")
-        ran = collections.Counter(ran_file.read_text().split()) if ran_file.exists() else {}
-        accepted = set(driver.accepted)
-        report.events_accepted = len(driver.accepted)
+        command += ["--port", str(port)]
+        if self.journal_file is not None:
+            command += ["--journal", str(self.journal_file)]
+        env = {**os.environ, "FAASLIB_LOAD_EVENTS": str(self.ran_file)}
+        with open(self.log, "ab") as output:
+            self.server = subprocess.Popen(command, cwd=HERE, env=env, stdout=output, stderr=output)
+        wait_for_port(self.server, port, self.log)
+        self.url = f"http://127.0.0.1:{port}"
+
+    def stop(self) -> int | None:
+        """Ctrl-C (SIGINT): the server drains its invoker and exits; its exit status."""
+        if self.server is None:
+            return None
+        self.server.send_signal(signal.SIGINT)
+        try:
+            self.server.wait(120)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+            self.server.wait()
+        return self.server.returncode
+
+    def account(self, report: SoakReport, sent: list[str]) -> None:
+        """What ran against what was accepted, the journal and the server's log."""
+        log = self.log.read_text(errors="replace")
+        report.server_tracebacks = log.count("Traceback")
+        if report.server_exit != 0 or report.server_tracebacks:
+            report.error_samples.append(f"server log: {log[-2000:]}")
+        ran = (
+            collections.Counter(self.ran_file.read_text().split()) if self.ran_file.exists() else {}
+        )
+        accepted = set(sent)
+        report.events_accepted = len(sent)
         report.events_ran = sum(ran.values())
         report.events_lost = len(accepted - ran.keys())
         report.events_duplicated = sum(1 for n in ran.values() if n > 1)
-        report.events_duplicated += len(driver.accepted) - len(accepted)
+        report.events_duplicated += len(sent) - len(accepted)
         report.events_unknown = len(ran.keys() - accepted)
-        if journal:
-            with sqlite3.connect(journal_file) as db:
-                report.journal_left = db.execute(
-                    "SELECT count(*) FROM events WHERE seq <> 0"
-                ).fetchone()[0]
-            db.close()
+        if self.journal_file is not None:
+            with contextlib.closing(sqlite3.connect(self.journal_file)) as db:
+                row = db.execute("SELECT count(*) FROM events WHERE seq <> 0").fetchone()
+            report.journal_left = int(row[0])
+
+
+def soak(seconds: float, clients: int, journal: bool) -> SoakReport:
+    """Load the server for ``seconds``, stop it with Ctrl-C, and account for every Event."""
+    with tempfile.TemporaryDirectory(prefix="faaslib-soak-") as tmp:
+        served = Served(Path(tmp), journal)
+        try:
+            served.start()
+            driver = Driver(served.url, clients)
+            report = driver.report
+            driver.drive(seconds)
+            report.ran_by_stop = count_lines(served.ran_file)
+        finally:
+            stopping = time.perf_counter()
+            exit_status = served.stop()
+        report.drain_seconds = time.perf_counter() - stopping
+        report.server_exit = exit_status
+        served.account(report, driver.accepted)
+        return report
+
+
+def crash_soak(seconds: float, clients: int) -> SoakReport:
+    """Load a server with ``--journal`` and SIGKILL it halfway; the clients stop at their
+    first failure after the kill (``interrupted``, not errors). Then a new server opens the
+    journal, replays what was unfinished and is stopped with Ctrl-C: no Event answered 202 may
+    be lost; some may run twice (at least once, as Lambda promises: an event that finished
+    just before the kill), and an Event whose answer the kill cut off may have run."""
+    with tempfile.TemporaryDirectory(prefix="faaslib-crash-") as tmp:
+        served = Served(Path(tmp), journal=True)
+        try:
+            served.start()
+            driver = Driver(served.url, clients)
+            report = driver.report
+            report.crashed = True
+            server = served.server
+            assert server is not None
+
+            def kill() -> None:
+                driver.killed.set()
+                server.kill()
+
+            killer = threading.Timer(seconds / 2, kill)
+            killer.start()
+            driver.drive(seconds)
+            killer.join()
+            server.wait()
+            report.ran_by_stop = count_lines(served.ran_file)
+            served.start()  # on the same journal: replays the events left unfinished
+        finally:
+            stopping = time.perf_counter()
+            exit_status = served.stop()
+        report.drain_seconds = time.perf_counter() - stopping
+        report.server_exit = exit_status
+        served.account(report, driver.accepted)
         return report

@@ -1,6 +1,6 @@
 """benchmarks/load.py: its quick run (Events under load with failures, retries and an
-on_failure destination; ``faaslib serve`` soaked by boto3 clients) must account for every
-event and exit 0."""
+on_failure destination; ``faaslib serve`` soaked by boto3 clients, killed once and started
+again on its journal) must account for every event and exit 0."""
 
 from __future__ import annotations
 
@@ -48,11 +48,19 @@ def test_quick_load_run_loses_and_duplicates_nothing() -> None:
     assert number(retries) > 500
     assert "concurrency: peak 1,000 of work (reserved 1,000)" in out
 
-    # The soaks, in memory and with a journal: no error, every Event answered 202 ran once.
+    # The soaks, in memory, with a journal, and with a journal and the server killed halfway:
+    # no error; every Event answered 202 ran once (at least once across the kill).
     soaks = re.findall(r"requests/s \(.*\), errors (\d+)", out)
-    assert soaks == ["0", "0"]
+    assert soaks == ["0", "0", "0"]
     events = re.findall(
-        r"Events: ([\d,]+) answered 202, ([\d,]+) ran .*: lost 0, duplicated 0, not sent 0", out
+        r"Events: ([\d,]+) answered 202, ([\d,]+) ran .*: lost 0, duplicated (\d+), "
+        r"not sent (\d+); journal rows left 0",
+        out,
     )
-    assert len(events) == 2
-    assert all(number(accepted) == number(ran) > 0 for accepted, ran in events)
+    assert len(events) == 3
+    for accepted, ran, duplicated, unanswered in events[:2]:
+        assert number(accepted) == number(ran) > 0
+        assert (duplicated, unanswered) == ("0", "0")
+    accepted, ran, duplicated, unanswered = events[2]
+    assert number(ran) == number(accepted) + int(duplicated) + int(unanswered)
+    assert re.search(r"[\d,]+ replayed from the journal by a new server", out)
