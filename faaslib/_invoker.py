@@ -24,6 +24,7 @@ from ._concurrency import ConcurrencyPool
 from ._context import parse_client_context
 from ._conversion import check_size, payload_bytes
 from ._deadline import deadlines
+from ._depth import check_depth, depth_bound
 from ._environments import Environment, Runner
 from ._errors import (
     InvalidParameterValueException,
@@ -163,6 +164,8 @@ class Invoker:
         each handler run is a span (the ``otel`` extra)
     :param check_permissions: check each invocation's ``principal`` against the function's
         resource-based policy (:meth:`~faaslib.Registry.add_permission`) before it runs
+    :param max_json_depth: refuse payloads nested deeper (1 to 200; the JSON parser refuses
+        deeper than 200 levels itself)
     :raises ~faaslib.InvalidParameterValueException: an option is out of range, the
         ``journal`` path cannot name a file, the reserved concurrency of the functions
         leaves less than ``unreserved_minimum``, or (on opening) a destination or
@@ -194,6 +197,7 @@ class Invoker:
         faults: Faults | None = None,
         tracing: Any = False,
         check_permissions: bool = False,
+        max_json_depth: int | None = None,
     ) -> None:
         if not isinstance(registry, Registry):
             raise InvalidParameterValueException(
@@ -207,6 +211,7 @@ class Invoker:
         self._max_sync = _positive("max_sync_payload", max_sync_payload)
         self._max_async = _positive("max_async_payload", max_async_payload)
         self._max_response = _positive("max_response_payload", max_response_payload)
+        self._max_depth = depth_bound(max_json_depth)
         self._workers = _positive("event_workers", event_workers)
         self._raise_when_full = _choice("on_queue_full", on_queue_full, ("wait", "raise"))
         self._cancel_on_exit = _choice("on_exit", on_exit, ("drain", "cancel"))
@@ -423,6 +428,10 @@ class Invoker:
             )
         context_data = None if client_context is None else parse_client_context(client_context)
         data = payload if type(payload) is bytes and payload else payload_bytes(payload, fn.name)
+        if self._max_depth is not None and len(data) <= (
+            self._max_async if invocation_type == "Event" else self._max_sync
+        ):  # (a payload over its size limit: refused for that below)
+            check_depth(fn.name, data, self._max_depth)
         if invocation_type == "RequestResponse":  # the hot path, inline
             if len(data) > self._max_sync:
                 check_size(fn.name, data, self._max_sync, sync=True)
