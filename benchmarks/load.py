@@ -23,7 +23,8 @@
    journal: every Event answered 202 must have run at least once.
 
 Run: ``python benchmarks/load.py`` (about a minute), ``--quick`` (under 30 s); ``--journal``
-runs the Event test with a journal, ``--backend trio`` on trio, ``--skip-soak`` without part 2.
+runs the Event test with a journal, ``--timeouts`` with half the failing attempts running past
+a 1 s timeout, ``--backend trio`` on trio, ``--skip-soak`` without part 2.
 The exit status is non-zero if any check fails.
 """
 
@@ -54,6 +55,8 @@ MAX_RETRY_ATTEMPTS = 2
 #: flight = runs started per second x their length: the loop starts some 10,000-25,000 a
 #: second here, so only runs of 50 ms or more fill 1,000 slots (1-10 ms ones peaked at 400).
 SLEEP_MS = (50, 95)
+#: With ``--timeouts``: the function's timeout, which half the failing attempts run past.
+TIMEOUT = 1
 PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
@@ -82,6 +85,8 @@ class EventLoad:
     events: int
     failure_rate: float
     seed: int
+    #: Events of even id fail by running past the function's timeout, not by raising.
+    timeouts: bool = False
     #: Failing attempts planned for each event before its first success (0-3; 3: never).
     plan: bytearray = field(init=False)
     accepted: bytearray = field(init=False)
@@ -116,6 +121,7 @@ def build_registry(load: EventLoad, concurrency: int) -> faaslib.Registry:
     registry = faaslib.Registry()
     attempts, plan, succeeded = load.attempts, load.plan, load.succeeded
     to_destination, bad, first_done = load.to_destination, load.bad_records, load.first_done
+    timeouts = load.timeouts
     sleeps = [SLEEP_MS[0] / 1000 + k * (SLEEP_MS[1] - SLEEP_MS[0]) / 9000 for k in range(10)]
 
     @registry.function(
@@ -123,13 +129,15 @@ def build_registry(load: EventLoad, concurrency: int) -> faaslib.Registry:
         reserved_concurrency=concurrency,
         max_retry_attempts=MAX_RETRY_ATTEMPTS,
         on_failure="failures",
-        timeout=30,
+        timeout=TIMEOUT if load.timeouts else 30,
     )
     async def work(job: Job) -> dict[str, int]:
         i = job.id
         attempts[i] += 1
         await anyio.sleep(sleeps[i % 10])
         if attempts[i] <= plan[i]:
+            if timeouts and i % 2 == 0:
+                await anyio.sleep(TIMEOUT * 5)  # stopped at the deadline: Sandbox.Timedout
             raise RuntimeError(f"planned failure: attempt {attempts[i]} of event {i}")
         succeeded[i] += 1
         if attempts[i] == 1:
@@ -244,36 +252,39 @@ def event_test(
     seed: int,
     backend: str,
     journal: bool = False,
+    timeouts: bool = False,
 ) -> None:
+    how = f" (half by timing out at {TIMEOUT} s)" if timeouts else ""
     print(
         f"1. Event invocations: {events:,} from {producers:,} concurrent producers, function "
         f"reserved concurrency {concurrency:,} ({concurrency + 100:,} event workers), "
-        f"10% of attempts failing (seed {seed}), max_retry_attempts={MAX_RETRY_ATTEMPTS}, "
+        f"10% of attempts failing{how} (seed {seed}), max_retry_attempts={MAX_RETRY_ATTEMPTS}, "
         f"retry delays {RETRY_DELAYS[0]} s / {RETRY_DELAYS[1]} s (Lambda's 60 / 120 s / 120), "
         f"on_failure: a function; {backend}{', journal' if journal else ', in memory'}"
     )
     with tempfile.TemporaryDirectory(prefix="faaslib-load-") as directory:
         path = os.path.join(directory, "events.db") if journal else None
-        load, run, retained_blocks = event_run(events, producers, concurrency, seed, backend, path)
+        load, run, retained_blocks = event_run(
+            EventLoad(events, 0.10, seed, timeouts), producers, concurrency, backend, path
+        )
     event_checks(checks, load, run, retained_blocks, concurrency)
 
 
 def event_run(
-    events: int, producers: int, concurrency: int, seed: int, backend: str, journal: str | None
+    load: EventLoad, producers: int, concurrency: int, backend: str, journal: str | None
 ) -> tuple[EventLoad, EventRun, int]:
     # A warm-up round (its own events, not checked) first: imports, caches and the traceback
     # module's source lines are then in place, and what the measured run leaves is its own.
     anyio.run(
         partial(
             run_events,
-            EventLoad(2_000, 0.10, seed + 1),
+            EventLoad(2_000, 0.10, load.seed + 1, load.timeouts),
             producers,
             concurrency,
             None if journal is None else journal + ".warm-up",
         ),
         backend=backend,
     )
-    load = EventLoad(events, 0.10, seed)
     gc.collect()
     blocks_before = sys.getallocatedblocks()
     run = anyio.run(partial(run_events, load, producers, concurrency, journal), backend=backend)
@@ -352,6 +363,12 @@ def event_checks(
         f"outcome of each event as its seeded plan says ({planned_failures} to give up)",
     )
     checks.check(off_plan == 0, "attempts of each event as planned (retries exactly as due)")
+    if load.timeouts:
+        planned_timeouts = sum(load.plan[i] for i in range(0, events, 2))
+        checks.check(
+            work.timeouts == planned_timeouts,
+            f"timeouts as planned ({work.timeouts:,} of {planned_timeouts:,})",
+        )
     checks.check(
         attempts == work.invocations and retries == stats.events_retried,
         "attempts == first attempts + retries (handler counts == invoker's counts)",
@@ -441,6 +458,9 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8, help="concurrent boto3 clients")
     parser.add_argument("--skip-soak", action="store_true", help="the Event test only")
     parser.add_argument("--journal", action="store_true", help="the Event test with a journal")
+    parser.add_argument(
+        "--timeouts", action="store_true", help="half the failures time out (1 s) instead"
+    )
     args = parser.parse_args()
     events = args.events or (10_000 if args.quick else 100_000)
     soak_seconds = args.soak_seconds or (3.0 if args.quick else 20.0)
@@ -452,7 +472,14 @@ def main() -> None:
     )
     checks = Checks()
     event_test(
-        checks, events, args.producers, args.concurrency, args.seed, args.backend, args.journal
+        checks,
+        events,
+        args.producers,
+        args.concurrency,
+        args.seed,
+        args.backend,
+        args.journal,
+        args.timeouts,
     )
     if not args.skip_soak:
         for kind in ("memory", "journal", "crash"):
