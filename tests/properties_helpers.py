@@ -40,6 +40,7 @@ LAMBDA_ERRORS: dict[type[faaslib.FaaslibError], tuple[str, int]] = {
     faaslib.InvalidRequestContentException: ("InvalidRequestContentException", 400),
     faaslib.RequestTooLargeException: ("RequestEntityTooLargeException", 413),
     faaslib.TooManyRequestsException: ("TooManyRequestsException", 429),
+    faaslib.InvalidMessageContents: ("InvalidMessageContents", 400),
 }
 
 

@@ -186,7 +186,8 @@ class Queue(FollowsSite):
         # FIFO queue: each group's messages in order; a group whose first message is in
         # flight waits for it.
         self._groups: OrderedDict[str, deque[str]] = OrderedDict()
-        self._deduplication: dict[str, float] = {}
+        # FIFO: each deduplication id's latest accepted send (its time and message id).
+        self._deduplication: dict[str, tuple[float, str]] = {}
         self._waiters: set[Waker] = set()  # pollers waiting for a message
 
     # -- identity ------------------------------------------------------------------------------
@@ -247,6 +248,8 @@ class Queue(FollowsSite):
                 f"{MAX_MESSAGE} bytes."
             )
         now = self.clock.time()
+        wait = self.delay if delay is None else delay
+        _check("delay", wait, 0, 900)  # before deduplication: a refused send takes no id
         if self.fifo:
             if group_id is None:
                 raise InvalidParameterValueException(
@@ -260,15 +263,12 @@ class Queue(FollowsSite):
                     )
                 deduplication_id = hashlib.sha256(data).hexdigest()
             seen = self._deduplication.get(deduplication_id)
-            if seen is not None and now - seen < 300:
-                return self._duplicate_id(deduplication_id)
-            self._deduplication[deduplication_id] = now
+            if seen is not None and now - seen[0] < 300:
+                return seen[1]  # accepted and dropped: the id of the message it duplicates
         elif group_id is not None or deduplication_id is not None:
             raise InvalidParameterValueException(
                 "MessageGroupId and MessageDeduplicationId are for FIFO queues only"
             )
-        wait = self.delay if delay is None else delay
-        _check("delay", wait, 0, 900)
         message = _Stored(
             message_id=new_request_id(),
             body=text,
@@ -283,6 +283,7 @@ class Queue(FollowsSite):
         )
         self._messages[message.message_id] = message
         if self.fifo:
+            self._deduplication[deduplication_id or ""] = (now, message.message_id)
             self._groups.setdefault(group_id or "", deque()).append(message.message_id)
         elif wait > 0:
             self._hide(message.visible_at, (message.message_id,))
@@ -290,12 +291,6 @@ class Queue(FollowsSite):
             self._ready.append(message.message_id)
         self._wake()
         return message.message_id
-
-    def _duplicate_id(self, deduplication_id: str) -> str:
-        for message in self._messages.values():
-            if message.deduplication_id == deduplication_id:
-                return message.message_id
-        return new_request_id()
 
     # -- receiving -----------------------------------------------------------------------------
 
