@@ -11,10 +11,15 @@ its retention), in put order per shard, with increasing sequence numbers."""
 
 from __future__ import annotations
 
+import base64
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
+import anyio
 import pytest
+from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.stateful import (
     Bundle,
@@ -25,7 +30,7 @@ from hypothesis.stateful import (
     multiple,
     rule,
 )
-from properties_helpers import check_lambda_error, property_settings
+from properties_helpers import BACKENDS, check_lambda_error, property_settings
 
 import faaslib
 
@@ -436,3 +441,169 @@ class StreamMachine(RuleBasedStateMachine):
 
 StreamMachine.TestCase.settings = property_settings(max_examples=80, stateful_step_count=40)
 TestStreamProperties = StreamMachine.TestCase
+
+
+# -- through an invoker: the event source mappings ---------------------------------------------
+
+#: Seconds a whole mapping scenario may take before it fails as hung.
+SCENARIO_BOUND = 60
+
+
+async def _settle(
+    invoker: faaslib.Invoker, clock: faaslib.VirtualClock, done: Callable[[], bool], step: float
+) -> None:
+    """Drain, moving the clock by ``step`` between drains (visibility timeouts and retry
+    delays pass), until ``done`` or a bound on rounds."""
+    for _ in range(200):
+        await invoker.drain()
+        if done():
+            return
+        clock.advance(step)
+
+
+async def _queue_scenario(
+    fifo: bool, sends: list[tuple[str, int]], batch_size: int, report: bool
+) -> None:
+    """Messages (a group, and how many times processing it fails) through an SQS mapping."""
+    clock = faaslib.VirtualClock(T0)
+    queue = faaslib.Queue("work.fifo" if fifo else "work", visibility_timeout=30, clock=clock)
+    failures = {str(n): fails for n, (_, fails) in enumerate(sends)}
+    processed: list[str] = []
+    registry = faaslib.Registry()
+    response_types = ["ReportBatchItemFailures"] if report else []
+
+    @registry.function(
+        events=[faaslib.SQS(queue, batch_size=batch_size, function_response_types=response_types)]
+    )
+    def work(event: dict[str, Any]) -> dict[str, Any]:
+        records = event["Records"]
+        if not report:  # the whole batch fails while one of its messages does
+            failing = [r["body"] for r in records if failures[r["body"]] > 0]
+            if failing:
+                failures[failing[0]] -= 1
+                raise ValueError(f"{failing[0]} failed")
+            processed.extend(r["body"] for r in records)
+            return {}
+        failed: list[dict[str, str]] = []
+        blocked: set[str] = set()  # FIFO: a group after its failed message waits for it
+        for record in records:
+            body, group = record["body"], record["attributes"].get("MessageGroupId", "")
+            if group in blocked or failures[body] > 0:
+                if group not in blocked:
+                    failures[body] -= 1
+                if fifo:
+                    blocked.add(group)
+                failed.append({"itemIdentifier": record["messageId"]})
+            else:
+                processed.append(body)
+        return {"batchItemFailures": failed}
+
+    def send(n: int, group: str) -> None:
+        options = {"group_id": group, "deduplication_id": str(n)} if fifo else {}
+        queue.send(str(n), **options)  # type: ignore[arg-type]
+
+    half = len(sends) // 2
+    for n, (group, _) in enumerate(sends[:half]):  # before the invoker opens ...
+        send(n, group)
+    with anyio.fail_after(SCENARIO_BOUND):
+        async with faaslib.Invoker(registry, clock=clock) as invoker:
+            await invoker.drain()
+            for n, (group, _) in enumerate(sends[half:], start=half):  # ... and while it runs
+                send(n, group)
+            await _settle(invoker, clock, lambda: len(set(processed)) == len(sends), 31)
+    # At least once: every message processed; FIFO: each group in send order.
+    assert set(processed) == {str(n) for n in range(len(sends))}, (processed, failures)
+    assert len(queue) == 0
+    if fifo:
+        firsts = list(dict.fromkeys(processed))
+        for group in {g for g, _ in sends}:
+            in_group = [str(n) for n, (g, _) in enumerate(sends) if g == group]
+            assert [b for b in firsts if b in in_group] == in_group, (group, processed)
+
+
+@BACKENDS
+@property_settings(max_examples=60)
+@given(
+    fifo=st.booleans(),
+    sends=st.lists(st.tuples(st.sampled_from("abc"), st.integers(0, 2)), min_size=1, max_size=10),
+    batch_size=st.integers(1, 4),
+    report=st.booleans(),
+)
+def test_a_queue_mapping_delivers_every_message_in_group_order(
+    backend: str, fifo: bool, sends: list[tuple[str, int]], batch_size: int, report: bool
+) -> None:
+    anyio.run(_queue_scenario, fifo, sends, batch_size, report, backend=backend)
+
+
+async def _stream_scenario(
+    shard_count: int, puts: list[tuple[str, int]], batch_size: int, mode: str
+) -> None:
+    """Records (a partition key, and how many times processing it fails) through a Kinesis
+    mapping that reports item failures, bisects failed batches, or retries them whole."""
+    clock = faaslib.VirtualClock(T0)
+    stream = faaslib.Stream("events", shard_count=shard_count, clock=clock)
+    failures = {str(n): fails for n, (_, fails) in enumerate(puts)}
+    processed: list[str] = []
+    registry = faaslib.Registry()
+
+    @registry.function(
+        events=[
+            faaslib.Kinesis(
+                stream,
+                batch_size=batch_size,
+                bisect_batch_on_function_error=mode == "bisect",
+                function_response_types=["ReportBatchItemFailures"] if mode == "report" else [],
+            )
+        ]
+    )
+    def read(event: dict[str, Any]) -> dict[str, Any]:
+        records = [
+            (base64.b64decode(r["kinesis"]["data"]).decode(), r["kinesis"]["sequenceNumber"])
+            for r in event["Records"]
+        ]
+        if mode == "report":  # done up to the first failure, retried from it
+            for data, sequence in records:
+                if failures[data] > 0:
+                    failures[data] -= 1
+                    return {"batchItemFailures": [{"itemIdentifier": sequence}]}
+                processed.append(data)
+            return {"batchItemFailures": []}
+        failing = [data for data, _ in records if failures[data] > 0]
+        if failing:
+            failures[failing[0]] -= 1
+            raise ValueError(f"{failing[0]} failed")
+        processed.extend(data for data, _ in records)
+        return {}
+
+    half = len(puts) // 2
+    for n, (key, _) in enumerate(puts[:half]):
+        stream.put(str(n), key)
+    with anyio.fail_after(SCENARIO_BOUND):
+        async with faaslib.Invoker(registry, clock=clock) as invoker:
+            await invoker.drain()
+            for n, (key, _) in enumerate(puts[half:], start=half):
+                stream.put(str(n), key)
+            await _settle(invoker, clock, lambda: len(set(processed)) == len(puts), 61)
+    # Every record processed, once (a failed batch processed nothing), in order per shard.
+    assert sorted(processed, key=int) == [str(n) for n in range(len(puts))], processed
+    for shard in range(shard_count):
+        in_shard = [str(n) for n, (key, _) in enumerate(puts) if stream.shard_for(key) == shard]
+        assert [data for data in processed if data in in_shard] == in_shard, (shard, processed)
+
+
+@BACKENDS
+@property_settings(max_examples=60)
+@given(
+    shard_count=st.integers(1, 3),
+    puts=st.lists(
+        st.tuples(st.sampled_from(["k1", "k2", "k3", "k4", "k5"]), st.integers(0, 2)),
+        min_size=1,
+        max_size=10,
+    ),
+    batch_size=st.integers(1, 4),
+    mode=st.sampled_from(["report", "bisect", "retry"]),
+)
+def test_a_stream_mapping_delivers_every_record_in_shard_order(
+    backend: str, shard_count: int, puts: list[tuple[str, int]], batch_size: int, mode: str
+) -> None:
+    anyio.run(_stream_scenario, shard_count, puts, batch_size, mode, backend=backend)
