@@ -10,10 +10,11 @@ succeeds; and every Event accepted (202) runs exactly once by the time ``drain``
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
@@ -75,6 +76,9 @@ def untyped_sync(event, context):  # type: ignore[no-untyped-def]  # untyped on 
     _note(context)
     return event
 
+
+registry.publish_version("untyped_async")  # "1"
+registry.create_alias("untyped_async", "live", "1")
 
 TYPED = ("typed_async", "typed_sync")
 UNTYPED = ("untyped_async", "untyped_sync")
@@ -141,6 +145,16 @@ class Call:
     function: str
     payload: Payload
     invocation_type: str
+    options: dict[str, Any] = field(default_factory=dict)  # qualifier, client context, log type
+
+    @property
+    def plain(self) -> bool:
+        """Whether its options are all valid for any registered function."""
+        return (
+            self.options.get("qualifier") in (None, "$LATEST")
+            and self.options.get("client_context") is None
+            and self.options.get("log_type", "None") in ("None", "Tail")
+        )
 
 
 #: Mostly registered functions and valid invocation types; now and then neither.
@@ -152,7 +166,24 @@ invocation_types = st.integers(0, 9).flatmap(
         st.sampled_from(INVOCATION_TYPES) if n else st.sampled_from(["", "event", "Sometimes"])
     )
 )
-calls = st.builds(Call, function_names, payloads, invocation_types)
+#: Mostly none; now and then a qualifier, a client context or a log type, valid or not.
+options = st.integers(0, 3).flatmap(
+    lambda n: (
+        st.just({})
+        if n
+        else st.fixed_dictionaries(
+            {},
+            optional={
+                "qualifier": st.sampled_from(["$LATEST", "1", "2", "live", "nope", ""])
+                | st.text(max_size=10),
+                "client_context": st.sampled_from(["e30=", "%%%", "W10=", ""])
+                | st.dictionaries(st.text(max_size=5), json_values, max_size=2),
+                "log_type": st.sampled_from(["None", "Tail", "Everything", ""]),
+            },
+        )
+    )
+)
+calls = st.builds(Call, function_names, payloads, invocation_types, options)
 
 
 def _python_json(data: Any) -> tuple[bool, Any]:
@@ -195,7 +226,12 @@ async def _check_call(invoker: faaslib.Invoker, call: Call, accepted: list[str])
     valid_type = call.invocation_type in INVOCATION_TYPES
     try:
         with anyio.fail_after(BOUND):
-            result = await invoker.invoke(call.function, call.payload.data, call.invocation_type)  # type: ignore[arg-type]
+            result = await invoker.invoke(
+                call.function,
+                call.payload.data,
+                call.invocation_type,  # type: ignore[arg-type]
+                **call.options,
+            )
     except faaslib.FaaslibError as exc:
         allowed: tuple[type[faaslib.FaaslibError], ...] = (
             faaslib.InvalidRequestContentException,
@@ -205,19 +241,25 @@ async def _check_call(invoker: faaslib.Invoker, call: Call, accepted: list[str])
             allowed += (faaslib.ResourceNotFoundException, faaslib.ValidationException)
         if not valid_type:
             allowed += (faaslib.InvalidParameterValueException,)
+        if not call.plain:
+            allowed += (
+                faaslib.InvalidParameterValueException,
+                faaslib.ResourceNotFoundException,
+                faaslib.ValidationException,
+            )
         error = check_lambda_error(exc, allowed)
         if isinstance(error, faaslib.RequestTooLargeException):
             assert call.invocation_type == "Event"
             assert error.size > EVENT_LIMIT
         parsed, _ = _python_json(call.payload.data)
-        if registered and valid_type and call.function in UNTYPED:
+        if registered and valid_type and call.plain and call.function in UNTYPED:
             # JSON is a valid event of an untyped handler, unless too large (or beyond what
             # Lambda takes, for text Python's parser reads).
             if call.payload.known:
                 assert isinstance(error, faaslib.RequestTooLargeException), error
             elif parsed:
                 assert _beyond_lambda(call.payload.data), (call.payload, error)
-        if registered and valid_type and call.function in TYPED:
+        if registered and valid_type and call.plain and call.function in TYPED:
             assert _order(call.payload) is None, f"a valid order was refused: {error}"
         return False
     assert registered, (call, result)
@@ -231,6 +273,10 @@ async def _check_call(invoker: faaslib.Invoker, call: Call, accepted: list[str])
         assert (result.status_code, result.payload) == (204, b"")
         return False
     assert result.status_code == 200
+    if call.options.get("log_type") == "Tail":  # the run's log tail
+        log = base64.b64decode(result.log_result or "").decode()
+        assert f"START RequestId: {result.request_id}" in log, log
+        assert f"REPORT RequestId: {result.request_id}" in log, log
     answer = result.json()
     parsed, value = _python_json(call.payload.data)
     if call.function in UNTYPED:
