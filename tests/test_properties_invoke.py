@@ -1,6 +1,7 @@
 """Property-based tests of ``Invoker.invoke``: arbitrary bytes, text and JSON values as
 payloads, to typed (pydantic model) and untyped handlers, sync and async, with the three
-invocation types (and a few invalid types and function names).
+invocation types (and now and then an invalid type or function name, or a qualifier, client
+context or log type, valid or not).
 
 Each example is a list of invocations run through one invoker, each bounded by a timeout.
 Whatever the payload: ``invoke`` answers or raises one of Lambda's request errors (a
