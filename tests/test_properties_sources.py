@@ -542,7 +542,7 @@ def test_a_queue_mapping_delivers_every_message_in_group_order(
 
 
 async def _stream_scenario(
-    shard_count: int, puts: list[tuple[str, int]], batch_size: int, mode: str
+    shard_count: int, puts: list[tuple[str, int]], batch_size: int, mode: str, lanes: int
 ) -> None:
     """Records (a partition key, and how many times processing it fails) through a Kinesis
     mapping that reports item failures, bisects failed batches, or retries them whole."""
@@ -557,6 +557,7 @@ async def _stream_scenario(
             faaslib.Kinesis(
                 stream,
                 batch_size=batch_size,
+                parallelization_factor=lanes,
                 bisect_batch_on_function_error=mode == "bisect",
                 function_response_types=["ReportBatchItemFailures"] if mode == "report" else [],
             )
@@ -590,11 +591,16 @@ async def _stream_scenario(
             for n, (key, _) in enumerate(puts[half:], start=half):
                 stream.put(str(n), key)
             await _settle(invoker, clock, lambda: len(set(processed)) == len(puts), 61)
-    # Every record processed, once (a failed batch processed nothing), in order per shard.
+    # Every record processed, once (a failed batch processed nothing), in order per shard
+    # (with parallel lanes, per partition key).
     assert sorted(processed, key=int) == [str(n) for n in range(len(puts))], processed
     for shard in range(shard_count):
         in_shard = [str(n) for n, (key, _) in enumerate(puts) if stream.shard_for(key) == shard]
-        assert [data for data in processed if data in in_shard] == in_shard, (shard, processed)
+        if lanes == 1:
+            assert [data for data in processed if data in in_shard] == in_shard, processed
+    for key in {key for key, _ in puts}:
+        in_key = [str(n) for n, (k, _) in enumerate(puts) if k == key]
+        assert [data for data in processed if data in in_key] == in_key, (key, processed)
 
 
 @BACKENDS
@@ -608,8 +614,14 @@ async def _stream_scenario(
     ),
     batch_size=st.integers(1, 4),
     mode=st.sampled_from(["report", "bisect", "retry"]),
+    lanes=st.sampled_from([1, 1, 3]),
 )
 def test_a_stream_mapping_delivers_every_record_in_shard_order(
-    backend: str, shard_count: int, puts: list[tuple[str, int]], batch_size: int, mode: str
+    backend: str,
+    shard_count: int,
+    puts: list[tuple[str, int]],
+    batch_size: int,
+    mode: str,
+    lanes: int,
 ) -> None:
-    anyio.run(_stream_scenario, shard_count, puts, batch_size, mode, backend=backend)
+    anyio.run(_stream_scenario, shard_count, puts, batch_size, mode, lanes, backend=backend)
