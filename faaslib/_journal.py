@@ -18,6 +18,10 @@ __all__ = ["Journal", "JournalEntry"]
 
 logger = logging.getLogger("faaslib")
 
+#: After a failed transaction the writer waits for new work, or this many seconds, before it
+#: tries the failed transaction's updates and deletes again (a full disk is not hammered).
+RETRY_AFTER = 1.0
+
 
 class _State(enum.Enum):
     NEW = "new"
@@ -101,13 +105,18 @@ class Journal:
         """Commit pending work as it comes, until cancelled or the journal is closed.
 
         A failed transaction (e.g. disk full) fails the :meth:`add` calls of its batch, is
-        logged, and does not stop the writer.
+        logged, and does not stop the writer; its updates and deletes are written with the
+        next transaction (tried with the next work, or after :data:`RETRY_AFTER` seconds), so
+        that an event finished while the disk was full is not run again once it has room.
         """
         if self._state is _State.NEW:
             raise InvokerClosed("Journal is not open: call open() first")
         while self._state is _State.OPEN:
             if self._inserts or self._attempts or self._removes:
-                await self._commit()
+                if await self._commit() is not None:
+                    self._wakeup = anyio.Event()
+                    with anyio.move_on_after(RETRY_AFTER):
+                        await self._wakeup.wait()
             else:
                 self._wakeup = anyio.Event()
                 await self._wakeup.wait()
@@ -206,6 +215,10 @@ class Journal:
             self._commits += 1
         except sqlite3.Error as exc:  # e.g. disk full
             batch.error = exc
+            # The adders are refused (no 202), but updates and deletes are kept for the next
+            # transaction, later ones first: an event finished now must not run again.
+            self._attempts = {**attempts, **self._attempts}
+            self._removes = removes + self._removes
             logger.error(
                 "Journal %r: commit of %s, %s, %s failed: %s",
                 self.path,

@@ -56,6 +56,9 @@ _SELECT = (
     "FROM events WHERE seq <> 0 ORDER BY seq"
 )
 COUNT = "UPDATE events SET attempts = ?, due = ? WHERE seq = 0"
+#: An SQLite file's first bytes, and the size of the header they begin.
+_MAGIC = b"SQLite format 3\0"
+_HEADER_SIZE = 100
 #: Damaged rows logged one by one at an open; more are summed up in one message.
 _DAMAGED_LOGGED = 10
 
@@ -244,7 +247,7 @@ class JournalFile:
         """
         try:
             with open(self.path, "rb") as file:
-                header = file.read(72)
+                header = file.read(_HEADER_SIZE)
         except FileNotFoundError:
             header = b""
         except OSError:
@@ -261,9 +264,14 @@ class JournalFile:
                     f"WAL file {wal!r} holds {wal_size} bytes of commits, which opening it "
                     "would discard. Restore the file, or move both away to start a new journal"
                 )
-        return header[:16] == b"SQLite format 3\0" and header[68:72] == _APPLICATION_ID.to_bytes(
-            4, "big"
-        )
+        if 0 < len(header) < _HEADER_SIZE and _MAGIC.startswith(header[: len(_MAGIC)]):
+            # A file cut short (a copy or a write interrupted): SQLite would call it "not a
+            # database", or malformed, which says nothing of a journal damaged.
+            raise self._damaged(
+                f"it is {len(header)} bytes long, cut short inside SQLite's "
+                f"{_HEADER_SIZE}-byte header"
+            )
+        return header[:16] == _MAGIC and header[68:72] == _APPLICATION_ID.to_bytes(4, "big")
 
     def _damaged(self, detail: object) -> InvalidParameterValueException:
         return InvalidParameterValueException(

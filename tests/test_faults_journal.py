@@ -1,0 +1,227 @@
+"""Faults of the journal (issue 16, item 3): a file damaged before an invoker opens it, and a
+disk that fills up while the invoker runs. Nothing answered 202 is lost or run by surprise:
+a journal too damaged to read is refused and left as it was, a damaged row is reported and
+kept, and an Event invocation the journal cannot commit is refused with ``ServiceException``
+while RequestResponse invocations carry on.
+
+Real SQLite files, real processes, and real full disks: ``RLIMIT_FSIZE`` (writes fail with
+EFBIG) everywhere on Linux, and a small tmpfs (ENOSPC) where unprivileged user and mount
+namespaces are allowed (``unshare -rm``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import anyio
+import pytest
+
+import faaslib
+
+TESTS = Path(__file__).parent
+ROOT = TESTS.parent
+RUN = TESTS / "faults_journal_run.py"
+EVENTS = 60
+
+
+def registry(ran: list[int], gate: anyio.Event | None = None) -> faaslib.Registry:
+    functions = faaslib.Registry()
+
+    @functions.function(timeout=60)
+    async def work(event: dict[str, Any]) -> None:
+        if gate is not None:
+            await gate.wait()
+        ran.append(event["n"])
+
+    return functions
+
+
+async def unfinished_journal(path: Path) -> None:
+    """A journal left holding ``EVENTS`` accepted events (about 20 pages)."""
+    held = anyio.Event()  # never set: every event is running or queued when the block is left
+    async with faaslib.Invoker(registry([], held), journal=path, on_exit="cancel") as invoker:
+        for n in range(EVENTS):
+            await invoker.invoke("work", {"n": n, "pad": "p" * 1000}, "Event")
+
+
+def has_wal(path: Path) -> bool:
+    return os.path.lexists(f"{path}-wal")
+
+
+def damage(data: bytes, how: str) -> bytes:
+    if how == "cut-in-the-header":
+        return data[:50]
+    if how == "zeroed-header":
+        return bytes(100) + data[100:]
+    if how == "garbage-page":
+        return data[: 4096 * 5] + os.urandom(4096) + data[4096 * 6 :]
+    assert how == "last-page-cut"
+    return data[:-4096]
+
+
+@pytest.mark.parametrize(
+    ("how", "says"),
+    [
+        ("cut-in-the-header", "is damaged"),
+        ("zeroed-header", "is not a faaslib journal"),
+        ("garbage-page", "is damaged"),
+        ("last-page-cut", "is damaged"),
+    ],
+)
+async def test_a_journal_damaged_before_it_opens_is_refused_and_left_as_it_was(
+    tmp_path: Path, how: str, says: str
+) -> None:
+    path = tmp_path / "journal.db"
+    await unfinished_journal(path)
+    assert not has_wal(path)  # all in the main file: the damage hits it
+    whole = path.read_bytes()
+    damaged = damage(whole, how)
+    path.write_bytes(damaged)
+    ran: list[int] = []
+    with pytest.raises(faaslib.InvalidParameterValueException) as info:
+        async with faaslib.Invoker(registry(ran), journal=path):
+            pytest.fail("an invoker opened a damaged journal")  # pragma: no cover
+    assert str(path) in str(info.value)
+    assert says in str(info.value)
+    assert info.value.status_code == 400
+    assert ran == []
+    assert path.read_bytes() == damaged  # left for the user to repair or move away
+    assert not has_wal(path)
+    # Refusing lost nothing: the file put back, every accepted event runs.
+    path.write_bytes(whole)
+    async with faaslib.Invoker(registry(ran), journal=path) as invoker:
+        pass
+    assert sorted(ran) == list(range(EVENTS))
+    assert invoker.statistics().events_replayed == EVENTS
+
+
+async def test_a_journal_cut_inside_its_last_page_reports_the_rows_it_lost(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite reads the missing end of a page as zeros: the rows there are damaged, reported
+    with their rowid and request id, kept and not run; every other event replays."""
+    path = tmp_path / "journal.db"
+    await unfinished_journal(path)
+    os.truncate(path, path.stat().st_size - 1000)
+    ran: list[int] = []
+    caplog.set_level(logging.ERROR, logger="faaslib")
+    async with faaslib.Invoker(registry(ran), journal=path) as invoker:
+        pass
+    errors = [
+        r.getMessage() for r in caplog.records if r.name == "faaslib" and r.levelno >= logging.ERROR
+    ]
+    assert errors, "rows cut short were dropped without a word"
+    assert all(str(path) in e and "damaged" in e for e in errors)
+    lost = EVENTS - len(ran)
+    assert 1 <= lost == len(errors)
+    assert len(set(ran)) == len(ran)
+    assert set(ran) <= set(range(EVENTS))
+    assert invoker.statistics().events_replayed == len(ran)
+    caplog.clear()
+    ran.clear()
+    async with faaslib.Invoker(registry(ran), journal=path):  # still there, still said
+        pass
+    assert ran == []
+    assert len([r for r in caplog.records if r.levelno >= logging.ERROR]) == lost
+
+
+# -- a disk that fills up while the invoker runs --------------------------------------------------
+
+
+def _env() -> dict[str, str]:
+    paths = [str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
+
+
+def _unshare_works() -> bool:
+    unshare = shutil.which("unshare")
+    if unshare is None or not sys.platform.startswith("linux"):
+        return False
+    probe = "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs $d && umount $d; rmdir $d"
+    try:
+        done = subprocess.run(
+            [unshare, "-rm", "sh", "-c", probe], capture_output=True, timeout=10, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+def _run_and_replay(tmp_path: Path, fault: str, ending: str, backend: str) -> list[Any]:
+    """The script's two runs on one journal; their JSON lines and the first run's status."""
+    python = shlex.quote(sys.executable)
+    script = shlex.quote(str(RUN))
+    if fault == "fsize":
+        directory = tmp_path
+        prefix = ""
+    else:  # a 512 KB file system of its own, seen by both runs (in one mount namespace)
+        directory = tmp_path / "small"
+        directory.mkdir()
+        prefix = f"mount -t tmpfs -o size=512k tmpfs {shlex.quote(str(directory))} && "
+    journal = shlex.quote(str(directory / "journal.db"))
+    other = "trio" if backend == "asyncio" else "asyncio"
+    shell = (
+        f"{prefix}{python} {script} run {journal} {fault} {ending} {backend}; echo $?; "
+        f"{python} {script} replay {journal} {other}"
+    )
+    command = ["sh", "-c", shell] if fault == "fsize" else ["unshare", "-rm", "sh", "-c", shell]
+    done = subprocess.run(
+        command, capture_output=True, text=True, timeout=60, env=_env(), check=False
+    )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert len(lines) == 3, (done.stdout, done.stderr)
+    return [json.loads(line) for line in lines]
+
+
+FAULTS = [
+    pytest.param("fsize", "recover", "asyncio", id="fsize-recover"),
+    pytest.param("fsize", "die", "trio", id="fsize-die"),
+    pytest.param("enospc", "recover", "trio", id="enospc-recover"),
+    pytest.param("enospc", "die", "asyncio", id="enospc-die"),
+]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_FSIZE and tmpfs")
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize(("fault", "ending", "backend"), FAULTS)
+def test_a_full_disk_refuses_events_with_service_exception_and_loses_none(
+    tmp_path: Path, fault: str, ending: str, backend: str
+) -> None:
+    if fault == "enospc" and not _unshare_works():
+        pytest.skip("no unprivileged user and mount namespaces here (unshare -rm)")
+    first, status, second = _run_and_replay(tmp_path, fault, ending, backend)
+    # While the disk was full: Event invocations refused with Lambda's 500, never a 202.
+    assert sorted(map(int, first["refused"])) == [5, 6, 7, 8, 9]
+    for error_type, status_code, message in first["refused"].values():
+        assert (error_type, status_code) == ("ServiceException", 500)
+        assert "journal.db" in message
+        assert "commit failed" in message
+    assert first["sync"] == 100  # RequestResponse carried on
+    accepted = set(first["accepted"])
+    if ending == "recover":
+        assert status == 0
+        assert accepted == {0, 1, 2, 3, 4, 10, 11, 12, 13, 14}
+    else:
+        assert status == 128 + 9  # killed by SIGKILL
+        assert accepted == {0, 1, 2, 3, 4}
+    ran_first, ran_second = first["ran"], second["ran"]
+    assert sorted(ran_first) == sorted(accepted | {100})  # all ran while the first lived
+    ran_first.remove(100)
+    # Refused events never run; what ran is what was accepted, at least once.
+    assert set(ran_first) | set(ran_second) == accepted
+    assert second["replayed"] == len(ran_second)
+    if ending == "die":
+        # Events 0-4 finished while their deletes could not be committed: they run again.
+        assert sorted(ran_second) == [0, 1, 2, 3, 4]
+    else:
+        # Once the disk had room again, the deletes that had failed were committed.
+        assert ran_second == []
