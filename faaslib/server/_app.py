@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING, Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Mount, Router
-from starlette.types import Receive, Scope, Send
+from starlette.routing import Router
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .._errors import FaaslibError
 from .._ids import new_request_id
@@ -46,16 +46,26 @@ async def _faaslib_error(request: Request, exc: Exception) -> Response:
 
 
 class _Dispatch:
-    """Paths under :data:`INVOKE_API_PREFIX` to the Invoke API, the others to the HTTP front."""
+    """Paths under :data:`INVOKE_API_PREFIX` to the Invoke API, the others to the HTTP front
+    (which routes them itself, as the services do).
 
-    def __init__(self, invoke_api: Router, front: Router) -> None:
+    A line feed is in no operation's path: such a path names none (Starlette's patterns would
+    not match it, or match it as if the line feed ended the path).
+    """
+
+    def __init__(self, invoke_api: Router, unknown_operation: ASGIApp, front: ASGIApp) -> None:
         self.invoke_api = invoke_api
+        self.unknown_operation = unknown_operation
         self.front = front
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        app = self.invoke_api if path.startswith(INVOKE_API_PREFIX) else self.front
-        await app(scope, receive, send)
+        if not path.startswith(INVOKE_API_PREFIX):
+            await self.front(scope, receive, send)
+        elif "\n" in path:
+            await self.unknown_operation(scope, receive, send)
+        else:
+            await self.invoke_api(scope, receive, send)
 
 
 def create_app(
@@ -92,9 +102,9 @@ def create_app(
         async with invoker:
             yield
 
-    dispatch = _Dispatch(Router(routes=api.routes()), Router(routes=front.routes()))
-    return Starlette(
-        routes=[Mount("", app=dispatch)],
-        lifespan=lifespan,
-        exception_handlers={FaaslibError: _faaslib_error},
-    )
+    invoke_api = Router(routes=api.routes(), default=api.unknown_operation)
+    app = Starlette(lifespan=lifespan, exception_handlers={FaaslibError: _faaslib_error})
+    # Every request to the dispatcher: a route (even Mount("")) is a pattern, and a pattern's
+    # "." does not match a line feed of a path.
+    app.router.default = _Dispatch(invoke_api, api.unknown_operation, front)
+    return app

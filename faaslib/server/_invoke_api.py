@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import Receive, Scope, Send
 
 from .._arn import function_arn, parse_function_ref
 from .._conversion import payload_too_large
@@ -30,7 +31,6 @@ if TYPE_CHECKING:
 __all__ = ["InvokeApi"]
 
 _PREFIX = "/2015-03-31/functions"
-_EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _RUNTIME = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 _Endpoint = Callable[[Request], Awaitable[Response]]
@@ -68,6 +68,8 @@ class InvokeApi:
         self.max_sync_payload = max_sync_payload
         self.max_async_payload = max_async_payload
         self.auth = auth
+        #: What a request naming no operation gets (404), whatever its method and path.
+        self.unknown_operation = _AnyMethod(self._signed(_unknown_operation))
 
     def routes(self) -> list[Route]:
         signed = self._signed
@@ -79,7 +81,7 @@ class InvokeApi:
             Route(f"{_PREFIX}/{{name}}/invocations", self.invoke, methods=["POST"]),
             Route(f"{_PREFIX}/{{name}}", signed(self.get_function, "GetFunction"), methods=["GET"]),
             # Any other method or path of the API: no such operation, in Lambda's form.
-            Route("/2015-03-31/{rest:path}", signed(_unknown_operation), methods=_EVERY_METHOD),
+            Route("/2015-03-31/{rest:path}", self.unknown_operation),
         ]
 
     def _signed(self, endpoint: _Endpoint, operation: str | None = None) -> _Endpoint:
@@ -220,6 +222,17 @@ class InvokeApi:
         if spec.environment:
             configuration["Environment"] = {"Variables": dict(spec.environment)}
         return configuration
+
+
+class _AnyMethod:
+    """An endpoint as an ASGI app: Starlette routes every method to it (a function endpoint
+    gets only the methods its route lists, the others a plain-text 405)."""
+
+    def __init__(self, endpoint: _Endpoint) -> None:
+        self._app = request_response(endpoint)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._app(scope, receive, send)
 
 
 async def _unknown_operation(request: Request) -> Response:

@@ -118,7 +118,9 @@ class Server:
         **invoker_options: Any,
     ) -> None:
         config = _config(registry, host, port, credentials, invoker_options)  # may refuse
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket = socket.socket(
+            socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP
+        )  # TCP_NODELAY: asyncio sets it only for IPPROTO_TCP
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((host, port))
         self.host, self.port = self._socket.getsockname()[:2]
