@@ -160,6 +160,24 @@ def test_fifo_deduplication_window() -> None:
     assert len(q) == 2
 
 
+def test_fifo_deduplication_ids_are_forgotten_after_the_window() -> None:
+    # A long-lived FIFO queue keeps only the ids of the last five minutes (bounded memory).
+    q, clock = queue("ids.fifo")
+    for n in range(1_000):
+        q.send(f"m{n}", group_id="g", deduplication_id=f"id-{n}")
+        clock.advance(0.1)
+    assert len(q._deduplication) == 1_000
+    clock.advance(300)
+    fresh = q.send("again", group_id="g", deduplication_id="id-0")  # its id expired: stored
+    assert len(q._deduplication) == 1
+    assert q.send("again", group_id="g", deduplication_id="id-0") == fresh
+    within = q.send("within", group_id="g", deduplication_id="id-1")
+    clock.advance(299.9)
+    assert q.send("x", group_id="g", deduplication_id="id-1") == within  # still a duplicate
+    assert len(q._deduplication) == 2
+    assert len(q) == 1_002
+
+
 @pytest.mark.parametrize(
     ("name", "options", "send"),
     [

@@ -70,6 +70,8 @@ _NAME = re.compile(r"[a-zA-Z0-9_-]{1,80}")
 #: SQS's limit on a message (1 MiB since 2025, as Lambda's async payload).
 MAX_MESSAGE = 1_048_576
 _SENDER = "AIDAFAASLIBLOCALSENDER"
+#: SQS drops a FIFO message whose deduplication id it saw in the last five minutes.
+_DEDUPLICATION_WINDOW = 300.0
 _ALLOWED = "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
 _STANDARD_ATTRIBUTES = (
     b'{"ApproximateReceiveCount":"%d","SentTimestamp":"%d","SenderId":"'
@@ -188,6 +190,9 @@ class Queue(FollowsSite):
         self._groups: OrderedDict[str, deque[str]] = OrderedDict()
         # FIFO: each deduplication id's latest accepted send (its time and message id).
         self._deduplication: dict[str, tuple[float, str]] = {}
+        #: The deduplication ids in the order they were recorded, to forget them after the
+        #: five minutes (a long-lived FIFO queue keeps no id for ever).
+        self._deduplication_order: deque[tuple[float, str]] = deque()
         self._waiters: set[Waker] = set()  # pollers waiting for a message
 
     # -- identity ------------------------------------------------------------------------------
@@ -263,7 +268,7 @@ class Queue(FollowsSite):
                     )
                 deduplication_id = hashlib.sha256(data).hexdigest()
             seen = self._deduplication.get(deduplication_id)
-            if seen is not None and now - seen[0] < 300:
+            if seen is not None and now - seen[0] < _DEDUPLICATION_WINDOW:
                 return seen[1]  # accepted and dropped: the id of the message it duplicates
         elif group_id is not None or deduplication_id is not None:
             raise InvalidParameterValueException(
@@ -283,7 +288,7 @@ class Queue(FollowsSite):
         )
         self._messages[message.message_id] = message
         if self.fifo:
-            self._deduplication[deduplication_id or ""] = (now, message.message_id)
+            self._remember(deduplication_id or "", now, message.message_id)
             self._groups.setdefault(group_id or "", deque()).append(message.message_id)
         elif wait > 0:
             self._hide(message.visible_at, (message.message_id,))
@@ -293,6 +298,16 @@ class Queue(FollowsSite):
         return message.message_id
 
     # -- receiving -----------------------------------------------------------------------------
+
+    def _remember(self, deduplication_id: str, now: float, message_id: str) -> None:
+        """Record a FIFO message's deduplication id, forgetting those past the window."""
+        order, window = self._deduplication_order, self._deduplication
+        while order and now - order[0][0] >= _DEDUPLICATION_WINDOW:
+            at, old = order.popleft()
+            if window.get(old, (None,))[0] == at:
+                del window[old]
+        window[deduplication_id] = (now, message_id)
+        order.append((now, deduplication_id))
 
     def receive(
         self, max_messages: int = 1, *, visibility_timeout: float | None = None
