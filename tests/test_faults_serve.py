@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
+import shlex
 import signal
 import socket
 import sqlite3
@@ -24,6 +26,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
 
@@ -74,17 +77,23 @@ def client_of(port: int) -> Any:
     )
 
 
-def start_server(project: Path, port: int, delay: float) -> subprocess.Popen[str]:
+def start_server(
+    project: Path, port: int, delay: float, shell_prefix: str = ""
+) -> subprocess.Popen[str]:
+    """``faaslib serve`` on ``port``, once it answers; ``shell_prefix`` runs it through
+    ``sh -c`` (``exec`` keeps the pid)."""
     env = {
         **os.environ,
         "FAULTS_DELAY": str(delay),
         "FAULTS_RECORD": str(project / "ran.txt"),
     }
+    command = [sys.executable, "-m", "faaslib", "serve", "app:registry", "--port", str(port),
+               "--journal", "events.db"]  # fmt: skip
+    if shell_prefix:
+        command = ["sh", "-c", shell_prefix + " ".join(shlex.quote(word) for word in command)]
     server = subprocess.Popen(
-        [sys.executable, "-m", "faaslib", "serve", "app:registry", "--port", str(port),
-         "--journal", "events.db"],
-        cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        command, cwd=project, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     deadline = time.monotonic() + 30
     while not answers(port):  # once the invoker is open (and has replayed the journal)
         if server.poll() is not None or time.monotonic() > deadline:
@@ -143,6 +152,15 @@ class Producer(threading.Thread):
                 self.accepted[event_id] = response["ResponseMetadata"]["RequestId"]
 
 
+def wait_until_recorded(project: Path, ids: set[str], server: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 30
+    while not ids <= set(recorded(project)):
+        assert server.poll() is None, server.communicate()
+        missing = ids - set(recorded(project))
+        assert time.monotonic() < deadline, f"{len(missing)} accepted events never ran"
+        time.sleep(0.05)
+
+
 def journal_rows(path: Path) -> int:
     with contextlib.closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
         return int(conn.execute("SELECT count(*) FROM events WHERE seq <> 0").fetchone()[0])
@@ -186,13 +204,7 @@ def test_serve_killed_mid_stream_runs_every_accepted_event_after_a_restart(
     port = free_port()
     server = start_server(project, port, delay=0)
     try:
-        deadline = time.monotonic() + 30
-        while not set(accepted) <= set(recorded(project)):
-            assert server.poll() is None, server.communicate()
-            assert time.monotonic() < deadline, (
-                f"{len(set(accepted) - set(recorded(project)))} accepted events never ran"
-            )
-            time.sleep(0.05)
+        wait_until_recorded(project, set(accepted), server)
         with contextlib.closing(client_of(port)) as client:  # it serves on
             answer = client.invoke(FunctionName="ping", Payload=b"{}")
             assert answer["Payload"].read() == b'"pong"'
@@ -244,3 +256,52 @@ def test_serve_says_in_one_line_that_its_journal_is_damaged(project: Path) -> No
     [line] = done.stderr.splitlines()
     assert "events.db" in line
     assert "damaged" in line
+
+
+# -- the journal's disk fills up while the server runs ---------------------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prlimit is Linux's")
+@pytest.mark.timeout(60)
+def test_serve_refuses_events_it_cannot_journal_with_service_exception(project: Path) -> None:
+    """``RLIMIT_FSIZE`` lowered on the running server (SIGXFSZ ignored) makes its journal's
+    writes fail as on a full disk: Event invocations get Lambda's 500 ``ServiceException``,
+    never a 202; RequestResponse invocations are answered; once the limit is lifted, Events
+    are accepted again, and every one accepted runs."""
+    port = free_port()
+    server = start_server(project, port, delay=0, shell_prefix='trap "" XFSZ; exec ')
+    try:
+        with contextlib.closing(client_of(port)) as client:
+
+            def event(n: int) -> dict[str, Any]:
+                payload = f'{{"id": "e-{n}"}}'.encode()
+                answer: dict[str, Any] = client.invoke(
+                    FunctionName="record", InvocationType="Event", Payload=payload
+                )
+                return answer
+
+            accepted = {f"e-{n}": event(n)["ResponseMetadata"]["RequestId"] for n in range(5)}
+            wait_until_recorded(project, set(accepted), server)
+            limits = resource.getrlimit(resource.RLIMIT_FSIZE)
+            resource.prlimit(server.pid, resource.RLIMIT_FSIZE, (100, limits[1]))
+            for n in range(5, 10):
+                with pytest.raises(ClientError) as info:
+                    event(n)
+                error = info.value.response
+                assert error["Error"]["Code"] == "ServiceException"
+                assert error["ResponseMetadata"]["HTTPStatusCode"] == 500
+                assert "events.db" in error["Error"]["Message"]
+            answer = client.invoke(FunctionName="ping", Payload=b"{}")
+            assert answer["Payload"].read() == b'"pong"'
+            resource.prlimit(server.pid, resource.RLIMIT_FSIZE, limits)
+            for n in range(10, 15):
+                accepted[f"e-{n}"] = event(n)["ResponseMetadata"]["RequestId"]
+            wait_until_recorded(project, set(accepted), server)
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=30)
+    assert server.returncode == 0, err
+    runs = recorded(project)
+    assert set(runs) == set(accepted)  # the refused ones never ran
+    assert all(runs[e] == [r] for e, r in accepted.items())
+    assert journal_rows(project / "events.db") == 0
