@@ -63,10 +63,19 @@ SWALLOW_REASON = (
 )
 
 
+def _asyncio_deadline_closes_swallowers() -> bool:
+    """Whether this faaslib has the fix of SWALLOW_REASON (its asyncio deadline's resumer
+    knows the deadline's expiry), which another change to _deadline.py was bringing in as
+    this test was written: the xfail marks only a faaslib without it."""
+    from faaslib import _deadline
+
+    return "expiry" in getattr(getattr(_deadline, "_Resume", None), "__slots__", ())
+
+
 async def test_an_async_handler_swallowing_its_cancellation_is_answered_at_the_deadline(
     anyio_backend: str, request: pytest.FixtureRequest, tmp_path: Path
 ) -> None:
-    if anyio_backend == "asyncio":
+    if anyio_backend == "asyncio" and not _asyncio_deadline_closes_swallowers():
         request.applymarker(pytest.mark.xfail(strict=True, reason=SWALLOW_REASON))
     registry = faaslib.Registry()
     registry.function(workers.swallows_cancellation, name="swallows", timeout=1)
