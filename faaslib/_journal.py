@@ -76,6 +76,9 @@ class Journal:
         self._wakeup: anyio.Event | None = None  # set when run() waits for work
         self._closed: anyio.Event | None = None
         self._commits = 0  # transactions committed by this instance (for tests)
+        #: Request ids whose insert a failed transaction rolled back, until their adder's
+        #: :meth:`remove`, which has nothing to delete (on a full disk it would fail too).
+        self._refused: set[str] = set()
 
     async def open(self) -> list[JournalEntry]:
         """Open the journal, creating it if the file is new or empty.
@@ -157,6 +160,9 @@ class Journal:
 
     def remove(self, request_id: str) -> None:
         """Delete a finished entry, with the next transaction."""
+        if request_id in self._refused:  # its insert failed: there is nothing to delete
+            self._refused.discard(request_id)
+            return
         if self._state is _State.OPEN:  # once closed, the entry stays unfinished
             self._removes.append(request_id)
             if self._wakeup is not None:
@@ -219,6 +225,7 @@ class Journal:
             # transaction, later ones first: an event finished now must not run again.
             self._attempts = {**attempts, **self._attempts}
             self._removes = removes + self._removes
+            self._refused.update(e.request_id for e in inserts)
             logger.error(
                 "Journal %r: commit of %s, %s, %s failed: %s",
                 self.path,

@@ -178,6 +178,7 @@ class JournalFile:
             conn, marker = self._connect_locked(journal_header=self._read_header())
             try:
                 entries = self._read(conn, last, marker)
+                self._check_writable(conn)
             except BaseException:
                 conn.close()
                 raise
@@ -400,6 +401,20 @@ class JournalFile:
                 damaged,
             )
         return entries
+
+    def _check_writable(self, conn: sqlite3.Connection) -> None:
+        """Rewrite the marker as it is: a journal that cannot be written (a read-only file or
+        file system, a full disk) is refused now, not by every Event invocation to come."""
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute(COUNT, (self.mark.commits, self.mark.inserts))
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise InvalidParameterValueException(
+                f"Cannot open journal {self.path!r}: it cannot be written ({exc})"
+            ) from None
 
     def _rewrite_marker(self, conn: sqlite3.Connection) -> None:
         try:

@@ -16,15 +16,19 @@ import logging
 import os
 import shlex
 import shutil
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import anyio
 import pytest
+from journal_helpers import reopen, running
 
 import faaslib
+from faaslib._journal import JournalEntry
 
 TESTS = Path(__file__).parent
 ROOT = TESTS.parent
@@ -225,3 +229,134 @@ def test_a_full_disk_refuses_events_with_service_exception_and_loses_none(
     else:
         # Once the disk had room again, the deletes that had failed were committed.
         assert ran_second == []
+
+
+# -- a journal whose writes fail: what the writer keeps, and what it refuses at open ---------------
+
+FULL = [
+    f"CREATE TRIGGER full_{verb} BEFORE {verb} ON events "
+    "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    for verb in ("INSERT", "UPDATE", "DELETE")
+]
+
+
+def make_full(path: Path, full: bool) -> None:
+    """Make every write of the journal fail as on a full disk (SQLite's own error), or not."""
+    with closing(sqlite3.connect(path)) as conn, conn:
+        for create in FULL:
+            conn.execute(create if full else f"DROP TRIGGER {create.split()[2]}")
+
+
+def entry(name: str) -> JournalEntry:
+    return JournalEntry(name, "work", "arn:aws:lambda:us-east-1:1:function:work", b"{}", 1.0, 0)
+
+
+async def test_a_delete_that_failed_is_committed_once_writes_work_again(tmp_path: Path) -> None:
+    path = tmp_path / "journal.db"
+    finished, refused, later = entry("finished"), entry("refused"), entry("later")
+    async with running(path) as journal:
+        await journal.add(finished)
+        make_full(path, True)
+        with pytest.raises(faaslib.ServiceException, match="disk is full"):
+            await journal.add(refused)
+        journal.remove(refused.request_id)  # as the invoker does for an add that failed
+        journal.remove(finished.request_id)  # it ran while the disk was full
+        await anyio.sleep(0.1)  # the writer tries, and fails
+        make_full(path, False)
+        with anyio.fail_after(5):
+            await journal.add(later)  # this transaction deletes ``finished`` too
+    assert await reopen(path) == [later]
+
+
+async def test_a_journal_still_full_at_close_fails_only_for_what_it_could_not_write(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "journal.db"
+    async with running(path) as journal:
+        make_full(path, True)
+        with pytest.raises(faaslib.ServiceException):
+            await journal.add(entry("refused"))
+        journal.remove("refused")  # nothing to delete: closing has nothing to write
+    make_full(path, False)
+    kept = entry("kept")
+
+    async def finish_while_full() -> None:
+        async with running(path) as journal:
+            await journal.add(kept)
+            make_full(path, True)
+            journal.remove(kept.request_id)  # finished, but the delete cannot be written
+
+    with pytest.raises(faaslib.ServiceException, match="journal.db.*disk is full"):
+        await finish_while_full()
+    make_full(path, False)
+    assert await reopen(path) == [kept]  # it will run again: at least once
+
+
+_OPEN = """
+import sys, anyio, faaslib
+
+async def main() -> None:
+    registry = faaslib.Registry()
+    registry.function(lambda event: None, name="work")
+    try:
+        async with faaslib.Invoker(registry, journal=sys.argv[1]):
+            print("opened")
+    except faaslib.FaaslibError as exc:
+        print(type(exc).__name__, exc)
+
+anyio.run(main)
+"""
+
+
+def _as_nobody() -> list[str] | None:
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return None
+    return [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="setpriv, unshare and tmpfs")
+@pytest.mark.parametrize("how", ["read-only-file", "read-only-file-system"])
+def test_a_journal_that_cannot_be_written_is_refused_at_open(tmp_path: Path, how: str) -> None:
+    python = [sys.executable, "-c", _OPEN]
+    if how == "read-only-file":
+        nobody = _as_nobody()
+        if nobody is None:
+            pytest.skip("needs root and setpriv to run as another user")
+        tmp_path.chmod(0o777)
+        journal = tmp_path / "journal.db"
+        anyio.run(unfinished_journal, journal)
+        Path(f"{journal}.lock").chmod(0o666)  # the lock can be taken: only the file is read-only
+        journal.chmod(0o444)
+        before = journal.read_bytes()
+        done = subprocess.run(
+            [*nobody, *python, str(journal)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+        assert journal.read_bytes() == before
+    else:
+        if not _unshare_works():
+            pytest.skip("no unprivileged user and mount namespaces here (unshare -rm)")
+        small = tmp_path / "small"
+        small.mkdir()
+        journal = small / "journal.db"
+        q = shlex.quote
+        command = " ".join(map(q, [*python, str(journal)]))
+        shell = (
+            f"mount -t tmpfs -o size=1m tmpfs {q(str(small))} && {command} && "
+            f"mount -o remount,ro {q(str(small))} && {command}"
+        )
+        done = subprocess.run(
+            ["unshare", "-rm", "sh", "-c", shell],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    lines = done.stdout.splitlines()
+    assert done.returncode == 0, done.stderr
+    assert lines[-1].startswith("InvalidParameterValueException Cannot open journal"), lines
+    assert str(journal) in lines[-1]
