@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -99,6 +100,55 @@ async def test_an_async_handler_swallowing_its_cancellation_is_answered_at_the_d
         assert invoker.statistics().concurrent_executions == 0
     assert noted(log) == {"swallow 1": 1}
     assert elapsed < 1.8, f"answered {elapsed:.2f} s after the invoke, not at the 1 s deadline"
+
+
+# -- sync handlers stuck past their deadline: threads leak, the invoker does not -------------------
+
+
+async def test_a_burst_of_stuck_sync_handlers_leaks_threads_not_the_invoker() -> None:
+    """Twenty sync handlers that ignore their deadline: each caller is answered at it (its
+    thread abandoned, running on), the concurrency slots are free again, and the invoker keeps
+    answering at once, while the leaked threads still run."""
+    release = threading.Event()
+    registry = faaslib.Registry()
+
+    running: set[int] = set()  # the threads of the stuck handlers still running
+
+    @registry.function(timeout=1)
+    def stuck(event: Any) -> str:
+        running.add(threading.get_ident())
+        release.wait(30)
+        running.discard(threading.get_ident())
+        return "unreachable"
+
+    @registry.function
+    def quick(event: Any) -> str:
+        return "quick"
+
+    results: list[tuple[faaslib.InvocationResult, float]] = []
+    try:
+        async with faaslib.Invoker(registry, concurrency_limit=25) as invoker:
+
+            async def call() -> None:
+                started = time.monotonic()
+                result = await invoker.invoke("stuck")
+                results.append((result, time.monotonic() - started))
+
+            with anyio.fail_after(10):
+                async with anyio.create_task_group() as tg:
+                    for _ in range(20):
+                        tg.start_soon(call)
+            assert len(running) == 20  # abandoned, still running
+            assert invoker.statistics().concurrent_executions == 0
+            started = time.monotonic()
+            assert (await invoker.invoke("quick")).json() == "quick"
+            assert time.monotonic() - started < 0.5
+    finally:
+        release.set()
+    assert len(results) == 20
+    for result, elapsed in results:
+        assert result.json()["errorType"] == "Sandbox.Timedout"
+        assert elapsed < 2.5
 
 
 # -- handlers that kill, starve or outlive their worker process ---------------------------------
