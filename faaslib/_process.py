@@ -257,7 +257,8 @@ class ProcessEnvironment:
 
         :raises InitFailed: ``init`` raised, the worker died, its memory went over the
             function's memory size, or all this took over ``init_timeout`` seconds (Lambda's
-            10 s); no process is left behind
+            10 s); no process is left behind. Or no process could be started (no descriptor
+            or memory left, too many processes): ``Runtime.Unknown``
         :raises ~faaslib.ValidationException: the handler or ``init`` is not importable
         """
         setup = _setup(
@@ -270,13 +271,20 @@ class ProcessEnvironment:
             provisioned=provisioned,
         )
         began = time.perf_counter()
-        process = await anyio.open_process(
-            [sys.executable, "-m", "faaslib._worker"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=None,
-            env=_worker_env(),
-        )
+        try:
+            process = await anyio.open_process(
+                [sys.executable, "-m", "faaslib._worker"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=None,
+                env=_worker_env(),
+            )
+        except OSError as exc:  # no process, pipe or memory left for one: this cold start fails
+            document = errors.platform_error(
+                "Runtime.Unknown", f"Error: the runtime process could not be started: {exc}"
+            )
+            duration = time.perf_counter() - began
+            raise InitFailed(document, duration, error_type="Runtime.Unknown") from None
         env = cls(process, spec, version)
         try:
             reply = await env._exchange(setup, time.monotonic() + init_timeout)

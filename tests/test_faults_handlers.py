@@ -7,8 +7,10 @@ processes are in tests/faults_workers.py.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
+import resource
 import sys
 import threading
 import time
@@ -233,6 +235,49 @@ async def test_process_handlers_that_crash_hog_memory_or_linger_lose_no_event(
         assert record["responsePayload"]["errorMessage"].endswith(message), name
     assert (stats.events_succeeded, stats.events_dropped) == (12, 4)
     assert await reopen(journal) == []  # every accepted event finished: none left to replay
+
+
+@linux_only
+async def test_a_worker_process_that_cannot_be_started_fails_its_invocation_not_the_invoker(
+    tmp_path: Path,
+) -> None:
+    """No descriptor left for a new worker's pipes (``RLIMIT_NOFILE``): the invocation that
+    needed it fails as a failed cold start (``Runtime.Unknown``), an Event one is retried and
+    given up to ``on_failure``, and the invoker runs on, and starts workers again once it can."""
+    log = tmp_path / "log"
+    failures: list[dict[str, Any]] = []
+    registry = faaslib.Registry()
+    registry.function(
+        workers.well_behaved,
+        name="good",
+        isolation="process",
+        max_retry_attempts=1,
+        on_failure=failures.append,
+    )
+    importlib.import_module("faaslib._process")  # imported when first needed: not then
+    limits = resource.getrlimit(resource.RLIMIT_NOFILE)
+    async with faaslib.Invoker(registry, retry_delays=(0.05,)) as invoker:
+        lowest_free = os.dup(0)
+        os.close(lowest_free)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, limits[1]))
+        try:
+            result = await invoker.invoke("good", {"log": str(log), "id": 1})
+            event = await invoker.invoke("good", {"log": str(log), "id": 2}, "Event")
+            with anyio.fail_after(10):
+                await invoker.drain()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+        assert (await invoker.invoke("good", {"log": str(log), "id": 3})).function_error is None
+    assert result.function_error == "Unhandled"
+    document = result.json()
+    assert document["errorType"] == "Runtime.Unknown"
+    assert document["errorMessage"].startswith(f"RequestId: {result.request_id} Error: ")
+    assert "Too many open files" in document["errorMessage"]
+    [record] = failures
+    assert record["requestContext"]["requestId"] == event.request_id
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responsePayload"]["errorType"] == "Runtime.Unknown"
+    assert noted(log) == {"done 3": 1}
 
 
 # -- destinations and dead-letter targets that fail ---------------------------------------------
