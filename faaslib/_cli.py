@@ -145,6 +145,7 @@ def _serve(args: argparse.Namespace) -> None:
     options: dict[str, Any] = {}
     if args.journal is not None:
         options["journal"] = os.path.abspath(args.journal)
+        _check_journal(options["journal"])
     if args.credentials is not None:
         path = os.path.abspath(args.credentials)
         try:
@@ -158,6 +159,22 @@ def _serve(args: argparse.Namespace) -> None:
         serve_reloading(args.registry, host=args.host, port=args.port, **options)
     else:
         serve(registry, host=args.host, port=args.port, **options)
+
+
+def _check_journal(path: str) -> None:
+    """Open and close the journal (its events stay for the server): one it cannot open or
+    write stops here, in one line, not as a server failing to start."""
+    from ._journal import Journal
+
+    async def probe() -> None:
+        journal = Journal(path)
+        await journal.open()
+        await journal.close()
+
+    try:
+        anyio.run(probe)
+    except FaaslibError as exc:
+        raise _Stop(str(exc)) from None
 
 
 def _export(args: argparse.Namespace) -> None:

@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 import sys
 import time
 from collections.abc import Awaitable, Coroutine, Generator
+from types import CoroutineType
 from typing import Any, Final
 
 import anyio
@@ -25,6 +27,8 @@ import anyio
 from ._backend import running_loop
 
 __all__ = ["UNSTARTED", "DeadlineExceeded", "Deadlines", "deadlines"]
+
+logger = logging.getLogger("faaslib")
 
 #: ``pending`` of an awaitable :meth:`Deadlines.finish` is to start itself.
 UNSTARTED: Final = object()
@@ -78,28 +82,43 @@ if sys.version_info >= (3, 11):  # Task.cancelling and uncancel
             self.task.cancel()
 
     class _Resume:
-        """Awaitable that carries on a coroutine already started by hand: it hands what the
-        coroutine yielded to the task, and passes back whatever the task sends or throws."""
+        """Awaitable that carries on a coroutine (already started by hand, or not: ``pending``
+        :data:`UNSTARTED`): it hands what the coroutine yields to the task, and passes back
+        whatever the task sends or throws.
 
-        __slots__ = ("coro", "pending")
+        A coroutine that swallows its deadline's cancellation (catches it and suspends again)
+        is not carried on: it is closed, and the cancellation goes on to the caller, as
+        Lambda stops a runtime at its timeout whatever the handler does.
+        """
 
-        def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any) -> None:
+        __slots__ = ("coro", "expiry", "pending")
+
+        def __init__(self, coro: Coroutine[Any, Any, Any], pending: Any, expiry: _Expiry) -> None:
             self.coro = coro
             self.pending = pending
+            self.expiry = expiry
 
         def __await__(self) -> Generator[Any, Any, Any]:
             coro, pending = self.coro, self.pending
+            if pending is UNSTARTED:
+                try:
+                    pending = coro.send(None)
+                except StopIteration as done:
+                    return done.value
             while True:
                 try:
                     sent = yield pending
                 except GeneratorExit:  # noqa: PERF203 - one pass per suspension of the handler
                     coro.close()
                     raise
-                except BaseException as exc:  # noqa: BLE001 - thrown into the task: pass it on
+                except BaseException as exc:
                     try:
                         pending = coro.throw(exc)
                     except StopIteration as done:
                         return done.value
+                    if self.expiry.fired and isinstance(exc, asyncio.CancelledError):
+                        _abandon(coro)  # it swallowed its deadline's cancellation
+                        raise exc from None
                 else:
                     try:
                         pending = coro.send(sent)
@@ -130,9 +149,9 @@ if sys.version_info >= (3, 11):  # Task.cancelling and uncancel
             at = self._time() + deadline - time.monotonic()  # the loop's clock may be its own
             timer = self._call_at(at, expiry.fire, context=self._timer_context)
             try:
-                if pending is UNSTARTED:
+                if type(awaitable) is not CoroutineType:  # another kind: awaited as it is
                     return await awaitable
-                return await _Resume(awaitable, pending)  # type: ignore[arg-type]
+                return await _Resume(awaitable, pending, expiry)  # type: ignore[arg-type]
             except asyncio.CancelledError:
                 if expiry.fired and task.uncancel() <= cancelling:
                     expiry.fired = False
@@ -143,6 +162,14 @@ if sys.version_info >= (3, 11):  # Task.cancelling and uncancel
                 timer.cancel()
                 if expiry.fired:  # fired, but the handler finished anyway: undo our cancel
                     task.uncancel()
+
+
+def _abandon(coro: Coroutine[Any, Any, Any]) -> None:
+    """Close a coroutine that would not stop: if it ignores the close as well, leave it."""
+    try:
+        coro.close()
+    except RuntimeError:  # "coroutine ignored GeneratorExit": nothing more can be done
+        logger.warning("A handler went on after its timeout and its close; it is abandoned")
 
 
 def deadlines() -> Deadlines:

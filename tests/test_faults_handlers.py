@@ -57,29 +57,12 @@ def faaslib_errors(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 # -- an async handler that ignores its cancellation ---------------------------------------------
 
-SWALLOW_REASON = (
-    "asyncio only: an async handler that catches the deadline's CancelledError and awaits "
-    "again is driven on by _deadline._Resume until it ends by itself (the caller waits "
-    "past the deadline; forever for a handler that never ends). Fix in faaslib/_deadline.py: "
-    "once _Expiry has fired, a throw that the coroutine answers by suspending again must "
-    "close the coroutine and end as DeadlineExceeded (trio re-cancels at every checkpoint)"
-)
-
-
-def _asyncio_deadline_closes_swallowers() -> bool:
-    """Whether this faaslib has the fix of SWALLOW_REASON (its asyncio deadline's resumer
-    knows the deadline's expiry), which another change to _deadline.py was bringing in as
-    this test was written: the xfail marks only a faaslib without it."""
-    from faaslib import _deadline
-
-    return "expiry" in getattr(getattr(_deadline, "_Resume", None), "__slots__", ())
-
 
 async def test_an_async_handler_swallowing_its_cancellation_is_answered_at_the_deadline(
-    anyio_backend: str, request: pytest.FixtureRequest, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
-    if anyio_backend == "asyncio" and not _asyncio_deadline_closes_swallowers():
-        request.applymarker(pytest.mark.xfail(strict=True, reason=SWALLOW_REASON))
+    # asyncio cancels once (trio at every checkpoint): a handler that catches the deadline's
+    # cancellation and suspends again is closed, and answered at the deadline all the same.
     registry = faaslib.Registry()
     registry.function(workers.swallows_cancellation, name="swallows", timeout=1)
 

@@ -241,14 +241,6 @@ def test_serve_refuses_a_damaged_journal_and_leaves_it(project: Path) -> None:
     assert not (project / "ran.txt").exists()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="faaslib serve reports a journal it cannot open as uvicorn's failed startup: a "
-    "traceback of the lifespan and exit status 3, not the command line's one-line message "
-    "and status 2. Fix in faaslib/_cli.py _serve: before serve(), open and close the journal "
-    "(faaslib._journal.Journal(path): await open(), then close(), under anyio.run) and turn "
-    "a FaaslibError into _Stop(str(exc))",
-)
 def test_serve_says_in_one_line_that_its_journal_is_damaged(project: Path) -> None:
     done = serve_damaged(project)
     assert done.returncode == 2
