@@ -315,6 +315,10 @@ class EventInvocations:
                     )
                 else:
                     result = await self._attempt(runner, fn, event, queued)
+        except InvokerClosed:
+            raise
+        except Exception as exc:  # noqa: BLE001 - faaslib's own failure: this attempt's only
+            result = self._broken(queued, exc)
         finally:
             self.running.discard(queued)
             self._concurrency.free(concurrency)
@@ -354,6 +358,20 @@ class EventInvocations:
         """The attempt of an event its function's event type no longer accepts: it fails."""
         queued.fn.errors += 1
         document = runtime_error("Runtime.UnmarshalError", exc.message, queued.request_id)
+        return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
+
+    def _broken(self, queued: QueuedEvent, exc: Exception) -> InvocationResult:
+        """An attempt faaslib itself failed to make: logged with its traceback, and a failed
+        attempt (retried, then sent on), so no other event is lost with the invoker."""
+        logger.error(
+            "faaslib failed running Event %s of function %s: %r",
+            queued.request_id,
+            queued.fn.name,
+            exc,
+            exc_info=exc,
+        )
+        queued.fn.errors += 1
+        document = runtime_error("Runtime.Unknown", f"faaslib failed: {exc!r}", queued.request_id)
         return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
 
     def _retry_later(self, queued: QueuedEvent) -> None:

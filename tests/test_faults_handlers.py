@@ -329,3 +329,56 @@ async def test_failing_destinations_and_dead_letter_targets_are_reported_not_ret
         assert any(accepted[name] in m and fragment in m for m in errors), (name, errors)
     assert sum(accepted["fails_to_fifo"] in m and "dead-letter" in m for m in errors) == 1
     assert await reopen(journal) == []  # finished, failed deliveries and all
+
+
+# -- faaslib's own failure while running an event --------------------------------------------
+
+
+async def test_an_internal_failure_running_an_event_is_a_failed_attempt(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Fault injection into faaslib itself (not the handler): the runner raising is a failed
+    # attempt, logged with its traceback, retried and then sent on; the invoker serves on and
+    # no other accepted event is lost.
+    from faaslib._environments import Runner
+
+    failing = {"poisoned"}
+    original = Runner.run
+
+    async def run(self: Runner, fn: Any, *rest: Any) -> faaslib.InvocationResult:
+        if fn.name in failing:
+            raise RuntimeError("the runner broke")
+        return await original(self, fn, *rest)
+
+    monkeypatch.setattr(Runner, "run", run)
+    registry = faaslib.Registry()
+    ran: list[Any] = []
+    records: list[Any] = []
+
+    @registry.function(max_retry_attempts=1, on_failure="report")
+    def poisoned(event: Any) -> None:
+        ran.append(event)
+
+    @registry.function
+    def report(record: dict[str, Any]) -> None:
+        records.append(record)
+
+    @registry.function
+    def fine(event: Any) -> Any:
+        ran.append(event)
+        return event
+
+    async with faaslib.Invoker(registry, retry_delays=(0,)) as invoker:
+        with caplog.at_level(logging.ERROR, logger="faaslib"):
+            await invoker.invoke("poisoned", {"n": 1}, "Event")
+            for n in range(5):
+                await invoker.invoke("fine", {"n": n}, "Event")
+            await invoker.drain()
+        assert (await invoker.invoke("fine", {"n": 9})).json() == {"n": 9}
+    assert sorted(e["n"] for e in ran) == [0, 1, 2, 3, 4, 9]
+    [record] = records
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 2
+    assert record["responsePayload"]["errorType"] == "Runtime.Unknown"
+    assert "the runner broke" in caplog.text
+    assert "Traceback" in caplog.text
