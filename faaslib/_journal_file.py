@@ -9,7 +9,7 @@ import os
 import sqlite3
 import uuid
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 try:
     import fcntl
@@ -405,28 +405,36 @@ class JournalFile:
     def _check_writable(self, conn: sqlite3.Connection) -> None:
         """Rewrite the marker as it is: a journal that cannot be written (a read-only file or
         file system, a full disk) is refused now, not by every Event invocation to come."""
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-            conn.execute(COUNT, (self.mark.commits, self.mark.inserts))
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise InvalidParameterValueException(
-                f"Cannot open journal {self.path!r}: it cannot be written ({exc})"
-            ) from None
+        self._transaction(
+            conn, [(COUNT, (self.mark.commits, self.mark.inserts))], "it cannot be written"
+        )
 
     def _rewrite_marker(self, conn: sqlite3.Connection) -> None:
+        self._transaction(
+            conn,
+            [("DELETE FROM events WHERE seq = 0", ()), (_MARKER_INSERT, (self.mark.journal,))],
+            None,
+        )
+
+    def _transaction(
+        self,
+        conn: sqlite3.Connection,
+        statements: list[tuple[str, tuple[Any, ...]]],
+        why: str | None,
+    ) -> None:
+        """Run ``statements`` in one transaction; a failure refuses the journal (``why``, and
+        SQLite's reason)."""
         try:
             conn.execute("BEGIN IMMEDIATE")
-            conn.execute("DELETE FROM events WHERE seq = 0")
-            conn.execute(_MARKER_INSERT, (self.mark.journal,))
+            for statement, parameters in statements:
+                conn.execute(statement, parameters)
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
+            reason = str(exc) if why is None else f"{why} ({exc})"
             raise InvalidParameterValueException(
-                f"Cannot open journal {self.path!r}: {exc}"
+                f"Cannot open journal {self.path!r}: {reason}"
             ) from None
 
     def _compare(self, last: Mark, *, created: bool) -> None:

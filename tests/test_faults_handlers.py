@@ -22,26 +22,13 @@ import anyio
 import faults_workers as workers
 import pytest
 from journal_helpers import reopen
+from proc_helpers import children
 
 import faaslib
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="worker processes, /proc and signals of Linux"
 )
-
-
-def children() -> set[int]:
-    """The pids of this process's children (zombies included)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == os.getpid():
-                found.add(int(entry))
-    return found
 
 
 def noted(log: Path) -> Counter[str]:

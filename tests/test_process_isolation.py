@@ -23,6 +23,7 @@ from typing import Any
 import anyio
 import process_handlers as handlers
 import pytest
+from proc_helpers import children
 
 import faaslib
 from faaslib._process import InitFailed, ProcessEnvironment, ProcessOutcome, check_importable
@@ -81,20 +82,6 @@ async def invoke(
         tail=tail,
         init_ms=init_ms,
     )
-
-
-def children() -> set[int]:
-    """The pids of this process's children (zombies included)."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                stat = Path(f"/proc/{entry}/stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rpartition(")")[2].split()[1]) == os.getpid():
-                found.add(int(entry))
-    return found
 
 
 def log_of(outcome: ProcessOutcome) -> str:
