@@ -146,8 +146,8 @@ def test_dynamodb_typed_signature_matches_the_dataclass() -> None:
         for node in ast.walk(cls)
         if isinstance(node, ast.FunctionDef) and node.name == "__init__"
     )
-    declared = [arg.arg for arg in init.args.args[1:]]
-    defaults = [ast.literal_eval(d) for d in init.args.defaults]
+    declared = [arg.arg for arg in init.args.args[1:] + init.args.kwonlyargs]
+    defaults = [ast.literal_eval(d) for d in init.args.defaults + init.args.kw_defaults if d]
     generated = list(inspect.signature(faaslib.DynamoDB).parameters.values())
     assert declared == [p.name for p in generated]
     assert defaults == [p.default for p in generated if p.default is not inspect.Parameter.empty]

@@ -477,6 +477,8 @@ class DynamoDB(Kinesis):
             function_response_types: Sequence[str] = (),
             filter_criteria: Sequence[Mapping[str, Any] | str] | None = None,
             enabled: bool = True,
+            *,
+            implicit_permission: bool = True,
         ) -> None: ...
 
     def __post_init__(self) -> None:
