@@ -32,7 +32,7 @@ Condition = Literal["Success", "RetriesExhausted", "EventAgeExceeded"]
 
 
 class DestinationTarget(Protocol):
-    """An in-process target, such as a queue or a topic: it has a ``send`` method.
+    """An in-process target, such as a queue, a topic or an event bus: it has a ``send`` method.
 
     ``send(record)`` may be a coroutine function or a plain one.
     """
@@ -64,8 +64,13 @@ def check_destination(field: str, value: object) -> None:
     """Reject a destination the invoker could not deliver to.
 
     :raises ~faaslib.ValidationException: ``value`` is neither a function reference, an object
-        with a ``send`` method, nor a callable
+        with a ``send`` method, nor a callable; or it is a dead-letter target that says it may
+        not be one (``faas_dead_letter = False``: an event bus, which only destinations take)
     """
+    if field == "deadLetterConfig.targetArn" and getattr(value, "faas_dead_letter", True) is False:
+        raise ValidationException(  # an event bus: a destination, never a dead-letter target
+            field, value, "Member must be an Amazon SQS queue or an Amazon SNS topic"
+        )
     if value is None or (not isinstance(value, str) and (_send_of(value) or callable(value))):
         return
     if isinstance(value, str) and parse_function_ref(value) is not None:
