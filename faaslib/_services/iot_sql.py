@@ -301,7 +301,9 @@ class _Parser:
 
     def found(self) -> str:
         token = self.token
-        return "the end of the statement" if token.kind == "end" else repr(token.text)
+        if token.kind == "end":
+            return "the end of the statement"
+        return token.text if token.kind == "string" else repr(token.text)
 
     def expect_word(self, word: str) -> None:
         if not self.token.is_word(word):
@@ -364,7 +366,7 @@ class _Parser:
 
     def alias_part(self) -> str:
         token = self.token
-        if token.kind == "name":
+        if token.kind == "name" and token.text.upper() not in _RESERVED:
             self.advance()
             return token.text
         if token.kind == "string" and token.value:
@@ -441,7 +443,7 @@ class _Parser:
         while True:
             if self.token.is_op("."):
                 self.advance()
-                if self.token.kind != "name":
+                if self.token.kind != "name" or self.token.text.upper() in _RESERVED:
                     raise self.error(f"Expected an attribute name after '.', found {self.found()}")
                 node = _Attribute(self.advance().text, node)
             elif self.token.is_op("["):
@@ -517,6 +519,8 @@ class _Parser:
         return _Cast(operand, _CAST_TYPES[kind.text.upper()])
 
     def case(self) -> _Node:
+        if self.token.is_word("END", "ELSE", "THEN"):
+            raise self.error(f"Expected WHEN, found {self.found()}")
         subject = None if self.token.is_word("WHEN") else self.expression()
         branches = []
         while self.token.is_word("WHEN"):
@@ -1017,7 +1021,7 @@ def _evaluate_other(node: _Node, message: Message) -> Any:
     subject = UNDEFINED if node.subject is None else _evaluate(node.subject, message)
     for when, then in node.branches:
         value = _evaluate(when, message)
-        if node.subject is None and value is True:
+        if node.subject is None and to_boolean(value) is True:
             return _evaluate(then, message)
         if node.subject is not None and _compare("=", subject, value) is True:
             return _evaluate(then, message)
@@ -1046,7 +1050,7 @@ class Statement:
 
         :raises RuleError: ``*`` with other items, on a payload that is not a JSON object
         """
-        if self.where is not None and _evaluate(self.where, message) is not True:
+        if self.where is not None and to_boolean(_evaluate(self.where, message)) is not True:
             return NO_MATCH
         if self.value:
             assert self.items[0].expr is not None
