@@ -539,7 +539,9 @@ def _placed(value: Any, in_string: bool) -> str:
         if isinstance(value, str):
             return json.dumps(value, ensure_ascii=False)[1:-1]
         text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-        return text.replace('"', "") if isinstance(value, (dict, list)) else text
+        if isinstance(value, (dict, list)):  # its quotes removed, to keep the string whole
+            return json.dumps(text.replace('"', ""), ensure_ascii=False)[1:-1]
+        return text
     if value is _MISSING:
         return "null"
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
