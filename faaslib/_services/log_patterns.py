@@ -49,6 +49,9 @@ _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?")
 _WORD = re.compile(r"\w+")  # letters (any script), digits and underscore
 _NAME = re.compile(r"[\w-]+")
 _BARE = re.compile(r"[\w.*:/+-]+")
+_REGEX = re.compile(r"[A-Za-z0-9_#=@/;,:\-^$?\[\]{}|\\*+.]+")
+#: Regular expressions a JSON or space-delimited pattern may hold.
+MAX_REGEXES = 2
 _OPERATORS = ("<=", ">=", "!=", "=", "<", ">")
 _ORDERINGS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
@@ -91,7 +94,7 @@ class LogPattern:
         elif body.startswith("["):
             self.kind, self._match = "delimited", _delimited_pattern(_enclosed(body, "[", "]"))
         else:
-            self.kind, self._match = "terms", _terms_pattern(body)
+            self.kind, self._match = "terms", _terms_pattern(_Scanner(body))
 
     def match(self, message: str) -> Fields | None:
         """``None`` when the message does not match; else the fields a space-delimited pattern
@@ -105,12 +108,13 @@ class LogPattern:
         return f"LogPattern({self.text!r})"
 
 
-def _enclosed(body: str, opening: str, closing: str) -> str:
-    if not body.endswith(closing):
+def _enclosed(body: str, opening: str, closing: str) -> _Scanner:
+    """A scanner over what is between a pattern's braces or brackets."""
+    if not body.endswith(closing) or len(body) < 2:
         raise InvalidParameterException(
             f"If a filter pattern starts with '{opening}' it must end with '{closing}'"
         )
-    return body[1:-1]
+    return _Scanner(body, 1, len(body) - 1)
 
 
 # -- A scanner shared by the three forms --------------------------------------------------------
@@ -119,21 +123,29 @@ def _enclosed(body: str, opening: str, closing: str) -> str:
 class _Scanner:
     """Reads a pattern left to right; raises InvalidParameterException where it cannot."""
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.at = 0
+    def __init__(self, text: str, start: int = 0, end: int | None = None) -> None:
+        self.text = text  # the whole pattern, for messages; this scanner reads [start, end)
+        self.start = self.at = start
+        self.end = len(text) if end is None else end
+        self.regexes = 0
+
+    def part(self, start: int, end: int) -> _Scanner:
+        return _Scanner(self.text, start, end)
+
+    def char(self) -> str:
+        return self.text[self.at] if self.at < self.end else ""
 
     def skip_space(self) -> None:
-        while self.at < len(self.text) and self.text[self.at].isspace():
+        while self.at < self.end and self.text[self.at].isspace():
             self.at += 1
 
     def done(self) -> bool:
         self.skip_space()
-        return self.at >= len(self.text)
+        return self.at >= self.end
 
     def peek(self, literal: str) -> bool:
         self.skip_space()
-        return self.text.startswith(literal, self.at)
+        return self.text.startswith(literal, self.at, self.end)
 
     def eat(self, literal: str) -> bool:
         if self.peek(literal):
@@ -147,15 +159,16 @@ class _Scanner:
 
     def keyword(self, word: str) -> bool:
         """Eat ``word`` when it stands alone (case-sensitive, as AWS writes it)."""
+        self.skip_space()
         end = self.at + len(word)
-        if self.peek(word) and (end >= len(self.text) or not self.text[end].isalnum()):
+        if self.peek(word) and (end >= self.end or not self.text[end].isalnum()):
             self.at = end
             return True
         return False
 
     def match(self, pattern: re.Pattern[str]) -> str | None:
         self.skip_space()
-        found = pattern.match(self.text, self.at)
+        found = pattern.match(self.text, self.at, self.end)
         if found is None or not found.group():
             return None
         self.at = found.end()
@@ -164,19 +177,19 @@ class _Scanner:
     def quoted(self) -> str:
         """A ``"..."`` string after its opening quote, with ``\\"`` and ``\\\\`` escapes."""
         chars: list[str] = []
-        while self.at < len(self.text):
+        while self.at < self.end:
             char = self.text[self.at]
             self.at += 1
             if char == '"':
                 return "".join(chars)
-            if char == "\\" and self.at < len(self.text):
+            if char == "\\" and self.at < self.end:
                 char = self.text[self.at]
                 self.at += 1
             chars.append(char)
         raise self.error("a quoted string is not closed")
 
     def until(self, closing: str) -> str:
-        end = self.text.find(closing, self.at)
+        end = self.text.find(closing, self.at, self.end)
         if end < 0:
             raise self.error(f"expected a closing '{closing}'")
         found, self.at = self.text[self.at : end], end + 1
@@ -189,8 +202,13 @@ class _Scanner:
 
 
 def _regex(body: str, scanner: _Scanner) -> re.Pattern[str]:
-    if not body or "(" in body or ")" in body:
-        raise scanner.error("a %regex% is empty or uses parentheses, which are not supported")
+    """A ``%regex%``'s body, of the characters CloudWatch Logs takes (no parentheses)."""
+    if not body or not _REGEX.fullmatch(body):
+        raise scanner.error(
+            "a %regex% holds ASCII letters and digits, the symbols _ # = @ / ; , - : and the "
+            "operators ^ $ ? [ ] { } | \\ * + . (no parentheses)"
+        )
+    scanner.regexes += 1
     try:
         return re.compile(body)
     except re.error as exc:
@@ -211,11 +229,10 @@ class _Group:
         return all(t(message) for t in self.include) and not any(t(message) for t in self.exclude)
 
 
-def _terms_pattern(body: str) -> Callable[[str], Fields | None]:
-    scanner = _Scanner(body)
+def _terms_pattern(scanner: _Scanner) -> Callable[[str], Fields | None]:
     groups: list[_Group] = []
     while not scanner.done():
-        prefix = scanner.text[scanner.at] if scanner.text[scanner.at] in "?-" else ""
+        prefix = scanner.char() if scanner.char() in "?-" else ""
         scanner.at += len(prefix)
         term = _term(scanner)
         if prefix == "?" or not groups:
@@ -237,7 +254,7 @@ def _term(scanner: _Scanner) -> Callable[[str], bool]:
         return lambda message: regex.search(message) is not None
     scanner.skip_space()
     start = scanner.at
-    while scanner.at < len(scanner.text) and not scanner.text[scanner.at].isspace():
+    while scanner.at < scanner.end and not scanner.char().isspace():
         scanner.at += 1
     word = scanner.text[start : scanner.at]
     if not _WORD.fullmatch(word):
@@ -381,13 +398,13 @@ def _operator(scanner: _Scanner) -> str:
 _Step = str | int
 
 
-def _json_pattern(body: str) -> Callable[[str], Fields | None]:
-    scanner = _Scanner(body)
+def _json_pattern(scanner: _Scanner) -> Callable[[str], Fields | None]:
     if scanner.done():
         raise scanner.error("a JSON pattern needs a condition")
     condition = _expression(scanner, _json_comparison)
     if not scanner.done():
         raise scanner.error("expected '&&', '||' or the end")
+    _check_regexes(scanner.regexes, scanner.text)
 
     def match(message: str) -> Fields | None:
         try:
@@ -424,14 +441,14 @@ def _selector(scanner: _Scanner) -> list[_Step]:
         raise scanner.error("a selector starts with '$'")
     path: list[_Step] = []
     while True:
-        if scanner.text.startswith(".", scanner.at):
+        if scanner.char() == ".":
             scanner.at += 1
-            name = _NAME.match(scanner.text, scanner.at)
+            name = _NAME.match(scanner.text, scanner.at, scanner.end)
             if name is None:
                 raise scanner.error("expected a property name after '.'")
             path.append(name.group())
             scanner.at = name.end()
-        elif scanner.text.startswith("[", scanner.at):
+        elif scanner.char() == "[":
             scanner.at += 1
             index = scanner.until("]")
             if not index.isdigit():
@@ -467,12 +484,22 @@ class _Slot:
     ellipsis: bool = False
 
 
-def _delimited_pattern(body: str) -> Callable[[str], Fields | None]:
-    slots = [_slot(part) for part in _split_slots(body)]
+def _check_regexes(count: int, pattern: str) -> None:
+    if count > MAX_REGEXES:
+        raise InvalidParameterException(
+            f"Invalid filter pattern '{pattern}': a JSON or space-delimited pattern holds at "
+            f"most {MAX_REGEXES} regular expressions"
+        )
+
+
+def _delimited_pattern(pattern: _Scanner) -> Callable[[str], Fields | None]:
+    scanners = _split_slots(pattern)
+    slots = [_slot(scanner) for scanner in scanners]
+    _check_regexes(sum(s.regexes for s in scanners), pattern.text)
     ellipses = [i for i, s in enumerate(slots) if s.ellipsis]
     if len(ellipses) > 1:
         raise InvalidParameterException(
-            f"Invalid filter pattern '[{body}]': '...' may appear only once"
+            f"Invalid filter pattern '{pattern.text}': '...' may appear only once"
         )
     if slots == [_Slot(None)]:
         slots = []  # "[]"
@@ -483,21 +510,20 @@ def _delimited_pattern(body: str) -> Callable[[str], Fields | None]:
     return match
 
 
-def _split_slots(body: str) -> list[str]:
-    """The pattern's slots: split at commas outside quotes."""
-    parts, start, quoted = [], 0, False
-    for at, char in enumerate(body):
-        if char == '"' and (at == 0 or body[at - 1] != "\\"):
+def _split_slots(pattern: _Scanner) -> list[_Scanner]:
+    """Scanners over the pattern's slots: split at commas outside quotes."""
+    text, parts, start, quoted = pattern.text, [], pattern.start, False
+    for at in range(pattern.start, pattern.end):
+        if text[at] == '"' and text[at - 1] != "\\":
             quoted = not quoted
-        elif char == "," and not quoted:
-            parts.append(body[start:at])
+        elif text[at] == "," and not quoted:
+            parts.append(pattern.part(start, at))
             start = at + 1
-    parts.append(body[start:])
+    parts.append(pattern.part(start, pattern.end))
     return parts
 
 
-def _slot(text: str) -> _Slot:
-    scanner = _Scanner(text)
+def _slot(scanner: _Scanner) -> _Slot:
     if scanner.done():
         return _Slot(None)
     if scanner.eat(_ELLIPSIS):
@@ -509,7 +535,7 @@ def _slot(text: str) -> _Slot:
         raise scanner.error("a field is named with letters, digits, '_' and '-'")
     if scanner.done():
         return _Slot(name)
-    scanner.at = 0  # the slot's own name is the first condition's subject
+    scanner.at = scanner.start  # the slot's own name is the first condition's subject
     condition = _expression(scanner, _field_comparison)
     if not scanner.done():
         raise scanner.error("expected '&&', '||' or the end of the field")
