@@ -265,20 +265,9 @@ _SENT_DEFAULTS = {
 }
 
 
-class UserPool(FollowsSite):
-    """An in-memory Cognito user pool with one app client, whose flows invoke the functions
-    attached to its triggers (:class:`Cognito`), synchronously, and obey their answers.
-
-    :param name: the pool's name
-    :param auto_verified_attributes: ``email`` and/or ``phone_number``: where confirmation
-        codes go (the first the user has), and what a confirmation verifies
-    :param password_policy: Cognito's ``PasswordPolicy`` (``MinimumLength`` 8 and all four
-        ``Require...`` by default)
-    :param trigger_timeout: how long (real seconds) the pool waits for a trigger's answer
-        before asking again: Cognito's fixed 5 s; tests may shorten it
-    :param region, account_id, clock: as every source: those not given are the first
-        invoker's that runs a function listing the pool
-    """
+class _PoolCore(FollowsSite):
+    """What a :class:`UserPool`'s flows share: its users, its connections to the functions of
+    its triggers and the invocation of them, and the messages it sends."""
 
     def __init__(
         self,
@@ -325,7 +314,592 @@ class UserPool(FollowsSite):
     def __repr__(self) -> str:
         return f"<UserPool {self.name} {self.id} users={len(self._users)}>"
 
-    # -- sign-up and confirmation ----------------------------------------------------------
+    def connected(self, name: str) -> str | None:
+        """The function the pool invokes for trigger ``name`` now, or ``None`` (the step is
+        skipped): the latest connection of a trigger a registered function still lists."""
+        connection = self._connection(name)
+        return None if connection is None else connection.function_name
+
+    def _connect(self, names: Sequence[str], connection: _Connection) -> None:
+        for name in names:
+            self._connections.setdefault(name, []).append(connection)
+
+    def _disconnect(self, names: Sequence[str], connection: _Connection) -> None:
+        for name in names:
+            connections = self._connections.get(name, [])
+            if connection in connections:
+                connections.remove(connection)
+
+    def _connection(self, name: str) -> _Connection | None:
+        for connection in reversed(self._connections.get(name, [])):
+            if connection.trigger._listed[0]:
+                return connection
+        return None
+
+    async def _trigger(
+        self,
+        name: str,
+        source: str,
+        username: str,
+        client_id: str,
+        request: dict[str, Any],
+        response: dict[str, Any],
+    ) -> dict[str, Any] | None:
+        """Invoke the function of trigger ``name`` with its event and return the answer's
+        ``response`` object; ``None`` when no function is connected (the step is skipped)."""
+        event = cognito_trigger_event(
+            source,
+            user_pool_id=self.id,
+            region=self.region,
+            user_name=username,
+            client_id=client_id,
+            request=request,
+            response=response,
+        )
+        while True:
+            connection = self._connection(name)
+            if connection is None:
+                return None
+            try:
+                return await self._invoke(name, connection, event)
+            except InvokerClosed:  # that invoker is gone: as if it never connected
+                self._disconnect((name,), connection)
+
+    async def _invoke(
+        self, name: str, connection: _Connection, event: dict[str, Any]
+    ) -> dict[str, Any]:
+        for _ in range(TRIGGER_ATTEMPTS):
+            with anyio.move_on_after(self.trigger_timeout):
+                try:
+                    result = await connection.invoke(
+                        connection.function_name,
+                        event,
+                        "RequestResponse",
+                        principal="cognito-idp.amazonaws.com",
+                        source_arn=self.arn,
+                    )
+                except InvokerClosed:
+                    raise
+                except FaaslibError as exc:
+                    raise UnexpectedLambdaException(
+                        f"{name} invocation failed due to error {exc.error_type}."
+                    ) from exc
+                return _answer(name, result.payload, result.function_error)
+        raise UnexpectedLambdaException(
+            f"{name} invocation failed due to error Socket timeout while invoking Lambda function."
+        )
+
+    async def _post_confirmation(
+        self,
+        user: _User,
+        source: str,
+        client_id: str,
+        client_metadata: Mapping[str, str] | None,
+    ) -> None:
+        request: dict[str, Any] = {"userAttributes": user.event_attributes()}
+        _add_metadata(request, client_metadata)
+        await self._trigger("PostConfirmation", source, user.username, client_id, request, {})
+
+    async def _send_code(
+        self,
+        user: _User,
+        source: str,
+        code: str,
+        client_metadata: Mapping[str, str] | None,
+        *,
+        verified: bool = False,
+    ) -> dict[str, str] | None:
+        """Send ``code`` to the user (Custom message may write the text); return its
+        ``CodeDeliveryDetails``, or ``None`` when the user has nowhere to send it."""
+        where = self._delivery_attribute(user, verified=verified)
+        if where is None:
+            return None
+        request: dict[str, Any] = {
+            "userAttributes": user.event_attributes(),
+            "codeParameter": CODE_PARAMETER,
+            "linkParameter": LINK_PARAMETER,
+            "usernameParameter": USERNAME_PARAMETER
+            if source == "CustomMessage_AdminCreateUser"
+            else None,
+        }
+        _add_metadata(request, client_metadata)
+        answer = await self._trigger(
+            "CustomMessage",
+            source,
+            user.username,
+            NO_CLIENT if source == "CustomMessage_AdminCreateUser" else self.client_id,
+            request,
+            {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+        )
+        subject, text = _SENT_DEFAULTS[source]
+        medium = "EMAIL" if where == "email" else "SMS"
+        if answer is not None:
+            custom = answer.get("emailMessage" if medium == "EMAIL" else "smsMessage")
+            if custom is not None:
+                text = _text(custom)
+            if medium == "EMAIL" and answer.get("emailSubject") is not None:
+                subject = _text(answer["emailSubject"])
+        text = text.replace(CODE_PARAMETER, code).replace(USERNAME_PARAMETER, user.username)
+        destination = user.attributes[where]
+        self.sent_messages.append(
+            SentMessage(
+                username=user.username,
+                medium=medium,
+                destination=destination,
+                subject=subject if medium == "EMAIL" else None,
+                message=text,
+                code=code,
+                trigger_source=source,
+            )
+        )
+        return {
+            "Destination": _masked(destination, medium),
+            "DeliveryMedium": medium,
+            "AttributeName": where,
+        }
+
+    def _user(self, username: str) -> _User:
+        try:
+            return self._users[username]
+        except KeyError:
+            raise UserNotFoundException("User does not exist.") from None
+
+    def _new_user(
+        self, username: str, password: str, attributes: dict[str, str], status: str
+    ) -> _User:
+        if not isinstance(username, str) or not 1 <= len(username) <= 128:
+            raise InvalidParameterException("Username must be 1-128 characters")
+        now = self.clock.time()
+        values = {"sub": str(uuid.uuid4()), **attributes}
+        return _User(username, password, values, status, now, now)
+
+    def _set_status(self, user: _User, status: str) -> None:
+        user.status = status
+        user.modified = self.clock.time()
+
+    def _delivery_attribute(self, user: _User, *, verified: bool = False) -> str | None:
+        """Where codes go: the first auto-verified attribute the user has (verified, if
+        asked)."""
+        for attribute in self.auto_verified_attributes:
+            if user.attributes.get(attribute) and (
+                not verified or user.attributes.get(f"{attribute}_verified") == "true"
+            ):
+                return attribute
+        return None
+
+    def _check_password(self, password: str) -> None:
+        policy = self.password_policy
+        rules = (
+            (len(password) >= policy["MinimumLength"], "Password not long enough"),
+            (
+                not policy["RequireUppercase"] or any(c.isupper() for c in password),
+                "Password must have uppercase characters",
+            ),
+            (
+                not policy["RequireLowercase"] or any(c.islower() for c in password),
+                "Password must have lowercase characters",
+            ),
+            (
+                not policy["RequireNumbers"] or any(c.isdigit() for c in password),
+                "Password must have numeric characters",
+            ),
+            (
+                not policy["RequireSymbols"] or any(c in _SYMBOLS for c in password),
+                "Password must have symbol characters",
+            ),
+        )
+        for ok, problem in rules:
+            if not ok:
+                raise InvalidPasswordException(f"Password did not conform with policy: {problem}")
+
+    def _user_record(self, user: _User, attributes_key: str) -> dict[str, Any]:
+        return {
+            "Username": user.username,
+            attributes_key: [{"Name": k, "Value": v} for k, v in user.attributes.items()],
+            "UserCreateDate": _datetime(user.created),
+            "UserLastModifiedDate": _datetime(user.modified),
+            "Enabled": user.enabled,
+            "UserStatus": user.status,
+        }
+
+    def _new_session(self, session: _Session) -> str:
+        token = _opaque_token()
+        self._sessions[token] = session
+        return token
+
+    def _take_session(self, session: str) -> _Session:
+        try:
+            return self._sessions.pop(session)
+        except KeyError:
+            raise NotAuthorizedException("Invalid session for the user.") from None
+
+
+class _SignIn(_PoolCore):
+    """A :class:`UserPool`'s sign-in flows: passwords, new-password and custom challenges, users
+    migrated on the way, and the tokens."""
+
+    async def authenticate(
+        self,
+        username: str,
+        password: str,
+        *,
+        client_metadata: Mapping[str, str] | None = None,
+        validation_data: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Cognito's ``InitiateAuth`` with ``USER_PASSWORD_AUTH``.
+
+        An unknown user is asked of User migration (``UserMigration_Authentication``), and
+        created from its answer. Then Pre authentication (may refuse), the password and the
+        user's state, Post authentication (may refuse), and Pre token generation
+        (``TokenGeneration_Authentication``: claims added to or suppressed from the ID token).
+
+        :return: InitiateAuth's response: ``AuthenticationResult`` (``AccessToken``,
+            ``IdToken``, ``RefreshToken``, ``ExpiresIn``, ``TokenType``), or for a
+            ``FORCE_CHANGE_PASSWORD`` user the ``NEW_PASSWORD_REQUIRED`` challenge
+        :raises UserNotFoundException: no such user (and none migrated)
+        :raises NotAuthorizedException: wrong password, or a disabled user
+        :raises UserNotConfirmedException: the user is ``UNCONFIRMED``
+        :raises PasswordResetRequiredException: the user is ``RESET_REQUIRED``
+        :raises UserLambdaValidationException: a trigger's function failed
+        """
+        user = self._users.get(username)
+        if user is None:
+            user = await self._migrate(
+                username, "UserMigration_Authentication", password, client_metadata, validation_data
+            )
+        request: dict[str, Any] = {
+            "userAttributes": user.event_attributes(),
+            "validationData": None if validation_data is None else dict(validation_data),
+        }
+        await self._trigger(
+            "PreAuthentication",
+            "PreAuthentication_Authentication",
+            username,
+            self.client_id,
+            request,
+            {},
+        )
+        if not user.enabled:
+            raise NotAuthorizedException("User is disabled.")
+        if not secrets.compare_digest(password.encode(), user.password.encode()):
+            raise NotAuthorizedException("Incorrect username or password.")
+        if user.status == "UNCONFIRMED":
+            raise UserNotConfirmedException("User is not confirmed.")
+        if user.status == "RESET_REQUIRED":
+            raise PasswordResetRequiredException("Password reset required for the user")
+        if user.status == "FORCE_CHANGE_PASSWORD":
+            return self._new_password_challenge(user)
+        return await self._sign_in(user, client_metadata)
+
+    async def _sign_in(
+        self, user: _User, client_metadata: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        """Post authentication, then Pre token generation and the tokens."""
+        request: dict[str, Any] = {
+            "newDeviceUsed": False,
+            "userAttributes": user.event_attributes(),
+        }
+        _add_metadata(request, client_metadata)
+        await self._trigger(
+            "PostAuthentication",
+            "PostAuthentication_Authentication",
+            user.username,
+            self.client_id,
+            request,
+            {},
+        )
+        return {
+            "ChallengeParameters": {},
+            "AuthenticationResult": await self._tokens(
+                user, "TokenGeneration_Authentication", client_metadata
+            ),
+        }
+
+    def _new_password_challenge(self, user: _User) -> dict[str, Any]:
+        session = self._new_session(_Session(user.username))
+        shown = {k: v for k, v in user.attributes.items() if k != "sub"}
+        return {
+            "ChallengeName": "NEW_PASSWORD_REQUIRED",
+            "Session": session,
+            "ChallengeParameters": {
+                "USER_ID_FOR_SRP": user.username,
+                "requiredAttributes": "[]",
+                "userAttributes": json.dumps(shown),
+            },
+        }
+
+    async def respond_to_new_password_challenge(
+        self,
+        session: str,
+        new_password: str,
+        *,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Cognito's ``RespondToAuthChallenge`` to ``NEW_PASSWORD_REQUIRED``: the user's new
+        password; the user is ``CONFIRMED`` and signed in (Pre token generation's source is
+        ``TokenGeneration_NewPasswordChallenge``; Post confirmation does not run).
+
+        :raises NotAuthorizedException: an unknown or used session
+        :raises InvalidPasswordException: the password breaks the policy
+        """
+        user = self._user(self._take_session(session).username)
+        self._check_password(new_password)
+        user.password = new_password
+        self._set_status(user, "CONFIRMED")
+        return {
+            "ChallengeParameters": {},
+            "AuthenticationResult": await self._tokens(
+                user, "TokenGeneration_NewPasswordChallenge", client_metadata
+            ),
+        }
+
+    async def initiate_custom_auth(
+        self, username: str, *, client_metadata: Mapping[str, str] | None = None
+    ) -> dict[str, Any]:
+        """Cognito's ``InitiateAuth`` with ``CUSTOM_AUTH``: Define auth challenge decides,
+        Create auth challenge writes the challenge.
+
+        :return: the challenge (``ChallengeName`` ``CUSTOM_CHALLENGE``, ``Session``,
+            ``ChallengeParameters``: the public ones), or tokens when Define auth challenge
+            issues them at once
+        :raises UserNotFoundException: no such user
+        :raises NotAuthorizedException: Define auth challenge failed the authentication
+        :raises InvalidParameterException: no Define auth challenge trigger runs
+        """
+        user = self._user(username)
+        if not user.enabled:
+            raise NotAuthorizedException("User is disabled.")
+        return await self._next_challenge(user, [], client_metadata)
+
+    async def respond_to_custom_challenge(
+        self,
+        session: str,
+        answer: str,
+        *,
+        client_metadata: Mapping[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """Cognito's ``RespondToAuthChallenge`` to ``CUSTOM_CHALLENGE``: Verify auth challenge
+        response judges the answer, then Define auth challenge decides what comes next.
+
+        :raises NotAuthorizedException: an unknown or used session, or the authentication
+            failed
+        """
+        asked = self._take_session(session)
+        user = self._user(asked.username)
+        request: dict[str, Any] = {
+            "userAttributes": user.event_attributes(),
+            "privateChallengeParameters": asked.private,
+            "challengeAnswer": answer,
+        }
+        _add_metadata(request, client_metadata)
+        verdict = await self._trigger(
+            "VerifyAuthChallengeResponse",
+            "VerifyAuthChallengeResponse_Authentication",
+            user.username,
+            self.client_id,
+            request,
+            {"answerCorrect": False},
+        )
+        correct = verdict is not None and _flag(verdict, "answerCorrect")
+        history = [
+            *asked.history,
+            {
+                "challengeName": "CUSTOM_CHALLENGE",
+                "challengeResult": correct,
+                "challengeMetadata": asked.metadata,
+            },
+        ]
+        return await self._next_challenge(user, history, client_metadata)
+
+    async def _next_challenge(
+        self,
+        user: _User,
+        history: list[dict[str, Any]],
+        client_metadata: Mapping[str, str] | None,
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "userAttributes": user.event_attributes(),
+            "session": history,
+        }
+        _add_metadata(request, client_metadata)
+        decision = await self._trigger(
+            "DefineAuthChallenge",
+            "DefineAuthChallenge_Authentication",
+            user.username,
+            self.client_id,
+            request,
+            {"challengeName": None, "issueTokens": None, "failAuthentication": None},
+        )
+        if decision is None:
+            raise InvalidParameterException(
+                "Custom auth lambda trigger is not configured for the user pool."
+            )
+        if _flag(decision, "failAuthentication"):
+            raise NotAuthorizedException("Incorrect username or password.")
+        if _flag(decision, "issueTokens"):
+            return await self._sign_in(user, client_metadata)
+        if decision.get("challengeName") != "CUSTOM_CHALLENGE":
+            raise InvalidLambdaResponseException("Unrecognizable lambda output")
+        request = {
+            "userAttributes": user.event_attributes(),
+            "challengeName": "CUSTOM_CHALLENGE",
+            "session": history,
+        }
+        _add_metadata(request, client_metadata)
+        created = (
+            await self._trigger(
+                "CreateAuthChallenge",
+                "CreateAuthChallenge_Authentication",
+                user.username,
+                self.client_id,
+                request,
+                {
+                    "publicChallengeParameters": None,
+                    "privateChallengeParameters": None,
+                    "challengeMetadata": None,
+                },
+            )
+            or {}
+        )
+        public = _string_map(created.get("publicChallengeParameters"))
+        private = _string_map(created.get("privateChallengeParameters"))
+        metadata = created.get("challengeMetadata")
+        if metadata is not None:
+            metadata = _text(metadata)
+        session = self._new_session(_Session(user.username, history, private, metadata))
+        return {
+            "ChallengeName": "CUSTOM_CHALLENGE",
+            "Session": session,
+            "ChallengeParameters": {**public, "USERNAME": user.username},
+        }
+
+    async def _migrate(
+        self,
+        username: str,
+        source: str,
+        password: str | None,
+        client_metadata: Mapping[str, str] | None,
+        validation_data: Mapping[str, str] | None,
+    ) -> _User:
+        """Ask User migration for an unknown user; create the user from its answer."""
+        request: dict[str, Any] = {}
+        if password is not None:
+            request["password"] = password
+        request["validationData"] = None if validation_data is None else dict(validation_data)
+        _add_metadata(request, client_metadata)
+        answer = await self._trigger(
+            "UserMigration",
+            source,
+            username,
+            self.client_id,
+            request,
+            {
+                "userAttributes": None,
+                "forceAliasCreation": None,
+                "enableSMSMFA": None,
+                "finalUserStatus": None,
+                "messageAction": None,
+                "desiredDeliveryMediums": None,
+            },
+        )
+        missing = UserNotFoundException(
+            "User does not exist."
+            if source == "UserMigration_Authentication"
+            else "Username/client id combination not found."
+        )
+        if answer is None or not answer.get("userAttributes"):
+            raise missing
+        values = _attributes(_string_map(answer["userAttributes"]))
+        status = answer.get("finalUserStatus") or "CONFIRMED"
+        if source == "UserMigration_ForgotPassword":
+            status = "RESET_REQUIRED"
+        if status not in ("CONFIRMED", "RESET_REQUIRED"):
+            raise InvalidLambdaResponseException("Unrecognizable lambda output")
+        action = answer.get("messageAction")
+        if action not in (None, "SUPPRESS", "RESEND"):
+            raise InvalidLambdaResponseException("Unrecognizable lambda output")
+        user = self._new_user(username, password or _temporary_password(), values, status)
+        self._users[username] = user
+        if action is None and password is not None and self._delivery_attribute(user):
+            await self._send_code(user, "CustomMessage_AdminCreateUser", password, client_metadata)
+        return user
+
+    async def _tokens(
+        self, user: _User, source: str, client_metadata: Mapping[str, str] | None
+    ) -> dict[str, Any]:
+        """Pre token generation, then the tokens (JWT-shaped; signed by nothing)."""
+        request: dict[str, Any] = {
+            "userAttributes": user.event_attributes(),
+            "groupConfiguration": {
+                "groupsToOverride": [],
+                "iamRolesToOverride": [],
+                "preferredRole": None,
+            },
+        }
+        _add_metadata(request, client_metadata)
+        answer = await self._trigger(
+            "PreTokenGeneration",
+            source,
+            user.username,
+            self.client_id,
+            request,
+            {"claimsOverrideDetails": None},
+        )
+        now = int(self.clock.time())
+        base = {
+            "sub": user.attributes["sub"],
+            "iss": f"https://cognito-idp.{self.region}.amazonaws.com/{self.id}",
+            "origin_jti": str(uuid.uuid4()),
+            "event_id": str(uuid.uuid4()),
+            "auth_time": now,
+            "exp": now + TOKEN_LIFETIME,
+            "iat": now,
+            "jti": str(uuid.uuid4()),
+        }
+        id_claims = {
+            **base,
+            "aud": self.client_id,
+            "token_use": "id",
+            "cognito:username": user.username,
+        }
+        for key, value in user.attributes.items():
+            if key != "sub":
+                id_claims[key] = _claim(key, value)
+        access_claims = {
+            **base,
+            "client_id": self.client_id,
+            "token_use": "access",
+            "scope": "aws.cognito.signin.user.admin",
+            "username": user.username,
+        }
+        if answer is not None:
+            _override(id_claims, access_claims, answer.get("claimsOverrideDetails"))
+        return {
+            "AccessToken": _jwt(access_claims),
+            "ExpiresIn": TOKEN_LIFETIME,
+            "TokenType": "Bearer",
+            "RefreshToken": _opaque_token(),
+            "IdToken": _jwt(id_claims),
+        }
+
+
+class UserPool(_SignIn):
+    """An in-memory Cognito user pool with one app client, whose flows invoke the functions
+    attached to its triggers (:class:`Cognito`), synchronously, and obey their answers.
+
+    :param name: the pool's name
+    :param auto_verified_attributes: ``email`` and/or ``phone_number``: where confirmation
+        codes go (the first the user has), and what a confirmation verifies
+    :param password_policy: Cognito's ``PasswordPolicy`` (``MinimumLength`` 8 and all four
+        ``Require...`` by default)
+    :param trigger_timeout: how long (real seconds) the pool waits for a trigger's answer
+        before asking again: Cognito's fixed 5 s; tests may shorten it
+    :param region: its region; ``account_id`` and ``clock`` likewise: as every source's,
+        those not given are the first invoker's that runs a function listing the pool
+    :ivar sent_messages: every :class:`SentMessage` the pool sent, oldest first
+    :raises InvalidParameterException: an empty name, or an auto-verified attribute other
+        than ``email`` and ``phone_number``
+    """
 
     async def sign_up(
         self,
@@ -490,247 +1064,6 @@ class UserPool(FollowsSite):
             await self._send_code(user, "CustomMessage_AdminCreateUser", password, client_metadata)
         return {"User": self._user_record(user, "Attributes")}
 
-    # -- sign-in -------------------------------------------------------------------------------
-
-    async def authenticate(
-        self,
-        username: str,
-        password: str,
-        *,
-        client_metadata: Mapping[str, str] | None = None,
-        validation_data: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Cognito's ``InitiateAuth`` with ``USER_PASSWORD_AUTH``.
-
-        An unknown user is asked of User migration (``UserMigration_Authentication``), and
-        created from its answer. Then Pre authentication (may refuse), the password and the
-        user's state, Post authentication (may refuse), and Pre token generation
-        (``TokenGeneration_Authentication``: claims added to or suppressed from the ID token).
-
-        :return: InitiateAuth's response: ``AuthenticationResult`` (``AccessToken``,
-            ``IdToken``, ``RefreshToken``, ``ExpiresIn``, ``TokenType``), or for a
-            ``FORCE_CHANGE_PASSWORD`` user the ``NEW_PASSWORD_REQUIRED`` challenge
-        :raises UserNotFoundException: no such user (and none migrated)
-        :raises NotAuthorizedException: wrong password, or a disabled user
-        :raises UserNotConfirmedException: the user is ``UNCONFIRMED``
-        :raises PasswordResetRequiredException: the user is ``RESET_REQUIRED``
-        :raises UserLambdaValidationException: a trigger's function failed
-        """
-        user = self._users.get(username)
-        if user is None:
-            user = await self._migrate(
-                username, "UserMigration_Authentication", password, client_metadata, validation_data
-            )
-        request: dict[str, Any] = {
-            "userAttributes": user.event_attributes(),
-            "validationData": None if validation_data is None else dict(validation_data),
-        }
-        await self._trigger(
-            "PreAuthentication",
-            "PreAuthentication_Authentication",
-            username,
-            self.client_id,
-            request,
-            {},
-        )
-        if not user.enabled:
-            raise NotAuthorizedException("User is disabled.")
-        if not secrets.compare_digest(password.encode(), user.password.encode()):
-            raise NotAuthorizedException("Incorrect username or password.")
-        if user.status == "UNCONFIRMED":
-            raise UserNotConfirmedException("User is not confirmed.")
-        if user.status == "RESET_REQUIRED":
-            raise PasswordResetRequiredException("Password reset required for the user")
-        if user.status == "FORCE_CHANGE_PASSWORD":
-            return self._new_password_challenge(user)
-        return await self._sign_in(user, client_metadata)
-
-    async def _sign_in(
-        self, user: _User, client_metadata: Mapping[str, str] | None
-    ) -> dict[str, Any]:
-        """Post authentication, then Pre token generation and the tokens."""
-        request: dict[str, Any] = {
-            "newDeviceUsed": False,
-            "userAttributes": user.event_attributes(),
-        }
-        _add_metadata(request, client_metadata)
-        await self._trigger(
-            "PostAuthentication",
-            "PostAuthentication_Authentication",
-            user.username,
-            self.client_id,
-            request,
-            {},
-        )
-        return {
-            "ChallengeParameters": {},
-            "AuthenticationResult": await self._tokens(
-                user, "TokenGeneration_Authentication", client_metadata
-            ),
-        }
-
-    def _new_password_challenge(self, user: _User) -> dict[str, Any]:
-        session = self._new_session(_Session(user.username))
-        shown = {k: v for k, v in user.attributes.items() if k != "sub"}
-        return {
-            "ChallengeName": "NEW_PASSWORD_REQUIRED",
-            "Session": session,
-            "ChallengeParameters": {
-                "USER_ID_FOR_SRP": user.username,
-                "requiredAttributes": "[]",
-                "userAttributes": json.dumps(shown),
-            },
-        }
-
-    async def respond_to_new_password_challenge(
-        self,
-        session: str,
-        new_password: str,
-        *,
-        client_metadata: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Cognito's ``RespondToAuthChallenge`` to ``NEW_PASSWORD_REQUIRED``: the user's new
-        password; the user is ``CONFIRMED`` and signed in (Pre token generation's source is
-        ``TokenGeneration_NewPasswordChallenge``; Post confirmation does not run).
-
-        :raises NotAuthorizedException: an unknown or used session
-        :raises InvalidPasswordException: the password breaks the policy
-        """
-        user = self._user(self._take_session(session).username)
-        self._check_password(new_password)
-        user.password = new_password
-        self._set_status(user, "CONFIRMED")
-        return {
-            "ChallengeParameters": {},
-            "AuthenticationResult": await self._tokens(
-                user, "TokenGeneration_NewPasswordChallenge", client_metadata
-            ),
-        }
-
-    # -- custom authentication -------------------------------------------------------------
-
-    async def initiate_custom_auth(
-        self, username: str, *, client_metadata: Mapping[str, str] | None = None
-    ) -> dict[str, Any]:
-        """Cognito's ``InitiateAuth`` with ``CUSTOM_AUTH``: Define auth challenge decides,
-        Create auth challenge writes the challenge.
-
-        :return: the challenge (``ChallengeName`` ``CUSTOM_CHALLENGE``, ``Session``,
-            ``ChallengeParameters``: the public ones), or tokens when Define auth challenge
-            issues them at once
-        :raises UserNotFoundException: no such user
-        :raises NotAuthorizedException: Define auth challenge failed the authentication
-        :raises InvalidParameterException: no Define auth challenge trigger runs
-        """
-        user = self._user(username)
-        if not user.enabled:
-            raise NotAuthorizedException("User is disabled.")
-        return await self._next_challenge(user, [], client_metadata)
-
-    async def respond_to_custom_challenge(
-        self,
-        session: str,
-        answer: str,
-        *,
-        client_metadata: Mapping[str, str] | None = None,
-    ) -> dict[str, Any]:
-        """Cognito's ``RespondToAuthChallenge`` to ``CUSTOM_CHALLENGE``: Verify auth challenge
-        response judges the answer, then Define auth challenge decides what comes next.
-
-        :raises NotAuthorizedException: an unknown or used session, or the authentication
-            failed
-        """
-        asked = self._take_session(session)
-        user = self._user(asked.username)
-        request: dict[str, Any] = {
-            "userAttributes": user.event_attributes(),
-            "privateChallengeParameters": asked.private,
-            "challengeAnswer": answer,
-        }
-        _add_metadata(request, client_metadata)
-        verdict = await self._trigger(
-            "VerifyAuthChallengeResponse",
-            "VerifyAuthChallengeResponse_Authentication",
-            user.username,
-            self.client_id,
-            request,
-            {"answerCorrect": False},
-        )
-        correct = verdict is not None and _flag(verdict, "answerCorrect")
-        history = [
-            *asked.history,
-            {
-                "challengeName": "CUSTOM_CHALLENGE",
-                "challengeResult": correct,
-                "challengeMetadata": asked.metadata,
-            },
-        ]
-        return await self._next_challenge(user, history, client_metadata)
-
-    async def _next_challenge(
-        self,
-        user: _User,
-        history: list[dict[str, Any]],
-        client_metadata: Mapping[str, str] | None,
-    ) -> dict[str, Any]:
-        request: dict[str, Any] = {
-            "userAttributes": user.event_attributes(),
-            "session": history,
-        }
-        _add_metadata(request, client_metadata)
-        decision = await self._trigger(
-            "DefineAuthChallenge",
-            "DefineAuthChallenge_Authentication",
-            user.username,
-            self.client_id,
-            request,
-            {"challengeName": None, "issueTokens": None, "failAuthentication": None},
-        )
-        if decision is None:
-            raise InvalidParameterException(
-                "Custom auth lambda trigger is not configured for the user pool."
-            )
-        if _flag(decision, "failAuthentication"):
-            raise NotAuthorizedException("Incorrect username or password.")
-        if _flag(decision, "issueTokens"):
-            return await self._sign_in(user, client_metadata)
-        if decision.get("challengeName") != "CUSTOM_CHALLENGE":
-            raise InvalidLambdaResponseException("Unrecognizable lambda output")
-        request = {
-            "userAttributes": user.event_attributes(),
-            "challengeName": "CUSTOM_CHALLENGE",
-            "session": history,
-        }
-        _add_metadata(request, client_metadata)
-        created = (
-            await self._trigger(
-                "CreateAuthChallenge",
-                "CreateAuthChallenge_Authentication",
-                user.username,
-                self.client_id,
-                request,
-                {
-                    "publicChallengeParameters": None,
-                    "privateChallengeParameters": None,
-                    "challengeMetadata": None,
-                },
-            )
-            or {}
-        )
-        public = _string_map(created.get("publicChallengeParameters"))
-        private = _string_map(created.get("privateChallengeParameters"))
-        metadata = created.get("challengeMetadata")
-        if metadata is not None:
-            metadata = _text(metadata)
-        session = self._new_session(_Session(user.username, history, private, metadata))
-        return {
-            "ChallengeName": "CUSTOM_CHALLENGE",
-            "Session": session,
-            "ChallengeParameters": {**public, "USERNAME": user.username},
-        }
-
-    # -- passwords -------------------------------------------------------------------------
-
     async def forgot_password(
         self, username: str, *, client_metadata: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
@@ -806,8 +1139,6 @@ class UserPool(FollowsSite):
         user.password = password
         self._set_status(user, "CONFIRMED" if permanent else "FORCE_CHANGE_PASSWORD")
 
-    # -- administration ------------------------------------------------------------------------
-
     def admin_get_user(self, username: str) -> dict[str, Any]:
         """Cognito's ``AdminGetUser``: ``Username``, ``UserAttributes`` (``[{"Name", "Value"}]``),
         ``UserCreateDate``, ``UserLastModifiedDate`` (aware datetimes), ``Enabled`` and
@@ -838,338 +1169,6 @@ class UserPool(FollowsSite):
     def list_users(self) -> list[str]:
         """The usernames, sorted."""
         return sorted(self._users)
-
-    # -- triggers ------------------------------------------------------------------------------
-
-    def _connect(self, names: Sequence[str], connection: _Connection) -> None:
-        for name in names:
-            self._connections.setdefault(name, []).append(connection)
-
-    def _disconnect(self, names: Sequence[str], connection: _Connection) -> None:
-        for name in names:
-            connections = self._connections.get(name, [])
-            if connection in connections:
-                connections.remove(connection)
-
-    def connected(self, name: str) -> str | None:
-        """The function the pool invokes for trigger ``name`` now, or ``None`` (the step is
-        skipped): the latest connection of a trigger a registered function still lists."""
-        connection = self._connection(name)
-        return None if connection is None else connection.function_name
-
-    def _connection(self, name: str) -> _Connection | None:
-        for connection in reversed(self._connections.get(name, [])):
-            if connection.trigger._listed[0]:
-                return connection
-        return None
-
-    async def _trigger(
-        self,
-        name: str,
-        source: str,
-        username: str,
-        client_id: str,
-        request: dict[str, Any],
-        response: dict[str, Any],
-    ) -> dict[str, Any] | None:
-        """Invoke the function of trigger ``name`` with its event and return the answer's
-        ``response`` object; ``None`` when no function is connected (the step is skipped)."""
-        event = cognito_trigger_event(
-            source,
-            user_pool_id=self.id,
-            region=self.region,
-            user_name=username,
-            client_id=client_id,
-            request=request,
-            response=response,
-        )
-        while True:
-            connection = self._connection(name)
-            if connection is None:
-                return None
-            try:
-                return await self._invoke(name, connection, event)
-            except InvokerClosed:  # that invoker is gone: as if it never connected
-                self._disconnect((name,), connection)
-
-    async def _invoke(
-        self, name: str, connection: _Connection, event: dict[str, Any]
-    ) -> dict[str, Any]:
-        for _ in range(TRIGGER_ATTEMPTS):
-            with anyio.move_on_after(self.trigger_timeout):
-                try:
-                    result = await connection.invoke(
-                        connection.function_name,
-                        event,
-                        "RequestResponse",
-                        principal="cognito-idp.amazonaws.com",
-                        source_arn=self.arn,
-                    )
-                except InvokerClosed:
-                    raise
-                except FaaslibError as exc:
-                    raise UnexpectedLambdaException(
-                        f"{name} invocation failed due to error {exc.error_type}."
-                    ) from exc
-                return _answer(name, result.payload, result.function_error)
-        raise UnexpectedLambdaException(
-            f"{name} invocation failed due to error Socket timeout while invoking Lambda function."
-        )
-
-    async def _post_confirmation(
-        self,
-        user: _User,
-        source: str,
-        client_id: str,
-        client_metadata: Mapping[str, str] | None,
-    ) -> None:
-        request: dict[str, Any] = {"userAttributes": user.event_attributes()}
-        _add_metadata(request, client_metadata)
-        await self._trigger("PostConfirmation", source, user.username, client_id, request, {})
-
-    async def _migrate(
-        self,
-        username: str,
-        source: str,
-        password: str | None,
-        client_metadata: Mapping[str, str] | None,
-        validation_data: Mapping[str, str] | None,
-    ) -> _User:
-        """Ask User migration for an unknown user; create the user from its answer."""
-        request: dict[str, Any] = {}
-        if password is not None:
-            request["password"] = password
-        request["validationData"] = None if validation_data is None else dict(validation_data)
-        _add_metadata(request, client_metadata)
-        answer = await self._trigger(
-            "UserMigration",
-            source,
-            username,
-            self.client_id,
-            request,
-            {
-                "userAttributes": None,
-                "forceAliasCreation": None,
-                "enableSMSMFA": None,
-                "finalUserStatus": None,
-                "messageAction": None,
-                "desiredDeliveryMediums": None,
-            },
-        )
-        missing = UserNotFoundException(
-            "User does not exist."
-            if source == "UserMigration_Authentication"
-            else "Username/client id combination not found."
-        )
-        if answer is None or not answer.get("userAttributes"):
-            raise missing
-        values = _attributes(_string_map(answer["userAttributes"]))
-        status = answer.get("finalUserStatus") or "CONFIRMED"
-        if source == "UserMigration_ForgotPassword":
-            status = "RESET_REQUIRED"
-        if status not in ("CONFIRMED", "RESET_REQUIRED"):
-            raise InvalidLambdaResponseException("Unrecognizable lambda output")
-        action = answer.get("messageAction")
-        if action not in (None, "SUPPRESS", "RESEND"):
-            raise InvalidLambdaResponseException("Unrecognizable lambda output")
-        user = self._new_user(username, password or _temporary_password(), values, status)
-        self._users[username] = user
-        if action is None and password is not None and self._delivery_attribute(user):
-            await self._send_code(user, "CustomMessage_AdminCreateUser", password, client_metadata)
-        return user
-
-    async def _tokens(
-        self, user: _User, source: str, client_metadata: Mapping[str, str] | None
-    ) -> dict[str, Any]:
-        """Pre token generation, then the tokens (JWT-shaped; signed by nothing)."""
-        request: dict[str, Any] = {
-            "userAttributes": user.event_attributes(),
-            "groupConfiguration": {
-                "groupsToOverride": [],
-                "iamRolesToOverride": [],
-                "preferredRole": None,
-            },
-        }
-        _add_metadata(request, client_metadata)
-        answer = await self._trigger(
-            "PreTokenGeneration",
-            source,
-            user.username,
-            self.client_id,
-            request,
-            {"claimsOverrideDetails": None},
-        )
-        now = int(self.clock.time())
-        base = {
-            "sub": user.attributes["sub"],
-            "iss": f"https://cognito-idp.{self.region}.amazonaws.com/{self.id}",
-            "origin_jti": str(uuid.uuid4()),
-            "event_id": str(uuid.uuid4()),
-            "auth_time": now,
-            "exp": now + TOKEN_LIFETIME,
-            "iat": now,
-            "jti": str(uuid.uuid4()),
-        }
-        id_claims = {
-            **base,
-            "aud": self.client_id,
-            "token_use": "id",
-            "cognito:username": user.username,
-        }
-        for key, value in user.attributes.items():
-            if key != "sub":
-                id_claims[key] = _claim(key, value)
-        access_claims = {
-            **base,
-            "client_id": self.client_id,
-            "token_use": "access",
-            "scope": "aws.cognito.signin.user.admin",
-            "username": user.username,
-        }
-        if answer is not None:
-            _override(id_claims, access_claims, answer.get("claimsOverrideDetails"))
-        return {
-            "AccessToken": _jwt(access_claims),
-            "ExpiresIn": TOKEN_LIFETIME,
-            "TokenType": "Bearer",
-            "RefreshToken": _opaque_token(),
-            "IdToken": _jwt(id_claims),
-        }
-
-    async def _send_code(
-        self,
-        user: _User,
-        source: str,
-        code: str,
-        client_metadata: Mapping[str, str] | None,
-        *,
-        verified: bool = False,
-    ) -> dict[str, str] | None:
-        """Send ``code`` to the user (Custom message may write the text); return its
-        ``CodeDeliveryDetails``, or ``None`` when the user has nowhere to send it."""
-        where = self._delivery_attribute(user, verified=verified)
-        if where is None:
-            return None
-        request: dict[str, Any] = {
-            "userAttributes": user.event_attributes(),
-            "codeParameter": CODE_PARAMETER,
-            "linkParameter": LINK_PARAMETER,
-            "usernameParameter": USERNAME_PARAMETER
-            if source == "CustomMessage_AdminCreateUser"
-            else None,
-        }
-        _add_metadata(request, client_metadata)
-        answer = await self._trigger(
-            "CustomMessage",
-            source,
-            user.username,
-            NO_CLIENT if source == "CustomMessage_AdminCreateUser" else self.client_id,
-            request,
-            {"smsMessage": None, "emailMessage": None, "emailSubject": None},
-        )
-        subject, text = _SENT_DEFAULTS[source]
-        medium = "EMAIL" if where == "email" else "SMS"
-        if answer is not None:
-            custom = answer.get("emailMessage" if medium == "EMAIL" else "smsMessage")
-            if custom is not None:
-                text = _text(custom)
-            if medium == "EMAIL" and answer.get("emailSubject") is not None:
-                subject = _text(answer["emailSubject"])
-        text = text.replace(CODE_PARAMETER, code).replace(USERNAME_PARAMETER, user.username)
-        destination = user.attributes[where]
-        self.sent_messages.append(
-            SentMessage(
-                username=user.username,
-                medium=medium,
-                destination=destination,
-                subject=subject if medium == "EMAIL" else None,
-                message=text,
-                code=code,
-                trigger_source=source,
-            )
-        )
-        return {
-            "Destination": _masked(destination, medium),
-            "DeliveryMedium": medium,
-            "AttributeName": where,
-        }
-
-    # -- users ---------------------------------------------------------------------------------
-
-    def _user(self, username: str) -> _User:
-        try:
-            return self._users[username]
-        except KeyError:
-            raise UserNotFoundException("User does not exist.") from None
-
-    def _new_user(
-        self, username: str, password: str, attributes: dict[str, str], status: str
-    ) -> _User:
-        if not isinstance(username, str) or not 1 <= len(username) <= 128:
-            raise InvalidParameterException("Username must be 1-128 characters")
-        now = self.clock.time()
-        values = {"sub": str(uuid.uuid4()), **attributes}
-        return _User(username, password, values, status, now, now)
-
-    def _set_status(self, user: _User, status: str) -> None:
-        user.status = status
-        user.modified = self.clock.time()
-
-    def _delivery_attribute(self, user: _User, *, verified: bool = False) -> str | None:
-        """Where codes go: the first auto-verified attribute the user has (verified, if
-        asked)."""
-        for attribute in self.auto_verified_attributes:
-            if user.attributes.get(attribute) and (
-                not verified or user.attributes.get(f"{attribute}_verified") == "true"
-            ):
-                return attribute
-        return None
-
-    def _check_password(self, password: str) -> None:
-        policy = self.password_policy
-        rules = (
-            (len(password) >= policy["MinimumLength"], "Password not long enough"),
-            (
-                not policy["RequireUppercase"] or any(c.isupper() for c in password),
-                "Password must have uppercase characters",
-            ),
-            (
-                not policy["RequireLowercase"] or any(c.islower() for c in password),
-                "Password must have lowercase characters",
-            ),
-            (
-                not policy["RequireNumbers"] or any(c.isdigit() for c in password),
-                "Password must have numeric characters",
-            ),
-            (
-                not policy["RequireSymbols"] or any(c in _SYMBOLS for c in password),
-                "Password must have symbol characters",
-            ),
-        )
-        for ok, problem in rules:
-            if not ok:
-                raise InvalidPasswordException(f"Password did not conform with policy: {problem}")
-
-    def _user_record(self, user: _User, attributes_key: str) -> dict[str, Any]:
-        return {
-            "Username": user.username,
-            attributes_key: [{"Name": k, "Value": v} for k, v in user.attributes.items()],
-            "UserCreateDate": _datetime(user.created),
-            "UserLastModifiedDate": _datetime(user.modified),
-            "Enabled": user.enabled,
-            "UserStatus": user.status,
-        }
-
-    def _new_session(self, session: _Session) -> str:
-        token = _opaque_token()
-        self._sessions[token] = session
-        return token
-
-    def _take_session(self, session: str) -> _Session:
-        try:
-            return self._sessions.pop(session)
-        except KeyError:
-            raise NotAuthorizedException("Invalid session for the user.") from None
 
 
 # -- the trigger -------------------------------------------------------------------------------
