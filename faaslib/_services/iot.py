@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import re
 import time as _time
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
@@ -205,6 +205,7 @@ class IoTRule(PushTrigger):
     faas_trigger: ClassVar[str] = "pubsub"
 
     sql: str
+    _: KW_ONLY
     aws_iot_sql_version: str = "2015-10-08"
     broker: IoTBroker | None = None
     name: str | None = None
