@@ -807,6 +807,8 @@ def test_the_event_factory_takes_overrides() -> None:
     assert event["region"] == "ap-south-1"
     define = cognito_trigger_event("DefineAuthChallenge_Authentication")
     assert DefineAuthChallengeTriggerEvent(define).request.session == []
+    with pytest.raises(faaslib.InvalidParameterValueException, match="PreSignUp_Signup"):
+        cognito_trigger_event("PreSignUp_Signup")
     assert token_claims("a.eyJ4IjoxfQ.c") == {"x": 1}
     with pytest.raises(ValueError, match="not a JWT"):
         token_claims("abc")

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TRIGGER_NAMES",
+    "TRIGGER_SOURCES",
     "CodeMismatchException",
     "Cognito",
     "CognitoError",
@@ -73,6 +74,33 @@ TRIGGER_NAMES = (
     "CreateAuthChallenge",
     "VerifyAuthChallengeResponse",
     "UserMigration",
+)
+#: The occasions (``triggerSource``) of the events, by trigger.
+TRIGGER_SOURCES = (
+    "PreSignUp_SignUp",
+    "PreSignUp_AdminCreateUser",
+    "PreSignUp_ExternalProvider",
+    "PostConfirmation_ConfirmSignUp",
+    "PostConfirmation_ConfirmForgotPassword",
+    "PreAuthentication_Authentication",
+    "PostAuthentication_Authentication",
+    "TokenGeneration_HostedAuth",
+    "TokenGeneration_Authentication",
+    "TokenGeneration_NewPasswordChallenge",
+    "TokenGeneration_AuthenticateDevice",
+    "TokenGeneration_RefreshTokens",
+    "CustomMessage_SignUp",
+    "CustomMessage_AdminCreateUser",
+    "CustomMessage_ResendCode",
+    "CustomMessage_ForgotPassword",
+    "CustomMessage_UpdateUserAttribute",
+    "CustomMessage_VerifyUserAttribute",
+    "CustomMessage_Authentication",
+    "DefineAuthChallenge_Authentication",
+    "CreateAuthChallenge_Authentication",
+    "VerifyAuthChallengeResponse_Authentication",
+    "UserMigration_Authentication",
+    "UserMigration_ForgotPassword",
 )
 #: Cognito waits this long (seconds) for a trigger's answer, and asks this many times.
 TRIGGER_TIMEOUT = 5.0
@@ -1486,7 +1514,13 @@ def cognito_trigger_event(
     ``CustomMessage_ForgotPassword``, ``UserMigration_Authentication``, ...); ``request`` and
     ``response`` default to what Cognito sends on it (the request with ``user_attributes``,
     the response with Cognito's defaults). ``region`` defaults to the pool id's.
+
+    :raises ~faaslib.InvalidParameterValueException: an unknown ``trigger_source``
     """
+    if trigger_source not in TRIGGER_SOURCES:
+        raise InvalidParameterValueException(
+            f"Unknown Cognito triggerSource {trigger_source!r}: one of {', '.join(TRIGGER_SOURCES)}"
+        )
     kind = trigger_source.partition("_")[0]
     attributes = dict(user_attributes or {"email": "jane@example.com"})
     return {
