@@ -305,7 +305,8 @@ async def test_target_input_input_path_and_transformer() -> None:
             '{"order": <order>, "amount": <amount>, "customer": <customer>, "first": <first>,'
             ' "text": "Order <order> of <amount> for <customer> (<kind>)<missing>",'
             ' "nothing": <missing>, "rule": <aws.events.rule-name>, "arn": <aws.events.rule-arn>,'
-            ' "event": <aws.events.event.json>, "html": "<b>bold</b>"}'
+            ' "event": <aws.events.event.json>, "envelope": <aws.events.event>,'
+            ' "at": <aws.events.event.ingestion-time>, "html": "<b>bold</b>"}'
         ),
     }
     transformed = collector(
@@ -352,6 +353,8 @@ async def test_target_input_input_path_and_transformer() -> None:
     assert shaped["arn"] == "arn:aws:events:us-east-1:123456789012:rule/shop/shaped"
     assert shaped["event"]["detail"] == detail_value
     assert shaped["html"] == "<b>bold</b>"
+    assert shaped["envelope"] == {k: v for k, v in shaped["event"].items() if k != "detail"}
+    assert shaped["at"] == "2023-11-14T22:13:20.000Z"
     assert string == ["order o-1 is in"]
 
 
@@ -579,3 +582,19 @@ def test_an_event_bus_is_no_dead_letter_target() -> None:
 def test_an_event_bus_takes_only_invocation_records() -> None:
     with pytest.raises(faaslib.InvalidParameterValueException):
         EventBus().send({"not": "a record"})
+
+
+async def test_a_sync_handler_puts_events_from_its_thread() -> None:
+    clock = faaslib.VirtualClock(T0)
+    bus = EventBus("chain", clock=clock)
+    registry = faaslib.Registry()
+    seen = collector(registry, "after", events=[EventBridgeRule(bus, pattern={"source": ["a"]})])
+
+    @registry.function
+    def first(event: Any) -> dict[str, Any]:  # runs in a worker thread
+        return bus.put_events([entry(event, source="a")])
+
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        result = await invoker.invoke("first", {"step": 1})
+        await invoker.drain()
+    assert [e["id"] for e in seen] == [result.json()["Entries"][0]["EventId"]]

@@ -151,6 +151,9 @@ class EventBus(PushSource):
     (``Lambda Function Invocation Result - Success`` or ``- Failure``).
     """
 
+    #: Lambda may not send a dead letter to an event bus (only to a queue or a topic).
+    faas_dead_letter: ClassVar[bool] = False
+
     def __init__(
         self,
         name: str = "default",
@@ -168,9 +171,6 @@ class EventBus(PushSource):
             )
         super().__init__(region, account_id, clock)
         self.name = name
-
-    #: Lambda may not send a dead letter to an event bus (only to a queue or a topic).
-    faas_dead_letter: ClassVar[bool] = False
 
     @property
     def arn(self) -> str:
