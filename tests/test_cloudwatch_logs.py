@@ -3,7 +3,10 @@ CloudWatchLogs subscriptions invoking functions with awslogs events."""
 
 from __future__ import annotations
 
+import json
 import logging
+import random
+import string
 from typing import Any
 
 import pytest
@@ -362,3 +365,20 @@ def test_the_event_factory_writes_a_subscription_event() -> None:
         log_events=[{"id": "1" * 56, "timestamp": 1, "message": "x 500", "extractedFields": fields}]
     )
     assert CloudWatchLogsEvent(given).parse_logs_data().log_events[0].extracted_fields == fields
+
+
+async def test_a_batch_too_big_for_one_event_invocation_is_split() -> None:
+    clock = faaslib.VirtualClock(T0)
+    group = LogGroup("noise", clock=clock)
+    registry = faaslib.Registry()
+    seen = collector(registry, "sink", events=[CloudWatchLogs(group)])
+    rng = random.Random(17)
+    alphabet = string.ascii_letters + string.digits + string.punctuation
+    noise = ["".join(rng.choices(alphabet, k=104_000)) for _ in range(10)]  # barely compressible
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        group.put_log_events("s", events(*noise))
+        await invoker.drain()
+    assert len(seen) > 1  # over Lambda's 1 MB for an Event invocation in one piece
+    assert all(len(json.dumps(event)) <= 1_048_576 for event in seen)
+    delivered = [e["message"] for event in seen for e in awslogs_data(event)["logEvents"]]
+    assert delivered == noise  # every event once, in order

@@ -60,6 +60,15 @@ class StoredEvent(NamedTuple):
     event_id: str
 
 
+#: An event a subscription's pattern matched, and the fields it extracted (``None`` unless
+#: the pattern is space-delimited).
+_Matched = tuple[StoredEvent, dict[str, str] | None]
+#: Lambda's payload limit for Event invocations, less room for the filter's name (written at
+#: delivery).
+MAX_EVENT_PAYLOAD = 1_048_576
+_PAYLOAD_ROOM = MAX_EVENT_PAYLOAD - 1024
+
+
 class LogGroup(PushSource):
     """An in-memory CloudWatch Logs log group.
 
@@ -217,13 +226,32 @@ class LogGroup(PushSource):
                 continue
             matched = trigger.select(stored)
             if matched:
-                trigger.emit(partial(self._event, trigger, log_stream, matched))
+                for part in self._parts(trigger, log_stream, matched):
+                    trigger.emit(partial(self._event, trigger, log_stream, part))
+
+    def _parts(
+        self, trigger: CloudWatchLogs, log_stream: str, matched: Sequence[_Matched]
+    ) -> Iterable[Sequence[_Matched]]:
+        """The batch in invocations whose events fit Lambda's Event payload limit: halves,
+        and halves of those, where the whole does not (incompressible logs); an event too big
+        alone goes alone (and the invocation is refused, as Lambda refuses it)."""
+        # The JSON of the log events bounds the gzipped data, which base64 makes 4/3 as long
+        estimate = sum(len(json.dumps(event.message)) + 200 for event, _ in matched) * 4 // 3
+        if estimate <= _PAYLOAD_ROOM or len(matched) == 1:
+            return [matched]
+        if len(json.dumps(self._event(trigger, log_stream, matched))) <= _PAYLOAD_ROOM:
+            return [matched]
+        half = len(matched) // 2
+        return [
+            *self._parts(trigger, log_stream, matched[:half]),
+            *self._parts(trigger, log_stream, matched[half:]),
+        ]
 
     def _event(
         self,
         trigger: CloudWatchLogs,
         log_stream: str,
-        matched: Sequence[tuple[StoredEvent, dict[str, str] | None]],
+        matched: Sequence[_Matched],
     ) -> dict[str, Any]:
         """The event of one batch to one subscription, written at delivery (its owner is the
         account the group has by then)."""
@@ -304,9 +332,7 @@ class CloudWatchLogs(PushTrigger):
             self._default_name.append(f"LambdaStream_{function_name}")
         return super().runner(function_name, host)
 
-    def select(
-        self, events: Iterable[StoredEvent]
-    ) -> list[tuple[StoredEvent, dict[str, str] | None]]:
+    def select(self, events: Iterable[StoredEvent]) -> list[_Matched]:
         """The events the pattern matches, each with its extracted fields (``None`` unless
         the pattern is space-delimited)."""
         delimited = self._pattern.kind == "delimited"
