@@ -5,6 +5,7 @@ the request's ResponseURL, as CloudFormation does."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -283,6 +284,16 @@ async def test_responses_cloudformation_cannot_read_fail_the_resource(
     assert len(requests) == 1  # nothing to roll back
 
 
+async def until(invoker: faaslib.Invoker, condition: Callable[[], bool]) -> None:
+    """Let the tasks run until ``condition()`` holds, then until the invoker has drained
+    (up to 5 s)."""
+    with anyio.fail_after(5):
+        while not condition():
+            await invoker.drain()
+            await anyio.sleep(0.001)
+        await invoker.drain()
+
+
 async def test_no_response_times_out_on_the_stacks_clock() -> None:
     requests: list[dict[str, Any]] = []
     clock = faaslib.VirtualClock(T0)
@@ -294,19 +305,13 @@ async def test_no_response_times_out_on_the_stacks_clock() -> None:
         except CustomResourceFailed as exc:
             outcome.append(exc)
 
-    async def settle() -> None:
-        await invoker.drain()
-        for _ in range(10):
-            await anyio.lowlevel.checkpoint()
-
     async with faaslib.Invoker(provider_registry(requests), clock=clock) as invoker:
         with CustomResourceStack("app") as stack:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(create, stack, {"Silent": "yes"})
-                await settle()
-                assert len(requests) == 1
+                await until(invoker, lambda: len(requests) == 1)
                 clock.advance(3599)
-                await settle()
+                await invoker.drain()
                 assert outcome == []
                 clock.advance(1)  # CloudFormation's hour
             [failed] = outcome
@@ -316,15 +321,16 @@ async def test_no_response_times_out_on_the_stacks_clock() -> None:
             assert stack.events[-1].timestamp == T0 + 3600
             async with anyio.create_task_group() as tg:  # the resource's own ServiceTimeout
                 tg.start_soon(create, stack, {"Silent": "yes", "ServiceTimeout": 60})
-                await settle()
+                await until(invoker, lambda: len(requests) == 2)
                 clock.advance(60)
             assert len(outcome) == 2
-        with CustomResourceStack("quick", clock=faaslib.VirtualClock(T0), timeout=5) as quick:
+        own_clock = faaslib.VirtualClock(T0)
+        with CustomResourceStack("quick", clock=own_clock, timeout=5) as quick:
             async with anyio.create_task_group() as tg:
                 tg.start_soon(create, quick, {"Silent": "yes"})
-                await settle()
-                assert quick.clock is not clock
-                quick.clock.advance(5)  # type: ignore[attr-defined]
+                await until(invoker, lambda: len(requests) == 3)
+                assert quick.clock is own_clock
+                own_clock.advance(5)
             assert len(outcome) == 3
 
 
@@ -345,14 +351,13 @@ async def test_a_crashing_provider_is_retried_as_an_event_and_the_stack_waits() 
 
             async with anyio.create_task_group() as tg:
                 tg.start_soon(create)
-                await invoker.drain()
-                clock.advance(60)
-                await invoker.drain()
+                await until(invoker, lambda: len(requests) == 1)
+                clock.advance(60)  # Lambda's retries of an Event invocation
+                await until(invoker, lambda: len(requests) == 2)
                 clock.advance(120)
-                await invoker.drain()
-                assert len(requests) == 3  # Lambda's two retries of an Event invocation
+                await until(invoker, lambda: len(requests) == 3)
                 assert outcome == []
-                clock.advance(3600)
+                clock.advance(3420)
     assert [r["RequestId"] for r in requests] == [requests[0]["RequestId"]] * 3
     assert "did not receive a response" in str(outcome[0])
 
@@ -365,6 +370,11 @@ async def test_a_provider_using_powertools_data_class_and_urllib() -> None:
             invoker, "Hello", service_token=f"{ARN[:-6]}echo", properties={"Message": "hi"}
         )
         assert made.physical_resource_id == "echo-Hello"
+        secret = await stack.create(
+            invoker, "Key", service_token="things", properties={"Name": "k", "Secret": True}
+        )
+        assert secret.no_echo
+        assert not made.no_echo
         assert stack.get_att("Hello", "Echo") == "hi"
         assert made.resource_type == "AWS::CloudFormation::CustomResource"
     check_shape(requests[0])

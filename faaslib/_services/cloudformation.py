@@ -66,8 +66,6 @@ DEFAULT_RESOURCE_TYPE = "AWS::CloudFormation::CustomResource"
 DEFAULT_TIMEOUT = 3600
 MAX_RESPONSE_BYTES = 4096
 MAX_PHYSICAL_ID_BYTES = 1024
-#: CloudFormation invokes as the identity running the stack operation: an IAM principal of
-#: the stack's account (no ``AWS::Lambda::Permission`` is needed in that account).
 _STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]{0,127}")
 _LOGICAL_ID = re.compile(r"[a-zA-Z0-9]{1,255}")
 _CUSTOM_TYPE = re.compile(r"Custom::[a-zA-Z0-9_@-]{1,52}")
@@ -282,7 +280,7 @@ class _Unreadable(Exception):
     """A response CloudFormation cannot use; the message is its status reason."""
 
 
-def read_response(body: bytes) -> dict[str, Any]:
+def _read_response(body: bytes) -> dict[str, Any]:
     """The response document a function PUT, checked as CloudFormation checks it.
 
     :raises _Unreadable: with CloudFormation's reason: too long, not JSON, a bad status, a
@@ -737,6 +735,8 @@ class CustomResourceStack(FollowsSite):
                 old_properties=None if old is None else old.properties,
             )
             try:
+                # As the identity running the stack operation: a principal of the stack's
+                # account (its own functions need no AWS::Lambda::Permission).
                 await invoker.invoke(
                     resource.service_token, request, "Event", principal=self.account_id
                 )
@@ -751,7 +751,7 @@ class CustomResourceStack(FollowsSite):
             reason = _NO_RESPONSE.format(request_id=request_id)
             raise CustomResourceFailed(resource.logical_id, request_type, reason)
         try:
-            answer = read_response(body)
+            answer = _read_response(body)
         except _Unreadable as unreadable:
             raise CustomResourceFailed(resource.logical_id, request_type, str(unreadable)) from None
         if answer["Status"] == "FAILED":
