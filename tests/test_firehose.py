@@ -582,3 +582,56 @@ async def test_delivered_objects_notify_the_bucket_s_subscribers() -> None:
         setup.clock.advance(60)
         await invoker.drain()
     assert seen == list(setup.delivered())
+
+
+# -- prefixes -----------------------------------------------------------------------------------
+
+
+async def test_prefix_expressions_are_evaluated() -> None:
+    setup = Setup(
+        prefix="year=!{timestamp:yyyy}/day=!{timestamp:MM-dd}/!{firehose:random-string}/",
+        error_output_prefix="errors/!{firehose:error-output-type}/!{timestamp:yyyy/MM/dd}/",
+    )
+    async with setup.invoker() as invoker:
+        setup.stream.put_record_batch([{"Data": b"a"}, {"Data": b"fail"}])
+        setup.clock.advance(60)
+        await invoker.drain()
+    [delivered, failed] = sorted(setup.objects(), key=lambda k: k.startswith("errors/"))
+    assert re.fullmatch(
+        r"year=2023/day=11-14/[a-z2-7]{11}/clicks-1-2023-11-14-22-13-20-.+", delivered
+    )
+    assert re.fullmatch(r"errors/processing-failed/2023/11/14/clicks-1-.+", failed)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"prefix": "!{firehose:error-output-type}/"}, "Prefix cannot contain"),
+        ({"prefix": "!{partitionKeyFromQuery:id}/"}, "does not know"),
+        ({"prefix": "!{timestamp:yyyy-ww}/"}, "'ww' is not supported"),
+        ({"error_output_prefix": "errors/!{timestamp:yyyy}/"}, "must contain"),
+    ],
+)
+def test_bad_prefixes_are_refused(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(faaslib.InvalidParameterValueException, match=re.escape(message)):
+        DeliveryStream("clicks", destination=Bucket("archive"), **options)
+
+
+async def test_a_batch_cut_short_by_the_invoker_closing_waits_again() -> None:
+    started = anyio.Event()
+    clock = faaslib.VirtualClock(T0)
+    stream = DeliveryStream("clicks", destination=Bucket("archive"))
+    registry = faaslib.Registry()
+
+    @registry.function(timeout=60, events=[FirehoseTransform(stream)])
+    async def transform(event: dict[str, Any]) -> None:
+        started.set()
+        await anyio.sleep(30)
+
+    async with faaslib.Invoker(registry, clock=clock, on_exit="cancel"):
+        stream.put_record_batch([{"Data": b"a"}, {"Data": b"b"}])
+        clock.advance(60)
+        await started.wait()
+    assert stream.statistics().buffered_records == 2
+    assert stream.destination.name == "archive"
+    assert stream.statistics().objects_written == 0

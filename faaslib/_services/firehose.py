@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import itertools
 import logging
 import math
@@ -40,7 +41,7 @@ from .._site import FollowsSite
 from .._triggers import Trigger, TriggerHost
 from .._wakeup import sleep_until_woken
 from .mappings import MAX_BATCH_PAYLOAD
-from .records import b64, utc
+from .records import b64, utc, utf8
 
 if TYPE_CHECKING:
     from anyio import CancelScope
@@ -56,6 +57,7 @@ __all__ = [
     "Destination",
     "FirehoseTransform",
     "TransformRunner",
+    "evaluate_prefix",
     "firehose_event",
     "firehose_record",
     "transformation_event",
@@ -70,6 +72,18 @@ MAX_RECORD_BYTES = 1_024_000
 MAX_BATCH_RECORDS = 500
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 _MIB = 1024 * 1024
+_EXPRESSION = re.compile(r"!\{([^}]*)\}")
+_ERROR_TYPE = "!{firehose:error-output-type}"
+_JAVA_TOKEN = re.compile(r"'([^']*)'|(([A-Za-z])\3*)|(.)", re.DOTALL)
+_JAVA_FIELDS = {
+    "yyyy": "%Y",
+    "yy": "%y",
+    "MM": "%m",
+    "dd": "%d",
+    "HH": "%H",
+    "mm": "%M",
+    "ss": "%S",
+}
 _RESULTS = frozenset(("Ok", "Dropped", "ProcessingFailed"))
 #: The record ids the function sees: 56-digit decimal strings, increasing, as Firehose's.
 _RECORD_ID_BASE = 49_546_986_683_135_544_286_507_457_936_321_625_675_700_192_471_156_785_154
@@ -168,11 +182,13 @@ class DeliveryStream(FollowsSite):
     Records wait in the buffer until their data reaches ``buffer_size`` MiB or the oldest has
     waited ``buffer_interval`` seconds (on the stream's clock); then the function listing
     :class:`FirehoseTransform` for this stream is invoked synchronously with them. ``Ok``
-    records' data is concatenated into one object under ``prefix`` + ``YYYY/MM/DD/HH/`` (UTC,
-    from the oldest record's arrival), named ``<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>``;
+    records' data is concatenated into one object under ``prefix`` + ``YYYY/MM/dd/HH/`` (UTC,
+    from the oldest record's arrival; a prefix with expressions, ``!{timestamp:yyyy-MM-dd}``,
+    ``!{firehose:random-string}``, ``!{firehose:error-output-type}``, is evaluated instead),
+    named ``<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>``;
     ``ProcessingFailed`` records, and every record of an invocation that failed after
     ``retries`` more attempts, are written as JSON lines under ``error_output_prefix`` +
-    ``YYYY/MM/DD/HH/``; ``Dropped`` records are discarded.
+    ``YYYY/MM/dd/HH/``; ``Dropped`` records are discarded.
 
     :param name: the stream's name (1-64 characters of ``a-zA-Z0-9_.-``)
     :param destination: the :class:`~faaslib.Bucket` it writes to
@@ -201,11 +217,8 @@ class DeliveryStream(FollowsSite):
         clock: Clock | None = None,
     ) -> None:
         _check_settings(name, destination, processor, buffer_size, buffer_interval, retries)
-        for field, value in (("Prefix", prefix), ("ErrorOutputPrefix", error_output_prefix)):
-            if not isinstance(value, str) or len(value) > 1024:
-                raise ValidationException(
-                    field, value, "Member must have length less than or equal to 1024"
-                )
+        _check_prefix("Prefix", prefix, errors=False)
+        _check_prefix("ErrorOutputPrefix", error_output_prefix, errors=True)
         self._settle(region, account_id, clock)
         self.name = name
         self.destination = destination
@@ -321,6 +334,11 @@ class DeliveryStream(FollowsSite):
         self._buffered_bytes -= size
         return taken
 
+    def _give_back(self, records: list[_Buffered]) -> None:
+        """Put records taken for a batch that was not written back at the buffer's front."""
+        self._buffer.extendleft(reversed(records))
+        self._buffered_bytes += sum(len(r.data) for r in records)
+
     def _count(self, name: str, n: int = 1) -> None:
         self._counts[name] += n
 
@@ -358,6 +376,70 @@ def _check_settings(
 def _check_number(field: str, value: object, low: float, high: float) -> None:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise ValidationException(field, value, f"Member must be a number from {low} to {high}")
+
+
+def _check_prefix(field: str, prefix: object, *, errors: bool) -> None:
+    """A prefix Firehose accepts: 0-1024 characters, its ``!{...}`` expressions known ones.
+
+    :raises ~faaslib.ValidationException: too long
+    :raises ~faaslib.InvalidParameterValueException: an unknown expression, an error output
+        type in ``Prefix``, or an ``ErrorOutputPrefix`` with expressions but none of it
+        (Firehose's ``InvalidArgumentException``)
+    """
+    if not isinstance(prefix, str) or len(prefix) > 1024:
+        raise ValidationException(
+            field, prefix, "Member must have length less than or equal to 1024"
+        )
+    utf8(prefix, field)
+    for match in _EXPRESSION.finditer(prefix):
+        namespace, _, value = match[1].partition(":")
+        if namespace == "timestamp":
+            _strftime(value, field)
+        elif namespace != "firehose" or value not in ("random-string", "error-output-type"):
+            raise InvalidParameterValueException(
+                f"{field} holds an expression Firehose does not know: {match[0]}"
+            )
+        elif value == "error-output-type" and not errors:
+            raise InvalidParameterValueException(
+                "Prefix cannot contain !{firehose:error-output-type}"
+            )
+    if errors and "!{" in prefix and _ERROR_TYPE not in prefix:
+        raise InvalidParameterValueException(
+            f"ErrorOutputPrefix with expressions must contain {_ERROR_TYPE}"
+        )
+
+
+def _strftime(pattern: str, field: str) -> str:
+    """A Java ``DateTimeFormatter`` pattern (``yyyy``, ``yy``, ``MM``, ``dd``, ``HH``, ``mm``,
+    ``ss`` and quoted text) as a ``strftime`` format."""
+    parts = []
+    for quoted, letters, _, other in _JAVA_TOKEN.findall(pattern):
+        if letters:
+            if letters not in _JAVA_FIELDS:
+                raise InvalidParameterValueException(
+                    f"{field}: the timestamp pattern {letters!r} is not supported"
+                )
+            parts.append(_JAVA_FIELDS[letters])
+        else:
+            parts.append((quoted or other).replace("%", "%%"))
+    return "".join(parts)
+
+
+def evaluate_prefix(prefix: str, moment: datetime.datetime) -> str:
+    """The prefix of an object whose oldest record arrived at ``moment`` (UTC): a prefix
+    without expressions followed by ``YYYY/MM/dd/HH/``, else its expressions evaluated."""
+    if "!{" not in prefix:
+        return f"{prefix}{moment:%Y/%m/%d/%H}/"
+
+    def value(match: re.Match[str]) -> str:
+        namespace, _, name = match[1].partition(":")
+        if namespace == "timestamp":
+            return moment.strftime(_strftime(name, "Prefix"))
+        if name == "error-output-type":
+            return "processing-failed"
+        return base64.b32encode(os.urandom(10)).decode().lower()[:11]
+
+    return _EXPRESSION.sub(value, prefix)
 
 
 def _data(record: object, field: str) -> bytes:
@@ -454,8 +536,12 @@ class TransformRunner:
             due = stream._due_at()
             if due is not None and due <= stream.clock.time():
                 self._busy = True
+                records = stream._take()
                 try:
-                    await self._flush(stream._take())
+                    await self._flush(records)
+                except anyio.get_cancelled_exc_class():  # before writing: the records wait again
+                    stream._give_back(records)
+                    raise
                 finally:
                     self._busy = False
                 continue
@@ -563,7 +649,7 @@ class TransformRunner:
         stream = self.stream
         moment = utc(oldest)
         key = (
-            f"{prefix}{moment:%Y/%m/%d/%H}/"
+            f"{evaluate_prefix(prefix, moment)}"
             f"{stream.name}-1-{moment:%Y-%m-%d-%H-%M-%S}-{uuid.uuid4()}"
         )
         stream.destination.put(key, body)
