@@ -73,13 +73,6 @@ _PATH_STEP = re.compile(
 )
 _SUCCESS = "Lambda Function Invocation Result - Success"
 _FAILURE = "Lambda Function Invocation Result - Failure"
-_PREDEFINED = (
-    "aws.events.rule-arn",
-    "aws.events.rule-name",
-    "aws.events.event.ingestion-time",
-    "aws.events.event",
-    "aws.events.event.json",
-)
 
 
 class InvalidEventPatternException(InvalidParameterValueException):
@@ -796,13 +789,12 @@ def _error_code(exc: FaaslibError) -> tuple[str, bool]:
 
 @dataclass(eq=False)
 class _Delivery:
-    """One event on its way to the rule's target: its payload, tries and next try."""
+    """One event on its way to the rule's target: its payload, and the retries made."""
 
     event: dict[str, Any]
     payload: bytes
     ingested: float
     retries: int = 0
-    due: float = 0.0
 
 
 class RuleRunner:
@@ -886,7 +878,6 @@ class RuleRunner:
                 exhausted = "MaximumEventAgeInSeconds"
             else:
                 delivery.retries += 1
-                delivery.due = due
                 heapq.heappush(self._retrying, (due, next(self._order), delivery))
                 return
         self.trigger._counters["failed_invocations"] += 1
