@@ -230,6 +230,44 @@ def test_object_and_array_literals() -> None:
     assert result == {"at": {"latitude": 47.6, "longitude": -122.3}, "list": ["d", 1]}
 
 
+SENML = {
+    "e": [
+        {"n": "pressure", "u": "hPa", "v": 1013.2},
+        {"n": "wind", "u": "m/s", "v": 7},
+        {"n": "rain", "u": "mm", "v": 0.4},
+    ],
+    "meta": {"site": "harbour", "ok": True},
+}
+
+
+def test_nested_object_queries() -> None:
+    assert run("SELECT (SELECT VALUE n FROM e) AS names FROM '#'", SENML) == {
+        "names": ["pressure", "wind", "rain"]
+    }
+    assert run("SELECT (SELECT v, u FROM e WHERE v > 1) AS big FROM '#'", SENML) == {
+        "big": [{"v": 1013.2, "u": "hPa"}, {"v": 7, "u": "m/s"}]
+    }
+    flat = "SELECT get((SELECT v FROM e WHERE n = 'wind'), 0).v AS wind FROM '#'"
+    assert run(flat, SENML) == {"wind": 7}
+    assert run("SELECT (SELECT site FROM meta) AS m FROM '#'", SENML) == {"m": {"site": "harbour"}}
+    assert run("SELECT (SELECT * FROM e WHERE n = 'rain') AS r FROM '#'", SENML) == {
+        "r": [SENML["e"][2]]
+    }
+    assert run(
+        "SELECT (SELECT VALUE x FROM e) AS none, (SELECT a FROM meta.site) AS s FROM '#'", SENML
+    ) == {
+        "none": []  # an element without x adds nothing; a string is no source: Undefined
+    }
+    assert (
+        run("SELECT * FROM '#' WHERE get((SELECT VALUE v FROM e WHERE n = 'wind'), 0) > 5", SENML)
+        == SENML
+    )
+    with pytest.raises(faaslib.ValidationException, match="nested SELECT needs SQL version"):
+        parse("SELECT (SELECT VALUE n FROM e) AS n FROM '#'", V1)
+    with pytest.raises(faaslib.ValidationException, match="Expected '\\)'"):
+        parse("SELECT (SELECT VALUE n FROM e AS n FROM '#'", V2)
+
+
 # -- WHERE -----------------------------------------------------------------------------------
 
 
@@ -389,6 +427,8 @@ def test_operators(expression: str, expected: Any) -> None:
         ("decode('%%%', 'base64')", None),
         ("CASE device WHEN 'd-1' THEN 1 WHEN 'd-7' THEN 7 ELSE 0 END", 7),
         ("CASE device WHEN 'x' THEN 1 END", UNDEFINED),
+        ("CASE missing WHEN 1 THEN 1 ELSE 2 END", UNDEFINED),  # an undefined subject
+        ("CASE WHEN missing = 1 THEN 1 ELSE 2 END", 2),
     ],
 )
 def test_functions(expression: str, expected: Any) -> None:

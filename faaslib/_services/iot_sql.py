@@ -15,7 +15,7 @@ import binascii
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 import pydantic_core
@@ -250,6 +250,17 @@ class _Case(_Node):
 
 
 @dataclass(frozen=True)
+class _Subquery(_Node):
+    """``(SELECT [VALUE] <items> FROM <expression> [WHERE <condition>])``: the items of each
+    element of an array (or of one object)."""
+
+    value: bool
+    items: tuple[_Item, ...]
+    source: _Node
+    where: _Node | None
+
+
+@dataclass(frozen=True)
 class _Item:
     """One item of the ``SELECT`` list: ``*``, or an expression and the key it goes under."""
 
@@ -322,6 +333,15 @@ class _Parser:
     # -- the statement
 
     def statement(self) -> tuple[bool, tuple[_Item, ...], str, _Node | None]:
+        value, items = self.select()
+        topic_filter = self.topic_filter()
+        where = self.where()
+        if self.token.kind != "end":
+            raise self.error(f"Unexpected {self.found()}")
+        return value, items, topic_filter, where
+
+    def select(self) -> tuple[bool, tuple[_Item, ...]]:
+        """``SELECT [VALUE] <items> FROM`` (``value`` can be an attribute's name too)."""
         self.expect_word("SELECT")
         value = self.token.is_word("VALUE") and not self.tokens[self.i + 1].is_op(",", ".")
         value = value and not self.tokens[self.i + 1].is_word("FROM", "AS")
@@ -329,14 +349,22 @@ class _Parser:
             self.advance()
         items = self.select_list(value)
         self.expect_word("FROM")
-        topic_filter = self.topic_filter()
-        where = None
-        if self.token.is_word("WHERE"):
-            self.advance()
-            where = self.expression()
-        if self.token.kind != "end":
-            raise self.error(f"Unexpected {self.found()}")
-        return value, items, topic_filter, where
+        return value, items
+
+    def where(self) -> _Node | None:
+        if not self.token.is_word("WHERE"):
+            return None
+        self.advance()
+        return self.expression()
+
+    def subquery(self) -> _Node:
+        """A nested object query, after its opening parenthesis."""
+        self.need_v2("A nested SELECT", self.token)
+        value, items = self.select()
+        source = self.expression()
+        where = self.where()
+        self.expect_op(")")
+        return _Subquery(value, items, source, where)
 
     def select_list(self, value: bool) -> tuple[_Item, ...]:
         items = [self.item(1)]
@@ -458,6 +486,8 @@ class _Parser:
             return _Literal(token.value)
         if token.is_op("("):
             self.advance()
+            if self.token.is_word("SELECT"):
+                return self.subquery()
             node = self.expression()
             self.expect_op(")")
             return node
@@ -1017,8 +1047,12 @@ def _evaluate_other(node: _Node, message: Message) -> Any:
     if isinstance(node, _Array):
         values = (_evaluate(item, message) for item in node.items)
         return [value for value in values if value is not UNDEFINED]
+    if isinstance(node, _Subquery):
+        return _subquery(node, message)
     assert isinstance(node, _Case)
     subject = UNDEFINED if node.subject is None else _evaluate(node.subject, message)
+    if node.subject is not None and subject is UNDEFINED:
+        return UNDEFINED
     for when, then in node.branches:
         value = _evaluate(when, message)
         if node.subject is None and to_boolean(value) is True:
@@ -1026,6 +1060,60 @@ def _evaluate_other(node: _Node, message: Message) -> Any:
         if node.subject is not None and _compare("=", subject, value) is True:
             return _evaluate(then, message)
     return UNDEFINED if node.default is None else _evaluate(node.default, message)
+
+
+def _holds(where: _Node | None, message: Message) -> bool:
+    return where is None or to_boolean(_evaluate(where, message)) is True
+
+
+def _project(value: bool, items: tuple[_Item, ...], message: Message) -> Any:
+    """The ``SELECT`` list's result for one document: a dict, or the ``VALUE``."""
+    if value:
+        assert items[0].expr is not None
+        return _evaluate(items[0].expr, message)
+    result: dict[str, Any] = {}
+    for item in items:
+        if item.expr is None:
+            result.update(_star(message))
+            continue
+        found = _evaluate(item.expr, message)
+        if found is not UNDEFINED:
+            assert item.key is not None
+            _put(result, item.key, found)
+    return result
+
+
+def _star(message: Message) -> dict[str, Any]:
+    """What ``*`` adds beside other items: the document's attributes."""
+    document = message.document
+    if isinstance(document, dict):
+        return dict(document)
+    if document is UNDEFINED and not message.payload:
+        return {}  # an empty payload takes the other items
+    raise RuleError(
+        "SELECT * with other items needs a JSON object payload; for a binary payload "
+        "select encode(*, 'base64') AS data"
+    )
+
+
+def _subquery(node: _Subquery, message: Message) -> Any:
+    """Each element of an array source projected (those the ``WHERE`` takes), as an array;
+    an object source projected alone; Undefined for any other source."""
+    source = _evaluate(node.source, message)
+    if not isinstance(source, (list, dict)):
+        return UNDEFINED
+    results = []
+    for element in source if isinstance(source, list) else [source]:
+        inner = replace(message, document=element)
+        if not _holds(node.where, inner):
+            continue
+        if not node.value and len(node.items) == 1 and node.items[0].expr is None:
+            results.append(element)
+        else:
+            results.append(_project(node.value, node.items, inner))
+    if isinstance(source, dict):
+        return results[0] if results else UNDEFINED
+    return [result for result in results if result is not UNDEFINED]
 
 
 @dataclass(frozen=True)
@@ -1050,38 +1138,12 @@ class Statement:
 
         :raises RuleError: ``*`` with other items, on a payload that is not a JSON object
         """
-        if self.where is not None and to_boolean(_evaluate(self.where, message)) is not True:
+        if not _holds(self.where, message):
             return NO_MATCH
-        if self.value:
-            assert self.items[0].expr is not None
-            return self._out(_evaluate(self.items[0].expr, message))
-        if len(self.items) == 1 and self.items[0].expr is None:
+        if not self.value and len(self.items) == 1 and self.items[0].expr is None:
             document = message.document
             return message.payload if document is UNDEFINED else self._out(document)
-        return self._out(self._select(message))
-
-    def _select(self, message: Message) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        for item in self.items:
-            if item.expr is None:
-                result.update(self._star(message))
-                continue
-            value = _evaluate(item.expr, message)
-            if value is not UNDEFINED:
-                assert item.key is not None
-                _put(result, item.key, value)
-        return result
-
-    def _star(self, message: Message) -> dict[str, Any]:
-        document = message.document
-        if isinstance(document, dict):
-            return dict(document)
-        if document is UNDEFINED and not message.payload:
-            return {}  # an empty payload takes the other items
-        raise RuleError(
-            "SELECT * with other items needs a JSON object payload; for a binary payload "
-            "select encode(*, 'base64') AS data"
-        )
+        return self._out(_project(self.value, self.items, message))
 
     def _out(self, value: Any) -> Any:
         if isinstance(value, bytes):  # "*" as an argument of a function that returned it
