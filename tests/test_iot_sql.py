@@ -230,7 +230,7 @@ def test_object_and_array_literals() -> None:
     assert result == {"at": {"latitude": 47.6, "longitude": -122.3}, "list": ["d", 1]}
 
 
-SENML = {
+SENML: dict[str, Any] = {
     "e": [
         {"n": "pressure", "u": "hPa", "v": 1013.2},
         {"n": "wind", "u": "m/s", "v": 7},
