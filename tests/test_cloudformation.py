@@ -311,7 +311,7 @@ async def test_no_response_times_out_on_the_stacks_clock() -> None:
                 tg.start_soon(create, stack, {"Silent": "yes"})
                 await until(invoker, lambda: len(requests) == 1)
                 clock.advance(3599)
-                await invoker.drain()
+                await anyio.sleep(0.01)  # the stack would wake now if it were due
                 assert outcome == []
                 clock.advance(1)  # CloudFormation's hour
             [failed] = outcome
