@@ -812,3 +812,28 @@ def test_the_event_factory_takes_overrides() -> None:
     assert token_claims("a.eyJ4IjoxfQ.c") == {"x": 1}
     with pytest.raises(ValueError, match="not a JWT"):
         token_claims("abc")
+
+
+async def test_bad_input_gets_cognitos_errors() -> None:
+    pool = UserPool("members")
+    for bad_name in ("", "two words", "x" * 129, 7):
+        with pytest.raises(InvalidParameterException, match="'username' failed to satisfy"):
+            await pool.sign_up(bad_name, PASSWORD)  # type: ignore[arg-type]
+        with pytest.raises(InvalidParameterException):
+            await pool.authenticate(bad_name, PASSWORD)  # type: ignore[arg-type]
+        with pytest.raises(InvalidParameterException):
+            pool.admin_get_user(bad_name)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterException, match="'password' failed to satisfy"):
+        await pool.sign_up("jane", None)  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterException, match="PASSWORD"):
+        await pool.authenticate("jane", b"x")  # type: ignore[arg-type]
+    with pytest.raises(InvalidParameterException, match="Attributes did not conform"):
+        await pool.sign_up("jane", PASSWORD, {"email": 1})  # type: ignore[dict-item]
+    with pytest.raises(InvalidParameterException, match="sub: Attribute cannot be updated"):
+        await pool.sign_up("jane", PASSWORD, {"sub": "mine"})
+    with pytest.raises(InvalidParameterException, match="messageAction"):
+        await pool.admin_create_user("jane", message_action="LOUD")
+    for timeout in (0, -1, True, "5"):
+        with pytest.raises(InvalidParameterException, match="trigger_timeout"):
+            UserPool("members", trigger_timeout=timeout)  # type: ignore[arg-type]
+    assert pool.list_users() == []

@@ -315,6 +315,10 @@ class _PoolCore(FollowsSite):
                 raise InvalidParameterException(
                     f"AutoVerifiedAttributes: {attribute!r} is not email or phone_number"
                 )
+        if isinstance(trigger_timeout, bool) or not (
+            isinstance(trigger_timeout, (int, float)) and trigger_timeout > 0
+        ):
+            raise InvalidParameterException("trigger_timeout must be a positive number of seconds")
         self._settle(region, account_id, clock)
         self.name = name
         self.auto_verified_attributes = tuple(auto_verified_attributes)
@@ -391,7 +395,7 @@ class _PoolCore(FollowsSite):
             try:
                 return await self._invoke(name, connection, event)
             except InvokerClosed:  # that invoker is gone: as if it never connected
-                self._disconnect((name,), connection)
+                self._disconnect(connection.trigger.names, connection)
 
     async def _invoke(
         self, name: str, connection: _Connection, event: dict[str, Any]
@@ -487,6 +491,7 @@ class _PoolCore(FollowsSite):
         }
 
     def _user(self, username: str) -> _User:
+        _check_username(username)
         try:
             return self._users[username]
         except KeyError:
@@ -495,8 +500,7 @@ class _PoolCore(FollowsSite):
     def _new_user(
         self, username: str, password: str, attributes: dict[str, str], status: str
     ) -> _User:
-        if not isinstance(username, str) or not 1 <= len(username) <= 128:
-            raise InvalidParameterException("Username must be 1-128 characters")
+        _check_username(username)
         now = self.clock.time()
         values = {"sub": str(uuid.uuid4()), **attributes}
         return _User(username, password, values, status, now, now)
@@ -516,6 +520,11 @@ class _PoolCore(FollowsSite):
         return None
 
     def _check_password(self, password: str) -> None:
+        if not isinstance(password, str) or not password or len(password) > 256:
+            raise InvalidParameterException(
+                "1 validation error detected: Value at 'password' failed to satisfy constraint: "
+                "Member must have length less than or equal to 256"
+            )
         policy = self.password_policy
         rules = (
             (len(password) >= policy["MinimumLength"], "Password not long enough"),
@@ -590,6 +599,9 @@ class _SignIn(_PoolCore):
         :raises PasswordResetRequiredException: the user is ``RESET_REQUIRED``
         :raises UserLambdaValidationException: a trigger's function failed
         """
+        _check_username(username)
+        if not isinstance(password, str):
+            raise InvalidParameterException("Missing required parameter PASSWORD")
         user = self._users.get(username)
         if user is None:
             user = await self._migrate(
@@ -948,6 +960,7 @@ class UserPool(_SignIn):
         :raises InvalidPasswordException: the password breaks the policy
         :raises UserLambdaValidationException: a trigger's function failed
         """
+        _check_username(username)
         values = _attributes(attributes)
         if username in self._users:
             raise UsernameExistsException("User already exists")
@@ -1063,6 +1076,7 @@ class UserPool(_SignIn):
 
         :return: AdminCreateUser's ``{"User": {...}}``
         """
+        _check_username(username)
         values = _attributes(attributes)
         if message_action not in (None, "SUPPRESS", "RESEND"):
             raise InvalidParameterException(
@@ -1103,6 +1117,7 @@ class UserPool(_SignIn):
         :raises UserNotFoundException: no such user (and none migrated)
         :raises InvalidParameterException: the user has no verified email or phone number
         """
+        _check_username(username)
         user = self._users.get(username)
         if user is None:
             user = await self._migrate(
@@ -1375,6 +1390,20 @@ def _attributes(attributes: Mapping[str, str] | None) -> dict[str, str]:
                 f"Attributes did not conform to the schema: {name}: Attribute cannot be updated."
             )
     return values
+
+
+def _check_username(username: object) -> None:
+    """:raises InvalidParameterException: not a name Cognito accepts (1-128 characters, no
+    white space)"""
+    if (
+        not isinstance(username, str)
+        or not 1 <= len(username) <= 128
+        or any(c.isspace() for c in username)
+    ):
+        raise InvalidParameterException(
+            "1 validation error detected: Value at 'username' failed to satisfy constraint: "
+            r"Member must satisfy regular expression pattern: [\p{L}\p{M}\p{S}\p{N}\p{P}]+"
+        )
 
 
 def _add_metadata(request: dict[str, Any], client_metadata: Mapping[str, str] | None) -> None:
