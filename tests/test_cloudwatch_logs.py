@@ -3,6 +3,7 @@ CloudWatchLogs subscriptions invoking functions with awslogs events."""
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import random
@@ -20,6 +21,7 @@ from faaslib._services.cloudwatch_logs import (
     LogGroup,
     awslogs_data,
     cloudwatch_logs_event,
+    lambda_log_stream,
 )
 
 T0 = 1_700_000_000.0
@@ -132,16 +134,31 @@ def test_a_batch_of_exactly_a_megabyte_is_taken() -> None:
     assert len(group.get_log_events("s")["events"]) == 3
 
 
-@pytest.mark.parametrize("name", ["", "a:b", "a*", "x" * 513])
-def test_a_stream_name_is_1_to_512_characters_without_colon_or_star(name: str) -> None:
-    with pytest.raises(InvalidParameterException, match="logStreamName"):
+@pytest.mark.parametrize(
+    ("name", "constraint"),
+    [
+        ("", "Member must have length greater than or equal to 1"),
+        ("a:b", "Member must satisfy regular expression pattern: [^:*]*"),
+        ("a*", "Member must satisfy regular expression pattern: [^:*]*"),
+        ("x" * 513, "Member must have length less than or equal to 512"),
+    ],
+)
+def test_a_stream_name_is_1_to_512_characters_without_colon_or_star(
+    name: str, constraint: str
+) -> None:
+    with pytest.raises(InvalidParameterException) as raised:
         LogGroup("app").put_log_events(name, events("m"))
+    assert str(raised.value) == (
+        f"1 validation error detected: Value '{name}' at 'logStreamName' failed to satisfy "
+        f"constraint: {constraint}"
+    )
 
 
 @pytest.mark.parametrize("name", ["", "has space", "colon:", "x" * 513])
 def test_a_group_name_follows_cloudwatch_logs_pattern(name: str) -> None:
-    with pytest.raises(InvalidParameterException, match="logGroupName"):
+    with pytest.raises(InvalidParameterException, match="at 'logGroupName'"):
         LogGroup(name)
+    LogGroup("/aws/lambda/my-fn_1.v2#a")
 
 
 def test_a_lone_surrogate_is_refused() -> None:
@@ -382,3 +399,51 @@ async def test_a_batch_too_big_for_one_event_invocation_is_split() -> None:
     assert all(len(json.dumps(event)) <= 1_048_576 for event in seen)
     delivered = [e["message"] for event in seen for e in awslogs_data(event)["logEvents"]]
     assert delivered == noise  # every event once, in order
+
+
+# -- A function's own logs -----------------------------------------------------------------------
+
+
+def test_put_lines_stores_each_line_as_an_event() -> None:
+    group = LogGroup.for_function("checkout", clock=faaslib.VirtualClock(T0))
+    assert group.name == "/aws/lambda/checkout"
+    stream = lambda_log_stream(NOW_MS, instance="a" * 32)
+    assert stream == "2023/11/14/[$LATEST]" + "a" * 32
+    group.put_lines(
+        stream, "START RequestId: r-1\n\nhello\r\nEND RequestId: r-1\n", timestamp=NOW_MS
+    )
+    assert [e["message"] for e in group.get_log_events(stream)["events"]] == [
+        "START RequestId: r-1",
+        "hello",
+        "END RequestId: r-1",
+    ]
+    group.put_lines(stream, "\n".join(["x" * 1000] * 2100), timestamp=NOW_MS)  # 2 MB: 3 batches
+    assert len(group.get_log_events(stream)["events"]) == 3 + 2100
+    with pytest.raises(InvalidParameterException, match="outside what PutLogEvents takes"):
+        group.put_lines(stream, "too late", timestamp=NOW_MS - 15 * 24 * HOUR_MS)
+
+
+async def test_an_invocations_log_feeds_a_subscription_on_its_function_group() -> None:
+    clock = faaslib.VirtualClock(T0)
+    registry = faaslib.Registry()
+    group = LogGroup.for_function("checkout", clock=clock)
+
+    @registry.function()
+    def checkout(event: dict[str, Any]) -> str:
+        print("charging", event["order"])  # noqa: T201 - what the function writes
+        return "ok"
+
+    reports = collector(registry, "costs", events=[CloudWatchLogs(group, "REPORT")])
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        result = await invoker.invoke("checkout", {"order": 7}, log_type="Tail")
+        assert result.log_result is not None
+        now = int(clock.time() * 1000)
+        text = base64.b64decode(result.log_result).decode()
+        group.put_lines(lambda_log_stream(now), text, timestamp=now)
+        await invoker.drain()
+    lines = [e["message"] for e in group.get_log_events(lambda_log_stream(now))["events"]]
+    assert lines[0].startswith("START RequestId: ")
+    assert "charging 7" in lines
+    [event] = reports
+    [report] = awslogs_data(event)["logEvents"]
+    assert report["message"].startswith("REPORT RequestId: ")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+import datetime
 import gzip
 import itertools
 import json
@@ -34,10 +35,12 @@ __all__ = [
     "awslogs_data",
     "awslogs_event",
     "cloudwatch_logs_event",
+    "lambda_log_stream",
 ]
 
-_GROUP_NAME = re.compile(r"[.\-_/#A-Za-z0-9]{1,512}")
-_STREAM_NAME = re.compile(r"[^:*]{1,512}")
+#: Names' patterns in CloudWatch Logs' API (as its messages write them), each 1-512 long.
+_GROUP_NAME = "[\\.\\-_/#A-Za-z0-9]+"
+_STREAM_NAME = "[^:*]*"
 #: PutLogEvents' limits: events per batch, and bytes per batch and per event (each event's
 #: message in UTF-8 plus 26 bytes).
 MAX_BATCH_EVENTS = 10_000
@@ -86,13 +89,7 @@ class LogGroup(PushSource):
         account_id: str | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if not _GROUP_NAME.fullmatch(name):
-            raise _invalid(
-                "logGroupName",
-                name,
-                "Member must satisfy regular expression "
-                "pattern: [\\.\\-_/#A-Za-z0-9]+ and have length 1 to 512",
-            )
+        _check_name("logGroupName", name, _GROUP_NAME)
         super().__init__(region, account_id, clock)
         self.name = name
         self._streams: dict[str, list[StoredEvent]] = {}
@@ -102,6 +99,52 @@ class LogGroup(PushSource):
     def arn(self) -> str:
         """The ARN subscriptions invoke with: ``arn:aws:logs:<region>:<account>:log-group:<name>:*``."""
         return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{self.name}:*"
+
+    @classmethod
+    def for_function(
+        cls,
+        function_name: str,
+        *,
+        region: str | None = None,
+        account_id: str | None = None,
+        clock: Clock | None = None,
+    ) -> LogGroup:
+        """The group Lambda writes a function's logs to: ``/aws/lambda/<function_name>``."""
+        return cls(
+            f"/aws/lambda/{function_name}", region=region, account_id=account_id, clock=clock
+        )
+
+    def put_lines(self, log_stream: str, text: str, *, timestamp: int) -> None:
+        """Store each line of ``text`` as an event at ``timestamp`` (ms), in batches within
+        PutLogEvents' limits, as Lambda's runtime sends a function's output line by line:
+        for instance an invocation's log (``START``, what it printed, ``END``, ``REPORT``), as
+        ``log_type="Tail"`` returns it, in a stream named by :func:`lambda_log_stream`.
+        Blank lines are skipped (an event's message is never empty).
+
+        :raises InvalidParameterException: a line is over 1 MB, the stream name is invalid, or
+            ``timestamp`` is too old or too new for the group's clock
+        """
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for line in text.splitlines():
+            if not line:
+                continue
+            line_size = len(utf8(line, "A log line")) + EVENT_OVERHEAD
+            if batch and (len(batch) == MAX_BATCH_EVENTS or size + line_size > MAX_BATCH_BYTES):
+                self._put_all(log_stream, batch)
+                batch, size = [], 0
+            batch.append({"timestamp": timestamp, "message": line})
+            size += line_size
+        if batch:
+            self._put_all(log_stream, batch)
+
+    def _put_all(self, log_stream: str, batch: list[dict[str, Any]]) -> None:
+        rejected = self.put_log_events(log_stream, batch).get("rejectedLogEventsInfo")
+        if rejected:
+            raise InvalidParameterException(
+                f"Log events at {batch[0]['timestamp']} are outside what PutLogEvents takes "
+                f"(14 days before to 2 hours after now): {rejected}"
+            )
 
     def log_streams(self) -> list[str]:
         """The names of the group's streams, sorted."""
@@ -123,7 +166,7 @@ class LogGroup(PushSource):
             chronological order, stored events spanning over 24 hours, a bad stream name,
             timestamp or message (nothing is stored then)
         """
-        _check_stream(log_stream)
+        _check_name("logStreamName", log_stream, _STREAM_NAME)
         batch = _checked_batch(events)
         now = round(self.clock.time() * 1000)
         old = sum(1 for ts, _ in batch if ts < now - MAX_AGE_MS)
@@ -305,12 +348,8 @@ class CloudWatchLogs(PushTrigger):
     def __post_init__(self) -> None:
         if not isinstance(self.log_group, LogGroup):
             raise InvalidParameterException("CloudWatchLogs trigger needs a faaslib.LogGroup")
-        if self.filter_name is not None and not _STREAM_NAME.fullmatch(self.filter_name):
-            raise _invalid(
-                "filterName",
-                self.filter_name,
-                "Member must satisfy regular expression pattern: [^:*]* and have length 1 to 512",
-            )
+        if self.filter_name is not None:
+            _check_name("filterName", self.filter_name, _STREAM_NAME)
         object.__setattr__(self, "_pattern", LogPattern(self.filter_pattern))
 
     @property
@@ -354,13 +393,17 @@ def _invalid(member: str, value: object, constraint: str) -> InvalidParameterExc
     )
 
 
-def _check_stream(name: str) -> None:
-    if not isinstance(name, str) or not _STREAM_NAME.fullmatch(name):
-        raise _invalid(
-            "logStreamName",
-            name,
-            "Member must satisfy regular expression pattern: [^:*]* and have length 1 to 512",
-        )
+def _check_name(member: str, name: str, pattern: str) -> None:
+    """A name of 1 to 512 characters matching ``pattern``, as CloudWatch Logs' API checks it.
+
+    :raises InvalidParameterException: it is not
+    """
+    if not isinstance(name, str) or not re.fullmatch(pattern, name):
+        raise _invalid(member, name, f"Member must satisfy regular expression pattern: {pattern}")
+    if not name:
+        raise _invalid(member, name, "Member must have length greater than or equal to 1")
+    if len(name) > 512:
+        raise _invalid(member, name, "Member must have length less than or equal to 512")
 
 
 def _check_limit(limit: int) -> None:
@@ -433,6 +476,13 @@ def awslogs_data(event: Mapping[str, Any]) -> dict[str, Any]:
         gzip.decompress(base64.b64decode(event["awslogs"]["data"]))
     )
     return decoded
+
+
+def lambda_log_stream(timestamp: int, *, version: str = "$LATEST", instance: str = "0" * 32) -> str:
+    """A log stream's name as Lambda names an execution environment's stream:
+    ``2026/12/05/[$LATEST]<32 hex digits>`` (the date in UTC of ``timestamp``, in ms)."""
+    day = datetime.datetime.fromtimestamp(timestamp / 1000, datetime.timezone.utc)
+    return f"{day:%Y/%m/%d}/[{version}]{instance}"
 
 
 def cloudwatch_logs_event(
