@@ -306,7 +306,7 @@ def iot_rule_event(
     time: float | None = None,
     account_id: str = "123456789012",
     client_id: str | None = None,
-    aws_iot_sql_version: str = "2016-03-23",
+    aws_iot_sql_version: str = "2015-10-08",
 ) -> Any:
     """The event an IoT rule's Lambda action sends for one message: the statement's result.
 

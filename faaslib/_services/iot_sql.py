@@ -765,7 +765,7 @@ def _logic(op: str, left: Any, right: Any) -> Any:
     return (a and b) if op == "AND" else (a or b)
 
 
-# -- functions -----------------------------------------------------------------------------------
+# -- messages ------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -782,17 +782,30 @@ class Message:
     document: Any = field(default=UNDEFINED, compare=False)  # the payload's JSON, if any
 
     @classmethod
-    def of(cls, topic: str, payload: bytes, **context: Any) -> Message:
+    def of(
+        cls,
+        topic: str,
+        payload: bytes,
+        *,
+        time: float,
+        account_id: str,
+        sql_version: str,
+        client_id: str | None = None,
+        trace_id: str | None = None,
+    ) -> Message:
         """A message, its payload's JSON read once (``Undefined`` when it is not JSON)."""
         try:
             document = pydantic_core.from_json(payload) if payload else UNDEFINED
         except ValueError:
             document = UNDEFINED
-        if context.get("sql_version") in _V2:
+        if sql_version in _V2:
             document = whole(document)
-        return cls(topic, payload, document=document, **context)
+        return cls(topic, payload, time, account_id, sql_version, client_id, trace_id, document)
 
 
+# -- functions -----------------------------------------------------------------------------------
+
+#: A function of the SQL: the message and its arguments' values to its value.
 Function = Callable[[Message, Sequence[Any]], Any]
 
 
