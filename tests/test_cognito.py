@@ -262,9 +262,7 @@ async def test_sign_in_runs_pre_and_post_authentication_and_pre_token_generation
     tokens = attach(registry, pool, "PreTokenGeneration", claims)
     async with faaslib.Invoker(registry, clock=clock):
         await confirmed_user(pool)
-        answer = await pool.authenticate(
-            "jane", PASSWORD, client_metadata={"app": "web"}, validation_data={"ip": "10.0.0.1"}
-        )
+        answer = await pool.authenticate("jane", PASSWORD, client_metadata={"ip": "10.0.0.1"})
     result = answer["AuthenticationResult"]
     assert answer["ChallengeParameters"] == {}
     assert result["TokenType"] == "Bearer"
@@ -291,7 +289,8 @@ async def test_sign_in_runs_pre_and_post_authentication_and_pre_token_generation
     [after] = post
     CognitoPostAuthenticationTriggerModel.model_validate(after)
     assert after["request"]["newDeviceUsed"] is False
-    assert PostAuthenticationTriggerEvent(after).request.client_metadata == {"app": "web"}
+    assert "clientMetadata" not in after["request"]  # InitiateAuth's goes to Pre authentication
+    assert PostAuthenticationTriggerEvent(after).request.user_attributes["name"] == "Jane"
     [generation] = tokens
     parsed = CognitoPreTokenGenerationTriggerModelV1.model_validate(generation)
     assert parsed.triggerSource == "TokenGeneration_Authentication"
@@ -480,7 +479,7 @@ async def test_user_migration_creates_unknown_users_at_sign_in() -> None:
     registry = faaslib.Registry()
     seen = attach(registry, pool, "UserMigration", migrate)
     async with faaslib.Invoker(registry):
-        answer = await pool.authenticate("ana", "Leg4cy-pass", validation_data={"k": "v"})
+        answer = await pool.authenticate("ana", "Leg4cy-pass", client_metadata={"k": "v"})
         assert "AuthenticationResult" in answer
         again = await pool.authenticate("ana", "Leg4cy-pass")  # now a user of the pool
         assert "AuthenticationResult" in again

@@ -581,7 +581,6 @@ class _SignIn(_PoolCore):
         password: str,
         *,
         client_metadata: Mapping[str, str] | None = None,
-        validation_data: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Cognito's ``InitiateAuth`` with ``USER_PASSWORD_AUTH``.
 
@@ -589,6 +588,8 @@ class _SignIn(_PoolCore):
         created from its answer. Then Pre authentication (may refuse), the password and the
         user's state, Post authentication (may refuse), and Pre token generation
         (``TokenGeneration_Authentication``: claims added to or suppressed from the ID token).
+        As InitiateAuth does, the pool gives ``client_metadata`` to User migration and Pre
+        authentication only, as their ``validationData``.
 
         :return: InitiateAuth's response: ``AuthenticationResult`` (``AccessToken``,
             ``IdToken``, ``RefreshToken``, ``ExpiresIn``, ``TokenType``), or for a
@@ -605,20 +606,9 @@ class _SignIn(_PoolCore):
         user = self._users.get(username)
         if user is None:
             user = await self._migrate(
-                username, "UserMigration_Authentication", password, client_metadata, validation_data
+                username, "UserMigration_Authentication", password, client_metadata
             )
-        request: dict[str, Any] = {
-            "userAttributes": user.event_attributes(),
-            "validationData": None if validation_data is None else dict(validation_data),
-        }
-        await self._trigger(
-            "PreAuthentication",
-            "PreAuthentication_Authentication",
-            username,
-            self.client_id,
-            request,
-            {},
-        )
+        await self._pre_authentication(user, client_metadata)
         if not user.enabled:
             raise NotAuthorizedException("User is disabled.")
         if not secrets.compare_digest(password.encode(), user.password.encode()):
@@ -629,12 +619,28 @@ class _SignIn(_PoolCore):
             raise PasswordResetRequiredException("Password reset required for the user")
         if user.status == "FORCE_CHANGE_PASSWORD":
             return self._new_password_challenge(user)
-        return await self._sign_in(user, client_metadata)
+        return await self._sign_in(user, "TokenGeneration_Authentication", None)
+
+    async def _pre_authentication(
+        self, user: _User, validation_data: Mapping[str, str] | None
+    ) -> None:
+        request: dict[str, Any] = {
+            "userAttributes": user.event_attributes(),
+            "validationData": None if validation_data is None else dict(validation_data),
+        }
+        await self._trigger(
+            "PreAuthentication",
+            "PreAuthentication_Authentication",
+            user.username,
+            self.client_id,
+            request,
+            {},
+        )
 
     async def _sign_in(
-        self, user: _User, client_metadata: Mapping[str, str] | None
+        self, user: _User, source: str, client_metadata: Mapping[str, str] | None
     ) -> dict[str, Any]:
-        """Post authentication, then Pre token generation and the tokens."""
+        """Post authentication, then Pre token generation (``source``) and the tokens."""
         request: dict[str, Any] = {
             "newDeviceUsed": False,
             "userAttributes": user.event_attributes(),
@@ -650,9 +656,7 @@ class _SignIn(_PoolCore):
         )
         return {
             "ChallengeParameters": {},
-            "AuthenticationResult": await self._tokens(
-                user, "TokenGeneration_Authentication", client_metadata
-            ),
+            "AuthenticationResult": await self._tokens(user, source, client_metadata),
         }
 
     def _new_password_challenge(self, user: _User) -> dict[str, Any]:
@@ -676,8 +680,9 @@ class _SignIn(_PoolCore):
         client_metadata: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Cognito's ``RespondToAuthChallenge`` to ``NEW_PASSWORD_REQUIRED``: the user's new
-        password; the user is ``CONFIRMED`` and signed in (Pre token generation's source is
-        ``TokenGeneration_NewPasswordChallenge``; Post confirmation does not run).
+        password; the user is ``CONFIRMED`` and signed in: Post authentication, then Pre token
+        generation (``TokenGeneration_NewPasswordChallenge``), both given ``client_metadata``
+        (Post confirmation does not run).
 
         :raises NotAuthorizedException: an unknown or used session
         :raises InvalidPasswordException: the password breaks the policy
@@ -686,17 +691,13 @@ class _SignIn(_PoolCore):
         self._check_password(new_password)
         user.password = new_password
         self._set_status(user, "CONFIRMED")
-        return {
-            "ChallengeParameters": {},
-            "AuthenticationResult": await self._tokens(
-                user, "TokenGeneration_NewPasswordChallenge", client_metadata
-            ),
-        }
+        return await self._sign_in(user, "TokenGeneration_NewPasswordChallenge", client_metadata)
 
     async def initiate_custom_auth(
         self, username: str, *, client_metadata: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
-        """Cognito's ``InitiateAuth`` with ``CUSTOM_AUTH``: Define auth challenge decides,
+        """Cognito's ``InitiateAuth`` with ``CUSTOM_AUTH``: Pre authentication (given
+        ``client_metadata`` as its ``validationData``), then Define auth challenge decides and
         Create auth challenge writes the challenge.
 
         :return: the challenge (``ChallengeName`` ``CUSTOM_CHALLENGE``, ``Session``,
@@ -709,7 +710,8 @@ class _SignIn(_PoolCore):
         user = self._user(username)
         if not user.enabled:
             raise NotAuthorizedException("User is disabled.")
-        return await self._next_challenge(user, [], client_metadata)
+        await self._pre_authentication(user, client_metadata)
+        return await self._next_challenge(user, [], None)
 
     async def respond_to_custom_challenge(
         self,
@@ -777,7 +779,7 @@ class _SignIn(_PoolCore):
         if _flag(decision, "failAuthentication"):
             raise NotAuthorizedException("Incorrect username or password.")
         if _flag(decision, "issueTokens"):
-            return await self._sign_in(user, client_metadata)
+            return await self._sign_in(user, "TokenGeneration_Authentication", client_metadata)
         if decision.get("challengeName") != "CUSTOM_CHALLENGE":
             raise InvalidLambdaResponseException("Unrecognizable lambda output")
         request = {
@@ -819,14 +821,17 @@ class _SignIn(_PoolCore):
         source: str,
         password: str | None,
         client_metadata: Mapping[str, str] | None,
-        validation_data: Mapping[str, str] | None,
     ) -> _User:
-        """Ask User migration for an unknown user; create the user from its answer."""
+        """Ask User migration for an unknown user; create the user from its answer. At sign-in
+        the caller's ``client_metadata`` is the event's ``validationData`` (as InitiateAuth
+        passes it), in the forgot-password flow its ``clientMetadata``."""
         request: dict[str, Any] = {}
         if password is not None:
             request["password"] = password
-        request["validationData"] = None if validation_data is None else dict(validation_data)
-        _add_metadata(request, client_metadata)
+            request["validationData"] = None if client_metadata is None else dict(client_metadata)
+        else:
+            request["validationData"] = None
+            _add_metadata(request, client_metadata)
         answer = await self._trigger(
             "UserMigration",
             source,
@@ -1121,7 +1126,7 @@ class UserPool(_SignIn):
         user = self._users.get(username)
         if user is None:
             user = await self._migrate(
-                username, "UserMigration_ForgotPassword", None, client_metadata, None
+                username, "UserMigration_ForgotPassword", None, client_metadata
             )
         if self._delivery_attribute(user, verified=True) is None:
             raise InvalidParameterException(
