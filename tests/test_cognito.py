@@ -836,3 +836,16 @@ async def test_bad_input_gets_cognitos_errors() -> None:
         with pytest.raises(InvalidParameterException, match="trigger_timeout"):
             UserPool("members", trigger_timeout=timeout)  # type: ignore[arg-type]
     assert pool.list_users() == []
+
+
+async def test_a_throttled_function_is_an_unexpected_lambda_exception() -> None:
+    pool = UserPool("members")
+    registry = faaslib.Registry()
+    attach(registry, pool, "PreSignUp", reserved_concurrency=0)
+    async with faaslib.Invoker(registry):
+        with pytest.raises(UnexpectedLambdaException) as caught:
+            await pool.sign_up("jane", PASSWORD, {"email": "jane@example.com"})
+    assert caught.value.message == (
+        "PreSignUp invocation failed due to error TooManyRequestsException."
+    )
+    assert isinstance(caught.value.__cause__, faaslib.TooManyRequestsException)
