@@ -45,8 +45,16 @@ from ._registry import RegistrySnapshot as RegistrySnapshot
 from ._result import InvocationResult as InvocationResult
 from ._result import InvocationType as InvocationType
 from ._result import LogType as LogType
+from ._services.cloudformation import CustomResource as CustomResource
+from ._services.cloudformation import CustomResourceFailed as CustomResourceFailed
+from ._services.cloudformation import CustomResourceStack as CustomResourceStack
+from ._services.cloudformation import StackEvent as StackEvent
 from ._services.dynamodb import DynamoDB as DynamoDB
 from ._services.dynamodb import Table as Table
+from ._services.eventbridge import EventBridgeRule as EventBridgeRule
+from ._services.eventbridge import EventBus as EventBus
+from ._services.eventbridge import InvalidEventPatternException as InvalidEventPatternException
+from ._services.eventbridge import RuleStatistics as RuleStatistics
 from ._services.http import ALB as ALB
 from ._services.http import Api as Api
 from ._services.http import FunctionUrl as FunctionUrl
@@ -94,11 +102,16 @@ __all__ = [
     "CognitoIdentity",
     "ConfigurationError",
     "Context",
+    "CustomResource",
+    "CustomResourceFailed",
+    "CustomResourceStack",
     "DeadLetter",
     "DeadLetterTarget",
     "Destination",
     "DestinationTarget",
     "DynamoDB",
+    "EventBridgeRule",
+    "EventBus",
     "EventSourceMapping",
     "FaaslibError",
     "Faults",
@@ -110,6 +123,7 @@ __all__ = [
     "HttpApi",
     "HttpRequest",
     "HttpTrigger",
+    "InvalidEventPatternException",
     "InvalidMessageContents",
     "InvalidParameterValueException",
     "InvalidRequestContentException",
@@ -133,9 +147,11 @@ __all__ = [
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "RuleStatistics",
     "Schedule",
     "ServiceException",
     "Site",
+    "StackEvent",
     "Stream",
     "StreamRecord",
     "SystemClock",

@@ -25,7 +25,9 @@ import pydantic_core
 
 from ._clock import VirtualClock
 from ._ids import new_request_id
+from ._services.cloudformation import cloudformation_custom_resource
 from ._services.dynamodb import Table, dynamodb_record, size_bytes
+from ._services.eventbridge import invocation_result_event as eventbridge_destination
 from ._services.http import ALB, Api, FunctionUrl, HttpApi, HttpTrigger
 from ._services.http_events import HttpRequest
 from ._services.kinesis import Stream, sequence_number
@@ -49,8 +51,10 @@ __all__ = [
     "alb",
     "api_gateway_v1",
     "api_gateway_v2",
+    "cloudformation_custom_resource",
     "dynamodb",
     "eventbridge",
+    "eventbridge_destination",
     "function_url",
     "kinesis",
     "s3",
