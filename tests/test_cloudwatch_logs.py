@@ -20,6 +20,7 @@ from faaslib._services.cloudwatch_logs import (
     InvalidParameterException,
     LogGroup,
     awslogs_data,
+    awslogs_event,
     cloudwatch_logs_event,
     lambda_log_stream,
 )
@@ -368,20 +369,24 @@ def test_a_subscription_checks_its_arguments() -> None:
         CloudWatchLogs(LogGroup("g"), filter_name="a:b")
 
 
-def test_the_event_factory_writes_a_subscription_event() -> None:
-    event = cloudwatch_logs_event(messages=["first", "second"], owner="444455556666")
+def test_the_event_factory_writes_what_a_subscription_delivers() -> None:
+    event = cloudwatch_logs_event("first", "second", account_id="444455556666", timestamp=NOW_MS)
     data = CloudWatchLogsModel.model_validate(event).awslogs.decoded_data
     assert data.owner == "444455556666"
+    assert data.logStream == "2023/11/14/[$LATEST]" + "0" * 32
     assert [e.message for e in data.logEvents] == ["first", "second"]
     assert len({e.id for e in data.logEvents}) == 2
     decoded = CloudWatchLogsEvent(event).parse_logs_data()
     assert decoded.log_group == "/aws/lambda/example"
     assert decoded.subscription_filters == ["LambdaStream_example"]
-    fields = {"$status": "500"}
-    given = cloudwatch_logs_event(
-        log_events=[{"id": "1" * 56, "timestamp": 1, "message": "x 500", "extractedFields": fields}]
+    assert all(e.timestamp == NOW_MS for e in decoded.log_events)
+    filtered = cloudwatch_logs_event(
+        "GET /a 200", "GET /b 500", filter_pattern="[method, path, status = 5*]"
     )
-    assert CloudWatchLogsEvent(given).parse_logs_data().log_events[0].extracted_fields == fields
+    [log_event] = CloudWatchLogsEvent(filtered).parse_logs_data().log_events
+    assert log_event.message == "GET /b 500"
+    assert log_event.extracted_fields == {"$method": "GET", "$path": "/b", "$status": "500"}
+    assert awslogs_event(awslogs_data(filtered)) == filtered  # the data round-trips
 
 
 async def test_a_batch_too_big_for_one_event_invocation_is_split() -> None:

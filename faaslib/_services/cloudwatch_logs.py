@@ -13,6 +13,7 @@ import gzip
 import itertools
 import json
 import re
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -35,6 +36,7 @@ __all__ = [
     "awslogs_data",
     "awslogs_event",
     "cloudwatch_logs_event",
+    "data_message",
     "lambda_log_stream",
 ]
 
@@ -298,23 +300,14 @@ class LogGroup(PushSource):
     ) -> dict[str, Any]:
         """The event of one batch to one subscription, written at delivery (its owner is the
         account the group has by then)."""
-        log_events = []
-        for event, fields in matched:
-            entry: dict[str, Any] = {
-                "id": event.event_id,
-                "timestamp": event.timestamp,
-                "message": event.message,
-            }
-            if fields is not None:
-                entry["extractedFields"] = fields
-            log_events.append(entry)
-        return cloudwatch_logs_event(
+        message = data_message(
             owner=self.account_id,
             log_group=self.name,
             log_stream=log_stream,
             subscription_filters=[trigger.name],
-            log_events=log_events,
+            log_events=[_log_event(event, fields) for event, fields in matched],
         )
+        return awslogs_event(message)
 
     def __repr__(self) -> str:
         return f"<LogGroup {self.name} streams={len(self._streams)}>"
@@ -455,6 +448,17 @@ def _checked_batch(events: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]
     return batch
 
 
+def _log_event(event: StoredEvent, fields: dict[str, str] | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "id": event.event_id,
+        "timestamp": event.timestamp,
+        "message": event.message,
+    }
+    if fields is not None:
+        entry["extractedFields"] = fields
+    return entry
+
+
 def _within(event: StoredEvent, start_time: int | None, end_time: int | None) -> bool:
     return (start_time is None or event.timestamp >= start_time) and (
         end_time is None or event.timestamp < end_time
@@ -485,33 +489,57 @@ def lambda_log_stream(timestamp: int, *, version: str = "$LATEST", instance: str
     return f"{day:%Y/%m/%d}/[{version}]{instance}"
 
 
-def cloudwatch_logs_event(
+def data_message(
     *,
-    messages: Iterable[str] = ("hello from faaslib",),
-    log_events: Sequence[Mapping[str, Any]] | None = None,
-    timestamp: int = 1_700_000_000_000,
-    owner: str = "123456789012",
-    log_group: str = "/aws/lambda/example",
-    log_stream: str = "2026/12/05/[$LATEST]0123456789abcdef0123456789abcdef",
-    subscription_filters: Sequence[str] = ("LambdaStream_example",),
+    owner: str,
+    log_group: str,
+    log_stream: str,
+    subscription_filters: Sequence[str],
+    log_events: Sequence[Mapping[str, Any]],
 ) -> dict[str, Any]:
-    """A CloudWatch Logs subscription event (``{"awslogs": {"data": ...}}``).
+    """What a subscription's ``awslogs`` event carries: a ``DATA_MESSAGE`` with the log
+    events (``{"id", "timestamp", "message"}``, and ``"extractedFields"`` for space-delimited
+    patterns)."""
+    return {
+        "messageType": "DATA_MESSAGE",
+        "owner": owner,
+        "logGroup": log_group,
+        "logStream": log_stream,
+        "subscriptionFilters": list(subscription_filters),
+        "logEvents": [dict(e) for e in log_events],
+    }
 
-    Give ``log_events`` (``{"id", "timestamp", "message"}`` and maybe ``"extractedFields"``)
-    as they are, or ``messages``, each becoming an event at ``timestamp`` (ms) with its id.
+
+def cloudwatch_logs_event(
+    *messages: str,
+    log_group: str = "/aws/lambda/example",
+    log_stream: str | None = None,
+    filter_pattern: str = "",
+    filter_name: str = "LambdaStream_example",
+    timestamp: int | None = None,
+    account_id: str = "123456789012",
+) -> dict[str, Any]:
+    """A CloudWatch Logs subscription event (``{"awslogs": {"data": ...}}``), as a
+    subscription with ``filter_pattern`` delivers ``messages`` put in one batch.
+
+    Messages the pattern does not match are left out; a space-delimited pattern adds each
+    event's ``extractedFields``. Every event is at ``timestamp`` (ms; now when ``None``), in
+    ``log_stream`` (default: Lambda's stream name for that day).
+
+    :raises InvalidParameterException: the pattern does not parse
     """
-    if log_events is None:
-        log_events = [
-            {"id": f"{timestamp:020d}{n:036d}", "timestamp": timestamp, "message": message}
-            for n, message in enumerate(messages, start=1)
-        ]
+    at = round(time.time() * 1000) if timestamp is None else timestamp
+    trigger = CloudWatchLogs(LogGroup(log_group), filter_pattern, filter_name)
+    stored = [
+        StoredEvent(at, message, at, f"{at:020d}{n:036d}")
+        for n, message in enumerate(messages, start=1)
+    ]
     return awslogs_event(
-        {
-            "messageType": "DATA_MESSAGE",
-            "owner": owner,
-            "logGroup": log_group,
-            "logStream": log_stream,
-            "subscriptionFilters": list(subscription_filters),
-            "logEvents": [dict(e) for e in log_events],
-        }
+        data_message(
+            owner=account_id,
+            log_group=log_group,
+            log_stream=lambda_log_stream(at) if log_stream is None else log_stream,
+            subscription_filters=[filter_name],
+            log_events=[_log_event(event, fields) for event, fields in trigger.select(stored)],
+        )
     )
