@@ -849,3 +849,20 @@ async def test_a_throttled_function_is_an_unexpected_lambda_exception() -> None:
         "PreSignUp invocation failed due to error TooManyRequestsException."
     )
     assert isinstance(caught.value.__cause__, faaslib.TooManyRequestsException)
+
+
+async def test_a_migrated_user_gets_the_welcome_message_unless_suppressed() -> None:
+    pool = UserPool("members")
+    registry = faaslib.Registry()
+
+    def welcome(event: dict[str, Any]) -> dict[str, Any]:
+        event["response"]["userAttributes"] = {"email": "ana@old.example"}
+        return event
+
+    attach(registry, pool, "UserMigration", welcome)
+    async with faaslib.Invoker(registry):
+        await pool.authenticate("ana", "Leg4cy-pass", client_metadata={"from": "app"})
+    [message] = pool.sent_messages
+    assert message.trigger_source == "CustomMessage_AdminCreateUser"
+    assert message.destination == "ana@old.example"
+    assert status(pool, "ana") == "CONFIRMED"  # finalUserStatus not set: CONFIRMED

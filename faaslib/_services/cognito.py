@@ -865,8 +865,8 @@ class _SignIn(_PoolCore):
             raise InvalidLambdaResponseException("Unrecognizable lambda output")
         user = self._new_user(username, password or _temporary_password(), values, status)
         self._users[username] = user
-        if action is None and password is not None and self._delivery_attribute(user):
-            await self._send_code(user, "CustomMessage_AdminCreateUser", password, client_metadata)
+        if action is None and password is not None:  # the welcome message, as to a new user
+            await self._send_code(user, "CustomMessage_AdminCreateUser", password, None)
         return user
 
     async def _tokens(
