@@ -7,9 +7,10 @@ A pattern has one of three forms, told by its first character:
   substrings (``ERROR`` matches ``ERRORCODE``); ``"a phrase"`` in double quotes is one term
   (needed for anything but letters, digits and ``_``); ``-term`` excludes; ``%regex%`` is a
   regular expression searched in the message. ``?term`` starts an alternative: the pattern
-  is a list of groups, each begun by a ``?`` term, and matches when any group does (``?ERROR
-  ?WARN``; ``?ERROR Main ?WARN Deadlock`` is "ERROR and Main, or WARN and Deadlock"). An
-  empty pattern matches every event.
+  is a list of groups, each begun by a ``?`` term (the terms before the first ``?`` are a
+  group too), and matches when any group does (``?ERROR ?WARN``; ``?ERROR Main ?WARN
+  Deadlock`` is "ERROR and Main, or WARN and Deadlock"). An empty pattern matches every
+  event.
 - **JSON** (``{ ... }``): comparisons of the message parsed as JSON: ``$.a.b[0] = "text"``,
   ``!=``, numeric ``<``, ``<=``, ``>``, ``>=``, ``IS NULL``, ``IS TRUE``, ``IS FALSE``,
   ``NOT EXISTS``, joined by ``&&`` (binding tighter) and ``||`` with parentheses. A selector
@@ -25,7 +26,8 @@ A pattern has one of three forms, told by its first character:
   ``$<position>`` (from 1) for the others.
 
 String values compare exactly, except that a ``*`` at their start or end matches any text
-(``*Event``, ``4*``; ``*`` alone matches any value); a ``*`` in the middle is itself. A number
+(``*Event``, ``4*``; ``*`` alone matches any value but null); a ``*`` in the middle is
+itself. A number
 compares as a number with numbers (``10e3``, ``+1000``, ``55.5``), and by its text with text.
 """
 
@@ -268,12 +270,15 @@ def _term(scanner: _Scanner) -> Callable[[str], bool]:
 def _value_test(scanner: _Scanner, op: str) -> _Test:
     """The test ``<op> <value>`` makes of a field's value, read from the scanner."""
     if scanner.eat('"'):
-        return _text_test(op, scanner.quoted())
+        text = scanner.quoted()
+        if op not in ("=", "!="):
+            raise scanner.error(f"'{op}' compares numbers, not '{text}'")
+        return _text_test(op, text)
     if scanner.eat("%"):
         if op not in ("=", "!="):
             raise scanner.error(f"a regular expression cannot be compared with '{op}'")
         regex = _regex(scanner.until("%"), scanner)
-        return _negated(op, lambda value: regex.search(_as_text(value)) is not None)
+        return _applied(op, lambda value: regex.search(_as_text(value)) is not None)
     bare = scanner.match(_BARE)
     if bare is None:
         raise scanner.error("expected a value (quote text with other characters)")
@@ -284,16 +289,15 @@ def _value_test(scanner: _Scanner, op: str) -> _Test:
     return _text_test(op, bare)
 
 
-def _negated(op: str, test: _Test) -> _Test:
+def _applied(op: str, test: _Test) -> _Test:
+    """``= value`` (``test``) or ``!= value`` (its negation), of a value node only."""
     if op == "=":
         return lambda value: _is_value(value) and test(value)
     return lambda value: _is_value(value) and not test(value)
 
 
 def _text_test(op: str, expected: str) -> _Test:
-    if op not in ("=", "!="):
-        raise InvalidParameterException(f"'{op}' compares numbers, not '{expected}'")
-    return _negated(op, lambda value: value is not None and _glob(expected, _as_text(value)))
+    return _applied(op, lambda value: value is not None and _glob(expected, _as_text(value)))
 
 
 def _number_test(op: str, literal: str) -> _Test:
@@ -306,7 +310,7 @@ def _number_test(op: str, literal: str) -> _Test:
         found = _as_number(value)
         return found == number if found is not None else _as_text(value) == literal
 
-    return _negated(op, lambda value: value is not None and equal(value))
+    return _applied(op, lambda value: value is not None and equal(value))
 
 
 def _glob(expected: str, text: str) -> bool:
