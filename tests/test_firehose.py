@@ -558,6 +558,18 @@ async def test_a_refused_invocation_writes_errors() -> None:
     ]
 
 
+async def test_a_throttled_invocation_is_retried_then_written_as_errors() -> None:
+    setup = Setup(retries=1)
+    setup.registry.update("transform", reserved_concurrency=0)  # every invocation throttled
+    async with setup.invoker() as invoker:
+        setup.stream.put_record({"Data": b"a"})
+        setup.clock.advance(60)
+        await invoker.drain()
+    assert setup.events == []
+    [error] = setup.errors()
+    assert (error["errorCode"], error["attemptsMade"]) == ("Lambda.InvokeLimitExceeded", 2)
+
+
 async def test_only_the_named_processor_runs_the_stream(caplog: pytest.LogCaptureFixture) -> None:
     setup = Setup(processor="someone-else")
     with caplog.at_level(logging.ERROR, logger="faaslib"):

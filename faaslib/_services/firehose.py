@@ -185,8 +185,7 @@ class DeliveryStream(FollowsSite):
     records' data is concatenated into one object under ``prefix`` + ``YYYY/MM/dd/HH/`` (UTC,
     from the oldest record's arrival; a prefix with expressions, ``!{timestamp:yyyy-MM-dd}``,
     ``!{firehose:random-string}``, ``!{firehose:error-output-type}``, is evaluated instead),
-    named ``<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>``;
-    ``ProcessingFailed`` records, and every record of an invocation that failed after
+    named ``<stream>-1-YYYY-MM-DD-HH-MM-SS-<uuid>``; ``ProcessingFailed`` records, and every record of an invocation that failed after
     ``retries`` more attempts, are written as JSON lines under ``error_output_prefix`` +
     ``YYYY/MM/dd/HH/``; ``Dropped`` records are discarded.
 
@@ -198,7 +197,11 @@ class DeliveryStream(FollowsSite):
     :param buffer_size: MiB of data that sends a batch at once (0.2-3, default 1)
     :param buffer_interval: seconds the oldest record waits at most (0-900, default 60)
     :param retries: invocations after a failed one (0-300, default 3)
+    :param prefix: where delivered objects go (default: just the time path)
+    :param error_output_prefix: where the error output goes
     :raises ~faaslib.ValidationException: a value out of its range
+    :raises ~faaslib.InvalidParameterValueException: a prefix with an expression Firehose
+        does not accept there
     """
 
     def __init__(
