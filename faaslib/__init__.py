@@ -49,6 +49,22 @@ from ._services.cloudformation import CustomResource as CustomResource
 from ._services.cloudformation import CustomResourceFailed as CustomResourceFailed
 from ._services.cloudformation import CustomResourceStack as CustomResourceStack
 from ._services.cloudformation import StackEvent as StackEvent
+from ._services.cognito import CodeMismatchException as CodeMismatchException
+from ._services.cognito import Cognito as Cognito
+from ._services.cognito import CognitoError as CognitoError
+from ._services.cognito import InvalidLambdaResponseException as InvalidLambdaResponseException
+from ._services.cognito import InvalidParameterException as InvalidParameterException
+from ._services.cognito import InvalidPasswordException as InvalidPasswordException
+from ._services.cognito import NotAuthorizedException as NotAuthorizedException
+from ._services.cognito import PasswordResetRequiredException as PasswordResetRequiredException
+from ._services.cognito import SentMessage as SentMessage
+from ._services.cognito import UnexpectedLambdaException as UnexpectedLambdaException
+from ._services.cognito import UserLambdaValidationException as UserLambdaValidationException
+from ._services.cognito import UsernameExistsException as UsernameExistsException
+from ._services.cognito import UserNotConfirmedException as UserNotConfirmedException
+from ._services.cognito import UserNotFoundException as UserNotFoundException
+from ._services.cognito import UserPool as UserPool
+from ._services.cognito import token_claims as token_claims
 from ._services.dynamodb import DynamoDB as DynamoDB
 from ._services.dynamodb import Table as Table
 from ._services.eventbridge import EventBridgeRule as EventBridgeRule
@@ -62,6 +78,9 @@ from ._services.http import HttpApi as HttpApi
 from ._services.http import HttpTrigger as HttpTrigger
 from ._services.http_events import HttpAnswer as HttpAnswer
 from ._services.http_events import HttpRequest as HttpRequest
+from ._services.iot import IoTBroker as IoTBroker
+from ._services.iot import IoTRule as IoTRule
+from ._services.iot import default_broker as default_broker
 from ._services.kinesis import Kinesis as Kinesis
 from ._services.kinesis import Stream as Stream
 from ._services.kinesis import StreamRecord as StreamRecord
@@ -99,6 +118,9 @@ __all__ = [
     "Client",
     "ClientContext",
     "Clock",
+    "CodeMismatchException",
+    "Cognito",
+    "CognitoError",
     "CognitoIdentity",
     "ConfigurationError",
     "Context",
@@ -124,8 +146,11 @@ __all__ = [
     "HttpRequest",
     "HttpTrigger",
     "InvalidEventPatternException",
+    "InvalidLambdaResponseException",
     "InvalidMessageContents",
+    "InvalidParameterException",
     "InvalidParameterValueException",
+    "InvalidPasswordException",
     "InvalidRequestContentException",
     "Invocation",
     "InvocationResult",
@@ -133,11 +158,15 @@ __all__ = [
     "Invoker",
     "InvokerClosed",
     "InvokerStatistics",
+    "IoTBroker",
+    "IoTRule",
     "Kinesis",
     "LogType",
     "MappingStatistics",
     "Message",
     "Metrics",
+    "NotAuthorizedException",
+    "PasswordResetRequiredException",
     "PendingEvent",
     "PolicyStatement",
     "PriceTable",
@@ -149,6 +178,7 @@ __all__ = [
     "ResourceNotFoundException",
     "RuleStatistics",
     "Schedule",
+    "SentMessage",
     "ServiceException",
     "Site",
     "StackEvent",
@@ -163,6 +193,14 @@ __all__ = [
     "Trigger",
     "TriggerHost",
     "TriggerRunner",
+    "UnexpectedLambdaException",
+    "UserLambdaValidationException",
+    "UserNotConfirmedException",
+    "UserNotFoundException",
+    "UserPool",
+    "UsernameExistsException",
     "ValidationException",
     "VirtualClock",
+    "default_broker",
+    "token_claims",
 ]

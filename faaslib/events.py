@@ -26,10 +26,12 @@ import pydantic_core
 from ._clock import VirtualClock
 from ._ids import new_request_id
 from ._services.cloudformation import cloudformation_custom_resource
+from ._services.cognito import cognito_trigger_event as cognito
 from ._services.dynamodb import Table, dynamodb_record, size_bytes
 from ._services.eventbridge import invocation_result_event as eventbridge_destination
 from ._services.http import ALB, Api, FunctionUrl, HttpApi, HttpTrigger
 from ._services.http_events import HttpRequest
+from ._services.iot import iot_rule_event as iot_rule
 from ._services.kinesis import Stream, sequence_number
 from ._services.records import records_event
 from ._services.s3 import Bucket, s3_record
@@ -52,10 +54,12 @@ __all__ = [
     "api_gateway_v1",
     "api_gateway_v2",
     "cloudformation_custom_resource",
+    "cognito",
     "dynamodb",
     "eventbridge",
     "eventbridge_destination",
     "function_url",
+    "iot_rule",
     "kinesis",
     "s3",
     "scheduled",

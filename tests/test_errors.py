@@ -33,6 +33,23 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     AccessDeniedException: (PermissionError, "AccessDeniedException", 403, "User"),
     faaslib.InvalidEventPatternException: (ValueError, "InvalidEventPatternException", 400, "User"),
     faaslib.CustomResourceFailed: (None, "CustomResourceFailed", 400, "User"),
+    **{
+        getattr(faaslib, name): (None, name, 400, "User")
+        for name in (
+            "CognitoError",
+            "CodeMismatchException",
+            "InvalidLambdaResponseException",
+            "InvalidParameterException",
+            "InvalidPasswordException",
+            "NotAuthorizedException",
+            "PasswordResetRequiredException",
+            "UnexpectedLambdaException",
+            "UserLambdaValidationException",
+            "UserNotConfirmedException",
+            "UserNotFoundException",
+            "UsernameExistsException",
+        )
+    },
     InvalidRequestContentException: (ValueError, "InvalidRequestContentException", 400, "User"),
     RequestTooLargeException: (None, "RequestEntityTooLargeException", 413, "User"),
     TooManyRequestsException: (None, "TooManyRequestsException", 429, "User"),

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 from .._arn import parse_function_ref
 from .._errors import FaaslibError, TemplateError
 from .._services.dynamodb import DynamoDB, Table
+from .._services.eventbridge import EventBridgeRule, EventBus
 from .._services.http import Api, FunctionUrl, HttpApi
+from .._services.iot import IoTRule
 from .._services.kinesis import Kinesis, Stream
 from .._services.s3 import S3
 from .._services.schedule import Schedule
@@ -52,6 +54,7 @@ class Reader(Protocol):
     def find_source(self, value: object, kinds: tuple[str, ...], where: str) -> object | None: ...
     def function_name(self, value: object) -> str | None: ...
     def add_source(self, logical_id: str, source: object) -> None: ...
+    def event_bus(self, value: object, where: str) -> EventBus: ...
 
 
 class _Settings(Protocol):
@@ -147,10 +150,7 @@ class EventWiring:
         properties = reader.resolve(reader.names.properties(logical_id), where)
         expression = properties.get("ScheduleExpression")
         if expression is None:
-            reader.warn(
-                f"{logical_id}: EventBridge rules with an EventPattern are not run by faaslib "
-                "yet (no event buses); its targets are not invoked"
-            )
+            self._pattern_rule(logical_id, properties, where)
             return
         for index, target in enumerate(properties.get("Targets", [])):
             arn = target.get("Arn")
@@ -167,6 +167,30 @@ class EventWiring:
             self._add(
                 arn, build(f"{where}.Targets[{index}]", Schedule, expression, **options), where
             )
+
+    def _pattern_rule(self, logical_id: str, properties: Mapping[str, Any], where: str) -> None:
+        """An ``AWS::Events::Rule`` with an ``EventPattern``: each function target is an
+        EventBridgeRule of its own (wired by CloudFormation alone: a Permission is needed)."""
+        for index, target in enumerate(properties.get("Targets", [])):
+            here = f"{where}.Targets[{index}]"
+            arn = target.get("Arn")
+            if self._reader.function_name(arn) is None:
+                self._reader.warn(f"{here}: {arn!r} is no function; not invoked")
+                continue
+            values = {
+                "Pattern": properties.get("EventPattern"),
+                "EventBusName": properties.get("EventBusName"),
+                "Name": self._reader.names.name(logical_id),
+                "State": properties.get("State", "ENABLED"),
+                "Input": target.get("Input"),
+                "InputPath": target.get("InputPath"),
+                "InputTransformer": target.get("InputTransformer"),
+                "RetryPolicy": target.get("RetryPolicy"),
+                "DeadLetterConfig": target.get("DeadLetterConfig"),
+            }
+            trigger = self._eventbridge_rule(values, here, implicit_permission=False)
+            if trigger is not None:
+                self._add(arn, trigger, here)
 
     def _subscribe(self, subscription: Mapping[str, Any], topic_arn: object, where: str) -> None:
         if subscription.get("Protocol") != "lambda":
@@ -266,6 +290,11 @@ class EventWiring:
             return build(where, SNS, topic, filter_policy=values.get("FilterPolicy"))
         if kind in ("Schedule", "ScheduleV2"):
             return self._schedule(kind, values, where, function_id)
+        if kind == "EventBridgeRule":
+            return self._eventbridge_rule(values, where)
+        if kind == "IoTRule":
+            options = {"aws_iot_sql_version": values.get("AwsIotSqlVersion", "2015-10-08")}
+            return build(where, IoTRule, values.get("Sql"), **options)
         if kind == "Api":
             return self._api(values, where)
         if kind == "HttpApi":
@@ -275,6 +304,29 @@ class EventWiring:
             "faaslib yet; left out"
         )
         return None
+
+    def _eventbridge_rule(
+        self, values: Mapping[str, Any], where: str, *, implicit_permission: bool = True
+    ) -> Trigger | None:
+        """SAM's ``EventBridgeRule`` event (and a rule of CloudFormation's, with a pattern)."""
+        bus = self._reader.event_bus(values.get("EventBusName"), f"{where}.EventBusName")
+        options: dict[str, Any] = {
+            "input": values.get("Input"),
+            "input_path": values.get("InputPath"),
+            "input_transformer": values.get("InputTransformer"),
+            "retry_policy": values.get("RetryPolicy"),
+            "name": values.get("RuleName") or values.get("Name"),
+            "enabled": values.get("State", "ENABLED") == "ENABLED",
+            "implicit_permission": implicit_permission,
+        }
+        dead_letter = values.get("DeadLetterConfig")
+        if isinstance(dead_letter, Mapping):
+            arn = dead_letter.get("Arn") or dead_letter.get("QueueLogicalId")
+            queue = self._reader.find_source(arn, _QUEUE, f"{where}.DeadLetterConfig")
+            if queue is None:
+                self._reader.warn(f"{where}.DeadLetterConfig: {arn!r} is no queue; left out")
+            options["dead_letter"] = queue
+        return build(where, EventBridgeRule, bus, values.get("Pattern"), **options)
 
     def _source(
         self, values: Mapping[str, Any], key: str, kinds: tuple[str, ...], where: str

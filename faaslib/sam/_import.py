@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from .._errors import FaaslibError, TemplateError
 from .._services.dynamodb import Table
+from .._services.eventbridge import EventBus
 from .._services.kinesis import Stream
 from .._services.s3 import Bucket
 from .._services.sns import Topic
@@ -42,6 +43,7 @@ SOURCE_TYPES = (
     "AWS::Kinesis::Stream",
     "AWS::DynamoDB::Table",
     "AWS::Serverless::SimpleTable",
+    "AWS::Events::EventBus",
 )
 #: Resources that only wire or permit what faaslib already runs: read, or not needed.
 _QUIET_TYPES = frozenset(
@@ -171,6 +173,38 @@ class _Reader:
             )
         return self.externals[value]
 
+    def event_bus(self, value: object, where: str) -> EventBus:
+        """The event bus a rule names (its name or ARN): the template's, the account's
+        ``default`` one, or one of another stack, made empty under its name with a warning."""
+        if value is None or value == "default":
+            if "default" not in self.sources:
+                self.sources["default"] = EventBus("default")
+            bus = self.sources["default"]
+        else:
+            logical_id = self.names.find(value, ("AWS::Events::EventBus",))
+            if logical_id is None:
+                named = [
+                    i for i in self.of_type("AWS::Events::EventBus") if self.names.name(i) == value
+                ]
+                logical_id = named[0] if named else None
+            if logical_id is not None:
+                bus = self.source(logical_id)
+            else:
+                name = (
+                    _arn_name(value)
+                    if isinstance(value, str) and value.startswith("arn:")
+                    else str(value)
+                )
+                if name not in self.externals:
+                    self.externals[name] = build(where, EventBus, name)
+                    self.warn(
+                        f"{where}: event bus {value!r} is not in the template: faaslib makes an "
+                        f"empty in-memory bus named {name!r} (registry.resources[{name!r}])"
+                    )
+                bus = self.externals[name]
+        assert isinstance(bus, EventBus)
+        return bus
+
     def add_source(self, logical_id: str, source: object) -> None:
         """A source the template implies without declaring it (SAM's destination queues)."""
         self.sources[logical_id] = source
@@ -241,6 +275,8 @@ class _Reader:
             return build(where, Topic, name)
         if kind == "AWS::S3::Bucket":
             return build(where, Bucket, name)
+        if kind == "AWS::Events::EventBus":
+            return build(where, EventBus, name)
         if kind == "AWS::Kinesis::Stream":
             shards = properties.get("ShardCount", 4 if properties.get("StreamModeDetails") else 1)
             hours = properties.get("RetentionPeriodHours", 24)

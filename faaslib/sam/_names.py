@@ -25,6 +25,7 @@ NAME_PROPERTIES = {
     "AWS::DynamoDB::Table": "TableName",
     "AWS::Serverless::SimpleTable": "TableName",
     "AWS::Events::Rule": "Name",
+    "AWS::Events::EventBus": "Name",
     "AWS::IAM::Role": "RoleName",
 }
 #: Types whose attributes faaslib knows all of: another attribute is a mistake.
@@ -162,6 +163,7 @@ class Names:
             "AWS::DynamoDB::Table": f"arn:aws:dynamodb:{where}:table/{name}",
             "AWS::Serverless::SimpleTable": f"arn:aws:dynamodb:{where}:table/{name}",
             "AWS::Events::Rule": f"arn:aws:events:{where}:rule/{name}",
+            "AWS::Events::EventBus": f"arn:aws:events:{where}:event-bus/{name}",
             "AWS::IAM::Role": f"arn:aws:iam::{self._account}:role/{name}",
         }
         found = formats.get(kind)

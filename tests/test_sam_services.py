@@ -1,0 +1,150 @@
+"""Templates wiring the services of issue 17: SAM's ``EventBridgeRule`` and ``IoTRule``
+events, ``AWS::Events::EventBus`` resources, and CloudFormation's pattern rules (which need
+an ``AWS::Lambda::Permission``), run from the template."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import faaslib
+from faaslib._services.iot import IoTBroker, default_broker
+
+CODE = """
+def handler(event, context):
+    return event
+"""
+
+TEMPLATE = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    CodeUri: src
+    Handler: app.handler
+Resources:
+  OrdersBus:
+    Type: AWS::Events::EventBus
+    Properties:
+      Name: orders
+  Failures:
+    Type: AWS::SQS::Queue
+  OnOrder:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: on-order
+      Events:
+        Placed:
+          Type: EventBridgeRule
+          Properties:
+            EventBusName: !Ref OrdersBus
+            Pattern:
+              source: [shop]
+              detail-type: [OrderPlaced]
+              detail:
+                total: [{numeric: [">", 100]}]
+            InputPath: $.detail
+            RuleName: big-orders
+            DeadLetterConfig:
+              Arn: !GetAtt Failures.Arn
+  Hot:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: hot
+      Events:
+        Telemetry:
+          Type: IoTRule
+          Properties:
+            Sql: "SELECT temp, topic(2) AS device FROM 'sensors/+/data' WHERE temp > 30"
+            AwsIotSqlVersion: "2016-03-23"
+  Audit:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: audit
+  AuditRule:
+    Type: AWS::Events::Rule
+    Properties:
+      Name: audit-all
+      EventPattern:
+        source: [shop]
+      Targets:
+        - Id: audit
+          Arn: !GetAtt Audit.Arn
+  AuditPermission:
+    Type: AWS::Lambda::Permission
+    Properties:
+      FunctionName: !Ref Audit
+      Action: lambda:InvokeFunction
+      Principal: events.amazonaws.com
+      SourceArn: !GetAtt AuditRule.Arn
+"""
+
+
+def write(directory: Path, template: str) -> Path:
+    (directory / "src").mkdir(exist_ok=True)
+    (directory / "src" / "app.py").write_text(textwrap.dedent(CODE))
+    path = directory / "template.yaml"
+    path.write_text(textwrap.dedent(template))
+    return path
+
+
+def payloads(history: faaslib.History, function: str) -> list[object]:
+    return [json.loads(i.payload) for i in history.of(function)]
+
+
+async def test_eventbridge_and_iot_events_of_a_template_run(tmp_path: Path) -> None:
+    registry = faaslib.Registry.from_template(write(tmp_path, TEMPLATE))
+    orders = registry.resources["OrdersBus"]
+    default = registry.resources["default"]
+    assert isinstance(orders, faaslib.EventBus)
+    assert isinstance(default, faaslib.EventBus)
+    assert (orders.name, default.name) == ("orders", "default")
+    (placed,) = registry.get("on-order").events
+    assert isinstance(placed, faaslib.EventBridgeRule)
+    assert placed.bus is orders
+    assert placed.dead_letter is registry.resources["Failures"]
+    assert placed.implicit_permission  # a SAM event: SAM writes its permission
+    (audit,) = registry.get("audit").events
+    assert isinstance(audit, faaslib.EventBridgeRule)
+    assert not audit.implicit_permission  # CloudFormation alone: the template's Permission
+    assert audit.bus is default
+    history = faaslib.History()
+    async with faaslib.Invoker(registry, history=history, check_permissions=True) as invoker:
+        answer = orders.put_events(
+            [
+                {
+                    "Source": "shop",
+                    "DetailType": "OrderPlaced",
+                    "Detail": json.dumps({"total": 250}),
+                },
+                {"Source": "shop", "DetailType": "OrderPlaced", "Detail": json.dumps({"total": 5})},
+            ]
+        )
+        assert answer["FailedEntryCount"] == 0
+        default.put_events([{"Source": "shop", "DetailType": "Audit", "Detail": "{}"}])
+        default_broker().publish("sensors/s-1/data", {"temp": 35})
+        default_broker().publish("sensors/s-2/data", {"temp": 20})
+        await invoker.drain()
+    assert payloads(history, "on-order") == [{"total": 250}]
+    [audited] = payloads(history, "audit")
+    assert isinstance(audited, dict)
+    assert audited["detail-type"] == "Audit"
+    assert payloads(history, "hot") == [{"temp": 35, "device": "s-1"}]
+
+
+def test_a_pattern_rule_on_a_bus_of_another_stack_is_a_warning(tmp_path: Path) -> None:
+    template = TEMPLATE.replace("EventBusName: !Ref OrdersBus", "EventBusName: partner-bus")
+    with pytest.warns(
+        faaslib.TemplateWarning, match="event bus 'partner-bus' is not in the template"
+    ):
+        registry = faaslib.Registry.from_template(write(tmp_path, template))
+    bus = registry.resources["partner-bus"]
+    assert isinstance(bus, faaslib.EventBus)
+    assert bus.name == "partner-bus"
+
+
+def test_the_iot_rule_takes_the_default_broker() -> None:
+    assert isinstance(default_broker(), IoTBroker)
