@@ -21,6 +21,7 @@ from ._errors import AccessDeniedException as AccessDeniedException
 from ._errors import ConfigurationError as ConfigurationError
 from ._errors import FaaslibError as FaaslibError
 from ._errors import InvalidMessageContents as InvalidMessageContents
+from ._errors import InvalidParameterException as InvalidParameterException
 from ._errors import InvalidParameterValueException as InvalidParameterValueException
 from ._errors import InvalidRequestContentException as InvalidRequestContentException
 from ._errors import InvokerClosed as InvokerClosed
@@ -49,11 +50,12 @@ from ._services.cloudformation import CustomResource as CustomResource
 from ._services.cloudformation import CustomResourceFailed as CustomResourceFailed
 from ._services.cloudformation import CustomResourceStack as CustomResourceStack
 from ._services.cloudformation import StackEvent as StackEvent
+from ._services.cloudwatch_logs import CloudWatchLogs as CloudWatchLogs
+from ._services.cloudwatch_logs import LogGroup as LogGroup
 from ._services.cognito import CodeMismatchException as CodeMismatchException
 from ._services.cognito import Cognito as Cognito
 from ._services.cognito import CognitoError as CognitoError
 from ._services.cognito import InvalidLambdaResponseException as InvalidLambdaResponseException
-from ._services.cognito import InvalidParameterException as InvalidParameterException
 from ._services.cognito import InvalidPasswordException as InvalidPasswordException
 from ._services.cognito import NotAuthorizedException as NotAuthorizedException
 from ._services.cognito import PasswordResetRequiredException as PasswordResetRequiredException
@@ -118,6 +120,7 @@ __all__ = [
     "Client",
     "ClientContext",
     "Clock",
+    "CloudWatchLogs",
     "CodeMismatchException",
     "Cognito",
     "CognitoError",
@@ -161,6 +164,7 @@ __all__ = [
     "IoTBroker",
     "IoTRule",
     "Kinesis",
+    "LogGroup",
     "LogType",
     "MappingStatistics",
     "Message",

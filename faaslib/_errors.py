@@ -8,6 +8,7 @@
     ├── ResourceNotFoundException      404  unknown function, version or alias
     ├── AccessDeniedException          403  no policy lets the caller invoke the function
     ├── InvalidParameterValueException 400  a parameter of the request is invalid
+    │   └── InvalidParameterException  400  ... of another service's call (Cognito, CloudWatch Logs)
     ├── InvalidRequestContentException 400  payload is not JSON or does not fit the event type
     ├── RequestTooLargeException       413  payload over the invocation type's size limit
     │                                       (served as RequestEntityTooLargeException)
@@ -35,6 +36,7 @@ __all__ = [
     "ConfigurationError",
     "FaaslibError",
     "InvalidMessageContents",
+    "InvalidParameterException",
     "InvalidParameterValueException",
     "InvalidRequestContentException",
     "InvokerClosed",
@@ -134,6 +136,13 @@ class InvalidParameterValueException(FaaslibError, ValueError):
     message_member = "message"
     status_code = 400
     fault = "User"
+
+
+class InvalidParameterException(InvalidParameterValueException):
+    """A parameter of another AWS service's call is invalid, under that service's name for
+    it (Cognito's, CloudWatch Logs'), not Lambda's ``InvalidParameterValueException``."""
+
+    error_type = "InvalidParameterException"
 
 
 class InvalidRequestContentException(FaaslibError, ValueError):

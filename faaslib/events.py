@@ -26,6 +26,7 @@ import pydantic_core
 from ._clock import VirtualClock
 from ._ids import new_request_id
 from ._services.cloudformation import cloudformation_custom_resource
+from ._services.cloudwatch_logs import cloudwatch_logs_event as cloudwatch_logs
 from ._services.cognito import cognito_trigger_event as cognito
 from ._services.dynamodb import Table, dynamodb_record, size_bytes
 from ._services.eventbridge import invocation_result_event as eventbridge_destination
@@ -54,6 +55,7 @@ __all__ = [
     "api_gateway_v1",
     "api_gateway_v2",
     "cloudformation_custom_resource",
+    "cloudwatch_logs",
     "cognito",
     "dynamodb",
     "eventbridge",

@@ -15,9 +15,9 @@ from aws_lambda_powertools.utilities.data_classes import CloudWatchLogsEvent
 from aws_lambda_powertools.utilities.parser.models import CloudWatchLogsModel
 
 import faaslib
+from faaslib import InvalidParameterException
 from faaslib._services.cloudwatch_logs import (
     CloudWatchLogs,
-    InvalidParameterException,
     LogGroup,
     awslogs_data,
     awslogs_event,

@@ -31,12 +31,12 @@ from aws_lambda_powertools.utilities.parser.models import (
 )
 
 import faaslib
+from faaslib import InvalidParameterException
 from faaslib._services.cognito import (
     CodeMismatchException,
     Cognito,
     CognitoError,
     InvalidLambdaResponseException,
-    InvalidParameterException,
     InvalidPasswordException,
     NotAuthorizedException,
     PasswordResetRequiredException,

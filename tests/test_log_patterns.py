@@ -7,9 +7,9 @@ import json
 
 import pytest
 
+from faaslib import InvalidParameterException
 from faaslib._services.log_patterns import (
     MAX_FILTER_PATTERN,
-    InvalidParameterException,
     LogPattern,
 )
 

@@ -148,3 +148,74 @@ def test_a_pattern_rule_on_a_bus_of_another_stack_is_a_warning(tmp_path: Path) -
 
 def test_the_iot_rule_takes_the_default_broker() -> None:
     assert isinstance(default_broker(), IoTBroker)
+
+
+LOGS_AND_POOL = """
+Transform: AWS::Serverless-2016-10-31
+Globals:
+  Function:
+    Runtime: python3.12
+    CodeUri: src
+    Handler: app.handler
+Resources:
+  AppLogs:
+    Type: AWS::Logs::LogGroup
+    Properties:
+      LogGroupName: /app/orders
+  Users:
+    Type: AWS::Cognito::UserPool
+    Properties:
+      UserPoolName: shop-users
+  Alerts:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: alerts
+      Events:
+        Errors:
+          Type: CloudWatchLogs
+          Properties:
+            LogGroupName: !Ref AppLogs
+            FilterPattern: ERROR
+  Greeter:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: greeter
+      Events:
+        SignUp:
+          Type: Cognito
+          Properties:
+            UserPool: !Ref Users
+            Trigger: [PreSignUp, PostConfirmation]
+"""
+
+
+async def test_cloudwatch_logs_and_cognito_events_of_a_template_run(tmp_path: Path) -> None:
+    import base64
+    import gzip
+
+    registry = faaslib.Registry.from_template(write(tmp_path, LOGS_AND_POOL))
+    logs = registry.resources["AppLogs"]
+    users = registry.resources["Users"]
+    assert isinstance(logs, faaslib.LogGroup)
+    assert isinstance(users, faaslib.UserPool)
+    (errors,) = registry.get("alerts").events
+    assert isinstance(errors, faaslib.CloudWatchLogs)
+    history = faaslib.History()
+    clock = faaslib.VirtualClock()
+    async with faaslib.Invoker(registry, history=history, clock=clock) as invoker:
+        now = int(clock.time() * 1000)
+        logs.put_log_events(
+            "web-1",
+            [{"timestamp": now, "message": "ERROR boom"}, {"timestamp": now, "message": "ok"}],
+        )
+        await users.sign_up("jane", "Passw0rd!Passw0rd", attributes={"email": "j@example.com"})
+        await invoker.drain()
+    [delivered] = payloads(history, "alerts")
+    assert isinstance(delivered, dict)
+    data = json.loads(gzip.decompress(base64.b64decode(delivered["awslogs"]["data"])))
+    assert data["logGroup"] == "/app/orders"
+    assert [e["message"] for e in data["logEvents"]] == ["ERROR boom"]
+    [pre_sign_up] = payloads(history, "greeter")  # not confirmed yet: no PostConfirmation
+    assert isinstance(pre_sign_up, dict)
+    assert pre_sign_up["triggerSource"] == "PreSignUp_SignUp"
+    assert pre_sign_up["userName"] == "jane"

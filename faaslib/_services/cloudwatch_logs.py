@@ -19,8 +19,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
-from .._errors import ResourceNotFoundException
-from .log_patterns import InvalidParameterException, LogPattern
+from .._errors import InvalidParameterException, ResourceNotFoundException
+from .log_patterns import LogPattern
 from .push import Pump, PushSource, PushTrigger
 from .records import b64, utf8
 
@@ -31,7 +31,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CloudWatchLogs",
-    "InvalidParameterException",
     "LogGroup",
     "awslogs_data",
     "awslogs_event",

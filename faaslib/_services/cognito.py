@@ -29,7 +29,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from .._errors import FaaslibError, InvalidParameterValueException, InvokerClosed
+from .._errors import (
+    FaaslibError,
+    InvalidParameterException,
+    InvalidParameterValueException,
+    InvokerClosed,
+)
 from .._site import FollowsSite
 from .._triggers import Trigger, TriggerHost
 
@@ -47,7 +52,6 @@ __all__ = [
     "CognitoError",
     "CognitoRunner",
     "InvalidLambdaResponseException",
-    "InvalidParameterException",
     "InvalidPasswordException",
     "NotAuthorizedException",
     "PasswordResetRequiredException",
@@ -135,7 +139,8 @@ _ALPHANUMERIC = string.ascii_letters + string.digits
 class CognitoError(FaaslibError):
     """Root of the errors a :class:`UserPool` raises, each named and worded as Cognito's API
     (``cognito-idp``) answers: a client error (HTTP 400) of the call, which changed nothing
-    unless its class says otherwise."""
+    unless its class says otherwise. (An invalid parameter is faaslib's shared
+    :class:`~faaslib.InvalidParameterException`.)"""
 
     error_type = "CognitoError"
     message_member = "message"
@@ -163,13 +168,6 @@ class InvalidLambdaResponseException(CognitoError):
     response field of the wrong type."""
 
     error_type = "InvalidLambdaResponseException"
-
-
-class InvalidParameterException(CognitoError, ValueError):
-    """A parameter of the call is invalid (Cognito's, not Lambda's
-    ``InvalidParameterValueException``)."""
-
-    error_type = "InvalidParameterException"
 
 
 class InvalidPasswordException(CognitoError, ValueError):

@@ -40,9 +40,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .._errors import InvalidParameterValueException
+from .._errors import InvalidParameterException
 
-__all__ = ["MAX_FILTER_PATTERN", "InvalidParameterException", "LogPattern"]
+__all__ = ["MAX_FILTER_PATTERN", "LogPattern"]
 
 #: Characters of a filter pattern (``FilterPattern``'s length in CloudWatch Logs' API).
 MAX_FILTER_PATTERN = 1024
@@ -61,13 +61,6 @@ _ORDERINGS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
     ">=": operator.ge,
 }
-
-
-class InvalidParameterException(InvalidParameterValueException):
-    """A CloudWatch Logs request parameter is invalid: a filter pattern that does not parse,
-    a log event batch over PutLogEvents' limits (CloudWatch Logs' error code)."""
-
-    error_type = "InvalidParameterException"
 
 
 Fields = dict[str, str]

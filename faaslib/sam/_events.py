@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._arn import parse_function_ref
 from .._errors import FaaslibError, TemplateError
+from .._services.cloudwatch_logs import CloudWatchLogs, LogGroup
+from .._services.cognito import Cognito
 from .._services.dynamodb import DynamoDB, Table
 from .._services.eventbridge import EventBridgeRule, EventBus
 from .._services.http import Api, FunctionUrl, HttpApi
@@ -35,6 +37,7 @@ _TOPIC = ("AWS::SNS::Topic",)
 _STREAM = ("AWS::Kinesis::Stream",)
 _TABLE = ("AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable")
 _BUCKET = ("AWS::S3::Bucket",)
+_USER_POOL = ("AWS::Cognito::UserPool",)
 #: How a template may write a boolean that is true.
 TRUE = (True, "true", "True")
 #: A destination's kind from its ARN's service, where CloudFormation names no Type.
@@ -55,6 +58,7 @@ class Reader(Protocol):
     def function_name(self, value: object) -> str | None: ...
     def add_source(self, logical_id: str, source: object) -> None: ...
     def event_bus(self, value: object, where: str) -> EventBus: ...
+    def log_group(self, value: object, where: str) -> LogGroup: ...
 
 
 class _Settings(Protocol):
@@ -292,6 +296,14 @@ class EventWiring:
             return self._schedule(kind, values, where, function_id)
         if kind == "EventBridgeRule":
             return self._eventbridge_rule(values, where)
+        if kind == "CloudWatchLogs":
+            group = self._reader.log_group(values.get("LogGroupName"), f"{where}.LogGroupName")
+            return build(where, CloudWatchLogs, group, values.get("FilterPattern", ""))
+        if kind == "Cognito":
+            pool = self._source(values, "UserPool", _USER_POOL, where)
+            if pool is None:
+                return None
+            return build(where, Cognito, pool, values.get("Trigger"))
         if kind == "IoTRule":
             options = {"aws_iot_sql_version": values.get("AwsIotSqlVersion", "2015-10-08")}
             return build(where, IoTRule, values.get("Sql"), **options)

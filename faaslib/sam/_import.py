@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .._errors import FaaslibError, TemplateError
+from .._services.cloudwatch_logs import LogGroup
+from .._services.cognito import UserPool
 from .._services.dynamodb import Table
 from .._services.eventbridge import EventBus
 from .._services.kinesis import Stream
@@ -44,6 +46,8 @@ SOURCE_TYPES = (
     "AWS::DynamoDB::Table",
     "AWS::Serverless::SimpleTable",
     "AWS::Events::EventBus",
+    "AWS::Logs::LogGroup",
+    "AWS::Cognito::UserPool",
 )
 #: Resources that only wire or permit what faaslib already runs: read, or not needed.
 _QUIET_TYPES = frozenset(
@@ -61,7 +65,6 @@ _QUIET_TYPES = frozenset(
         "AWS::IAM::Role",
         "AWS::IAM::Policy",
         "AWS::IAM::ManagedPolicy",
-        "AWS::Logs::LogGroup",
         "AWS::Serverless::Api",
         "AWS::Serverless::HttpApi",
         "AWS::ApiGateway::Account",
@@ -205,6 +208,20 @@ class _Reader:
         assert isinstance(bus, EventBus)
         return bus
 
+    def log_group(self, value: object, where: str) -> LogGroup:
+        """The log group a subscription names: the template's, or one made by its name (a
+        function's ``/aws/lambda/<name>`` group needs no resource)."""
+        logical_id = self.names.find(value, ("AWS::Logs::LogGroup",))
+        if logical_id is not None:
+            group = self.source(logical_id)
+        else:
+            name = str(value)
+            if name not in self.externals:
+                self.externals[name] = build(where, LogGroup, name)
+            group = self.externals[name]
+        assert isinstance(group, LogGroup)
+        return group
+
     def add_source(self, logical_id: str, source: object) -> None:
         """A source the template implies without declaring it (SAM's destination queues)."""
         self.sources[logical_id] = source
@@ -277,6 +294,10 @@ class _Reader:
             return build(where, Bucket, name)
         if kind == "AWS::Events::EventBus":
             return build(where, EventBus, name)
+        if kind == "AWS::Logs::LogGroup":
+            return build(where, LogGroup, name)
+        if kind == "AWS::Cognito::UserPool":
+            return build(where, UserPool, name)
         if kind == "AWS::Kinesis::Stream":
             shards = properties.get("ShardCount", 4 if properties.get("StreamModeDetails") else 1)
             hours = properties.get("RetentionPeriodHours", 24)

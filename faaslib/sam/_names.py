@@ -26,6 +26,8 @@ NAME_PROPERTIES = {
     "AWS::Serverless::SimpleTable": "TableName",
     "AWS::Events::Rule": "Name",
     "AWS::Events::EventBus": "Name",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::Cognito::UserPool": "UserPoolName",
     "AWS::IAM::Role": "RoleName",
 }
 #: Types whose attributes faaslib knows all of: another attribute is a mistake.
@@ -164,6 +166,7 @@ class Names:
             "AWS::Serverless::SimpleTable": f"arn:aws:dynamodb:{where}:table/{name}",
             "AWS::Events::Rule": f"arn:aws:events:{where}:rule/{name}",
             "AWS::Events::EventBus": f"arn:aws:events:{where}:event-bus/{name}",
+            "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*",
             "AWS::IAM::Role": f"arn:aws:iam::{self._account}:role/{name}",
         }
         found = formats.get(kind)
