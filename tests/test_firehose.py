@@ -294,14 +294,19 @@ async def test_the_event_is_firehose_s_and_powertools_reads_it() -> None:
 
 
 def test_the_event_factory() -> None:
-    event = firehose_event(["one", b"two"], region="eu-west-1", invocation_id="inv-1")
+    event = firehose_event("one", b"two", {"n": 3}, time=T0, region=REGION, invocation_id="i-1")
     model = KinesisFirehoseModel.model_validate(event)
-    assert [r.data for r in model.records] == [b"one", b"two"]
-    assert model.invocationId == "inv-1"
+    assert [r.data for r in model.records] == [b"one", b"two", b'{"n":3}']
+    assert model.invocationId == "i-1"
+    assert model.region == REGION
     assert model.deliveryStreamArn == (
-        "arn:aws:firehose:eu-west-1:123456789012:deliverystream/faaslib-stream"
+        f"arn:aws:firehose:{REGION}:123456789012:deliverystream/delivery-stream"
     )
-    assert model.records[0].approximateArrivalTimestamp == 1_700_000_000_000
+    assert {r.approximateArrivalTimestamp for r in model.records} == {int(T0 * 1000)}
+    assert len({r.recordId for r in model.records}) == 3
+    [default] = KinesisFirehoseModel.model_validate(firehose_event()).records
+    assert default.data == b"Hello from Firehose"
+    assert abs(default.approximateArrivalTimestamp / 1000 - time.time()) < 60
 
 
 # -- the answer ---------------------------------------------------------------------------------

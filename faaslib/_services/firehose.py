@@ -789,26 +789,35 @@ def transformation_event(
 
 
 def firehose_event(
-    data: Sequence[bytes | str] = (b"Hello from Firehose",),
-    *,
-    delivery_stream: str = "faaslib-stream",
+    *data: Any,
+    delivery_stream: str = "delivery-stream",
+    time: float | datetime.datetime | None = None,
     region: str = "us-east-1",
     account_id: str = "123456789012",
-    arrival: float = 1_700_000_000.0,
     invocation_id: str | None = None,
 ) -> dict[str, Any]:
-    """A Firehose data-transformation event with one record per item of ``data`` (text as
-    its UTF-8), all arrived at ``arrival`` (epoch seconds)."""
+    """A Firehose data-transformation event: one record per item of ``data`` (bytes as they
+    are, text as its UTF-8, anything else as its JSON), all arrived at ``time`` (epoch
+    seconds or an aware datetime; default now), with fresh record and invocation ids.
+    Without ``data``, one record of ``Hello from Firehose``."""
+    arrival = VirtualClock(time).time()
+    items = data or (b"Hello from Firehose",)
     records = [
-        firehose_record(
-            str(_RECORD_ID_BASE + n), item.encode() if isinstance(item, str) else item, arrival
-        )
-        for n, item in enumerate(data)
+        firehose_record(str(_RECORD_ID_BASE + n), _bytes_of(item), arrival)
+        for n, item in enumerate(items)
     ]
+    stream_arn = f"arn:aws:firehose:{region}:{account_id}:deliverystream/{delivery_stream}"
     return transformation_event(
         invocation_id=invocation_id or str(uuid.uuid4()),
-        delivery_stream_arn=f"arn:aws:firehose:{region}:{account_id}:deliverystream/"
-        f"{delivery_stream}",
+        delivery_stream_arn=stream_arn,
         region=region,
         records=records,
     )
+
+
+def _bytes_of(item: Any) -> bytes:
+    if isinstance(item, (bytes, bytearray, memoryview)):
+        return bytes(item)
+    if isinstance(item, str):
+        return item.encode()
+    return pydantic_core.to_json(item)
