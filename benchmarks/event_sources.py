@@ -7,6 +7,10 @@ invocation) or a plain ``def`` (the usual Lambda handler, run in a worker thread
 costs about 100 us an invocation). Repeats go round all cases in turn, so a noisy spell on
 the machine hits each alike. Prints the median records/s, the invocations made, and the
 cost per record, which falls as batches grow.
+Then the push sources of issue 17, end to end in one invoker: events per second from
+``EventBus.put_events`` (10 entries a call) through an ``EventBridgeRule`` (each event its
+own Event invocation), and records per second through a Firehose ``DeliveryStream`` whose
+transformation function answers every record ``Ok`` (buffers of 1 MiB, written to a bucket).
 Run: ``python benchmarks/event_sources.py [--quick]``.
 """
 
@@ -76,6 +80,59 @@ SOURCES: dict[str, Callable[[int, int, str], Any]] = {
 }
 
 
+async def through_event_bus(events: int) -> float:
+    """Events per second from ``put_events`` to an async handler, through one rule."""
+    bus = faaslib.EventBus("bench")
+    seen = 0
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.EventBridgeRule(bus, pattern={"source": ["bench"]})])
+    async def consume(event: dict[str, Any]) -> None:
+        nonlocal seen
+        seen += 1
+
+    entries = [{"Source": "bench", "DetailType": "n", "Detail": '{"n": 1}'}] * 10
+    gc.collect()
+    start = time.perf_counter()
+    async with faaslib.Invoker(registry) as invoker:
+        for _ in range(events // 10):
+            bus.put_events(entries)
+        await invoker.drain()
+    elapsed = time.perf_counter() - start
+    if seen != events:
+        raise RuntimeError(f"{seen} of {events} events processed")
+    return events / elapsed
+
+
+async def through_firehose(records: int) -> float:
+    """Records per second from ``put_record_batch`` to the bucket, through a processor."""
+    bucket = faaslib.Bucket("bench-firehose")
+    stream = faaslib.DeliveryStream("bench", destination=bucket, buffer_interval=0)
+    registry = faaslib.Registry()
+
+    @registry.function(events=[faaslib.FirehoseTransform(stream)])
+    async def transform(event: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "records": [
+                {"recordId": r["recordId"], "result": "Ok", "data": r["data"]}
+                for r in event["records"]
+            ]
+        }
+
+    batch = [{"Data": b'{"n": 1}\n'}] * 500
+    gc.collect()
+    start = time.perf_counter()
+    async with faaslib.Invoker(registry) as invoker:
+        for _ in range(records // 500):
+            stream.put_record_batch(batch)
+        await invoker.drain()
+    elapsed = time.perf_counter() - start
+    written = sum(len(bucket.get(key)) for key in bucket.list())
+    if written != records * len(b'{"n": 1}\n'):
+        raise RuntimeError(f"{written} bytes written for {records} records")
+    return records / elapsed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer records (a smoke run)")
@@ -106,6 +163,12 @@ def main() -> None:
                 row += f" {rate:{width},.0f} {results[0][1]:12,} {1e6 / rate:10.2f}"
                 row += "  " if source == "queue" else ""
             print(row)
+    pushed = (2_000, 1) if args.quick else (20_000, 5)
+    bus = statistics.median(anyio.run(through_event_bus, pushed[0]) for _ in range(pushed[1]))
+    hose = statistics.median(anyio.run(through_firehose, pushed[0] * 5) for _ in range(pushed[1]))
+    print(f"\npush sources (async handler), medians of {pushed[1]}")
+    print(f"EventBridge rule: {bus:12,.0f} events/s ({1e6 / bus:.2f} us an event)")
+    print(f"Firehose:         {hose:12,.0f} records/s ({1e6 / hose:.2f} us a record)")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,9 @@ from ._services.eventbridge import EventBridgeRule as EventBridgeRule
 from ._services.eventbridge import EventBus as EventBus
 from ._services.eventbridge import InvalidEventPatternException as InvalidEventPatternException
 from ._services.eventbridge import RuleStatistics as RuleStatistics
+from ._services.firehose import DeliveryStream as DeliveryStream
+from ._services.firehose import DeliveryStreamStatistics as DeliveryStreamStatistics
+from ._services.firehose import FirehoseTransform as FirehoseTransform
 from ._services.http import ALB as ALB
 from ._services.http import Api as Api
 from ._services.http import FunctionUrl as FunctionUrl
@@ -132,6 +135,8 @@ __all__ = [
     "CustomResourceStack",
     "DeadLetter",
     "DeadLetterTarget",
+    "DeliveryStream",
+    "DeliveryStreamStatistics",
     "Destination",
     "DestinationTarget",
     "DynamoDB",
@@ -140,6 +145,7 @@ __all__ = [
     "EventSourceMapping",
     "FaaslibError",
     "Faults",
+    "FirehoseTransform",
     "FunctionMetrics",
     "FunctionSpec",
     "FunctionUrl",

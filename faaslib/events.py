@@ -1,6 +1,7 @@
 """AWS-shaped events for tests: the events Lambda delivers from SQS, SNS, S3, Kinesis, DynamoDB
-Streams, EventBridge, API Gateway (REST and HTTP APIs), Function URLs and load balancers, with
-sensible defaults and keyword overrides.
+Streams, EventBridge (and its destination events), API Gateway (REST and HTTP APIs), Function
+URLs, load balancers, Firehose, CloudWatch Logs, Cognito, AWS IoT rules and CloudFormation
+custom resources, with sensible defaults and keyword overrides.
 
 Each factory returns a plain ``dict`` to pass to ``invoker.invoke(name, event)`` or to a
 handler directly. They build their records with the same builders faaslib's own sources use,
@@ -30,6 +31,7 @@ from ._services.cloudwatch_logs import cloudwatch_logs_event as cloudwatch_logs
 from ._services.cognito import cognito_trigger_event as cognito
 from ._services.dynamodb import Table, dynamodb_record, size_bytes
 from ._services.eventbridge import invocation_result_event as eventbridge_destination
+from ._services.firehose import firehose_event as firehose
 from ._services.http import ALB, Api, FunctionUrl, HttpApi, HttpTrigger
 from ._services.http_events import HttpRequest
 from ._services.iot import iot_rule_event as iot_rule
@@ -60,6 +62,7 @@ __all__ = [
     "dynamodb",
     "eventbridge",
     "eventbridge_destination",
+    "firehose",
     "function_url",
     "iot_rule",
     "kinesis",
