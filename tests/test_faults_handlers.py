@@ -7,6 +7,7 @@ processes are in tests/faults_workers.py.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -227,6 +228,10 @@ async def test_a_worker_process_that_cannot_be_started_fails_its_invocation_not_
     importlib.import_module("faaslib._process")  # imported when first needed: not then
     limits = resource.getrlimit(resource.RLIMIT_NOFILE)
     async with faaslib.Invoker(registry, retry_delays=(0.05,)) as invoker:
+        # Earlier tests' files and sockets closed by the garbage collector meanwhile would free
+        # descriptors under the limit: none is collected while it holds.
+        gc.collect()
+        gc.disable()
         lowest_free = os.dup(0)
         os.close(lowest_free)
         resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, limits[1]))
@@ -237,6 +242,7 @@ async def test_a_worker_process_that_cannot_be_started_fails_its_invocation_not_
                 await invoker.drain()
         finally:
             resource.setrlimit(resource.RLIMIT_NOFILE, limits)
+            gc.enable()
         assert (await invoker.invoke("good", {"log": str(log), "id": 3})).function_error is None
     assert result.function_error == "Unhandled"
     document = result.json()

@@ -534,11 +534,11 @@ Resources:
           SECRET: !Ref Secret
           EXTERNAL: arn:aws:sqs:us-east-1:999999999999:other-queue
       Events:
-        Logs:
-          Type: CloudWatchLogs
+        Broker:
+          Type: MQ
           Properties:
-            LogGroupName: /x
-            FilterPattern: ""
+            Broker: arn:aws:mq:us-east-1:123456789012:broker:b:b-1
+            Queues: [q]
         Other:
           Type: SQS
           Properties:
@@ -549,14 +549,6 @@ Resources:
       ContentUri: deps/
   Secret:
     Type: AWS::SecretsManager::Secret
-  Bus:
-    Type: AWS::Events::Rule
-    Properties:
-      EventPattern:
-        source: [shop]
-      Targets:
-        - Id: t
-          Arn: !GetAtt Layered.Arn
 """
 
 
@@ -571,9 +563,8 @@ def test_what_faaslib_does_not_run_is_a_warning_naming_it(tmp_path: Path) -> Non
         "InS3: code in S3 ('s3://bucket/code.zip') is not fetched",
         "Layered: layers are not loaded",
         "Layered: a VPC has no meaning",
-        "Layered: event Logs of type CloudWatchLogs is not run by faaslib yet",
+        "Layered: event Broker of type MQ is not run by faaslib yet",
         "arn:aws:sqs:us-east-1:999999999999:other-queue is not in the template",
-        "Bus: EventBridge rules with an EventPattern are not run",
         "Deps: AWS::Serverless::LayerVersion is not run by faaslib",
         "Secret: AWS::SecretsManager::Secret is not run by faaslib",
     ]
