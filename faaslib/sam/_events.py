@@ -127,6 +127,11 @@ class EventWiring:
         }
         self.permissions.append((name, logical_id, keywords))
 
+    def extra_trigger(self, function_name: str, trigger: Trigger) -> None:
+        """A trigger a source of the template gives a function (a delivery stream's
+        processor)."""
+        self._extra.setdefault(function_name, []).append(trigger)
+
     def _add(self, function: object, trigger: Trigger, where: str) -> None:
         name = self._reader.function_name(function)
         if name is None:

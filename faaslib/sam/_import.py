@@ -22,6 +22,7 @@ from .._services.cloudwatch_logs import LogGroup
 from .._services.cognito import UserPool
 from .._services.dynamodb import Table
 from .._services.eventbridge import EventBus
+from .._services.firehose import DeliveryStream, FirehoseTransform
 from .._services.kinesis import Stream
 from .._services.s3 import Bucket
 from .._services.sns import Topic
@@ -48,6 +49,7 @@ SOURCE_TYPES = (
     "AWS::Events::EventBus",
     "AWS::Logs::LogGroup",
     "AWS::Cognito::UserPool",
+    "AWS::KinesisFirehose::DeliveryStream",
 )
 #: Resources that only wire or permit what faaslib already runs: read, or not needed.
 _QUIET_TYPES = frozenset(
@@ -297,7 +299,15 @@ class _Reader:
         if kind == "AWS::Logs::LogGroup":
             return build(where, LogGroup, name)
         if kind == "AWS::Cognito::UserPool":
-            return build(where, UserPool, name)
+            options: dict[str, Any] = {}
+            if (verified := properties.get("AutoVerifiedAttributes")) is not None:
+                options["auto_verified_attributes"] = tuple(verified)
+            policies = properties.get("Policies") or {}
+            if isinstance(policies, Mapping) and policies.get("PasswordPolicy") is not None:
+                options["password_policy"] = policies["PasswordPolicy"]
+            return build(where, UserPool, name, **options)
+        if kind == "AWS::KinesisFirehose::DeliveryStream":
+            return self._delivery_stream(logical_id, name, where)
         if kind == "AWS::Kinesis::Stream":
             shards = properties.get("ShardCount", 4 if properties.get("StreamModeDetails") else 1)
             hours = properties.get("RetentionPeriodHours", 24)
@@ -305,6 +315,46 @@ class _Reader:
                 where, Stream, name, shard_count=int(shards), retention=float(hours) * 3600
             )
         return self._table(logical_id, name, properties)
+
+    def _delivery_stream(self, logical_id: str, name: str, where: str) -> object:
+        """A Direct PUT stream to a bucket of the template, its Lambda processor the function
+        that gets its ``FirehoseTransform`` (as on AWS, the stream names its processor)."""
+        here = f"{where}.Properties.ExtendedS3DestinationConfiguration"
+        properties = self.resolve(self.names.properties(logical_id), f"{where}.Properties")
+        destination = properties.get("ExtendedS3DestinationConfiguration") or {}
+        bucket = self.find_source(destination.get("BucketARN"), ("AWS::S3::Bucket",), here)
+        if not isinstance(bucket, Bucket):
+            raise TemplateError(f"{here}.BucketARN: no bucket of the template")
+        options: dict[str, Any] = {
+            "prefix": destination.get("Prefix", ""),
+            "error_output_prefix": destination.get("ErrorOutputPrefix", "processing-failed/"),
+        }
+        hints = destination.get("BufferingHints") or {}
+        settings = {"SizeInMBs": "buffer_size", "IntervalInSeconds": "buffer_interval"}
+        for key, option in settings.items():
+            if key in hints:
+                options[option] = float(hints[key])
+        processor = None
+        processing = destination.get("ProcessingConfiguration") or {}
+        for entry in processing.get("Processors", []) if processing.get("Enabled") else []:
+            if entry.get("Type") != "Lambda":
+                continue
+            values = {p["ParameterName"]: p["ParameterValue"] for p in entry.get("Parameters", [])}
+            processor = self.function_name(values.get("LambdaArn"))
+            parameters = {
+                "NumberOfRetries": ("retries", int),
+                "BufferSizeInMBs": ("buffer_size", float),
+                "BufferIntervalInSeconds": ("buffer_interval", float),
+            }
+            for key, (option, kind) in parameters.items():
+                if key in values:
+                    options[option] = kind(values[key])
+        stream = build(
+            where, DeliveryStream, name, destination=bucket, processor=processor, **options
+        )
+        if processor is not None:
+            self.wiring.extra_trigger(processor, FirehoseTransform(stream))
+        return stream
 
     def _queue(self, logical_id: str, name: str, properties: _Settings) -> Queue:
         where = f"Resources.{logical_id}"

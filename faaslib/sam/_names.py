@@ -28,6 +28,7 @@ NAME_PROPERTIES = {
     "AWS::Events::EventBus": "Name",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::Cognito::UserPool": "UserPoolName",
+    "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName",
     "AWS::IAM::Role": "RoleName",
 }
 #: Types whose attributes faaslib knows all of: another attribute is a mistake.
@@ -167,6 +168,7 @@ class Names:
             "AWS::Events::Rule": f"arn:aws:events:{where}:rule/{name}",
             "AWS::Events::EventBus": f"arn:aws:events:{where}:event-bus/{name}",
             "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*",
+            "AWS::KinesisFirehose::DeliveryStream": f"arn:aws:firehose:{where}:deliverystream/{name}",
             "AWS::IAM::Role": f"arn:aws:iam::{self._account}:role/{name}",
         }
         found = formats.get(kind)
