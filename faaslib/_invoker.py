@@ -14,7 +14,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
-from anyio import CancelScope
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
@@ -40,15 +39,16 @@ from ._metrics import Metrics, PriceTable, metrics_of
 from ._permissions import LAMBDA, PermissionCheck
 from ._registry import Registry
 from ._result import InvocationResult, InvocationType, LogType
-from ._services.mappings import EventSourceMapping
+from ._running_triggers import RunningTriggers
 from ._site import Site
 from ._stats import InvokerStatistics, PendingEvent
-from ._tracing import host_for, tracing_of
-from ._triggers import TriggerHost, TriggerRunner
+from ._tracing import tracing_of
+from ._triggers import TriggerHost
 
 if TYPE_CHECKING:
     from ._faults import Faults
     from ._history import History
+    from ._services.mappings import EventSourceMapping
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -239,7 +239,6 @@ class Invoker:
         self._targets = self._functions.targets
         self._resolve = self._functions.resolve
         #: The runner of each (function, trigger) the functions declare.
-        self._mappings: dict[tuple[str, int], TriggerRunner] = {}
         self._capturing_logs = False
         self._refusal: InvalidParameterValueException | None = None
         self._throttles = 0
@@ -260,7 +259,8 @@ class Invoker:
         site = Site(region, account_id, self._clock)
         self._permissions = PermissionCheck(site) if check_permissions else None
         invoke = partial(self.invoke, principal=LAMBDA)  # mappings; a pushing source says its own
-        self._trigger_host = TriggerHost(site, invoke, self._events.deliver, history)
+        host = TriggerHost(site, invoke, self._events.deliver, history)
+        self._triggers = RunningTriggers(host, self._tracing)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -296,7 +296,7 @@ class Invoker:
             for _ in range(self._workers):
                 self._task_group.start_soon(self._events.work)
             await self._provision()
-            self._sync_mappings()
+            self._triggers.sync(self._registry, self._task_group)
             self._state = _State.OPEN
             self._events.replay(replay)
         except BaseException:
@@ -497,35 +497,13 @@ class Invoker:
         if self._state is _State.OPEN:
             if missing is not None:
                 logger.error("%s", missing)
-            self._sync_mappings()
+            self._triggers.sync(self._registry, self._task_group)
 
     # -- event source mappings -----------------------------------------------------------------
 
-    def _sync_mappings(self) -> None:
-        """Run every trigger the functions declare (each says how: a mapping that polls, a
-        pump that pushes, a schedule), and stop those no longer declared."""
-        wanted: set[tuple[str, int]] = set()
-        for spec in self._registry:
-            for trigger in spec.events:
-                key = (spec.name, id(trigger))
-                wanted.add(key)
-                if key not in self._mappings:
-                    host = host_for(self._tracing, self._trigger_host, trigger)
-                    runner = trigger.runner(spec.name, host)
-                    self._mappings[key] = runner
-                    self._task_group.start_soon(self._run_trigger, runner)
-        for key in set(self._mappings) - wanted:
-            runner = self._mappings.pop(key)
-            if runner.scope is not None:
-                runner.scope.cancel()
-
-    async def _run_trigger(self, runner: TriggerRunner) -> None:
-        with CancelScope() as runner.scope:
-            await runner.run()
-
     def event_source_mappings(self) -> list[EventSourceMapping]:
         """The running event source mappings (one per pull trigger a function declares)."""
-        return [m for m in self._mappings.values() if isinstance(m, EventSourceMapping)]
+        return self._triggers.mappings()
 
     # -- execution environments --------------------------------------------------------------
 
@@ -570,7 +548,7 @@ class Invoker:
         await checkpoint()
         while True:
             await self._events.wait_settled()
-            busy = [m for m in self._mappings.values() if not m.settled()]
+            busy = self._triggers.busy()
             if not busy:
                 return
             for mapping in busy:  # its batches may queue events, and events feed queues
@@ -586,7 +564,7 @@ class Invoker:
     @property
     def site(self) -> Site:
         """The region, account id and clock the invoker gives the sources it runs."""
-        return self._trigger_host.site
+        return self._triggers.host.site
 
     def pending(self) -> list[PendingEvent]:
         """Every accepted Event invocation not finished: running, queued, then delayed."""
