@@ -195,6 +195,26 @@ async def test_a_temporary_failure_that_recovers_succeeds() -> None:
     assert [(r.status, r.attempts) for r in job.results] == [("succeeded", 2)]
 
 
+async def test_temporary_failures_are_redriven_after_the_other_tasks() -> None:
+    tries: dict[str, int] = {}
+
+    def reply(event: dict[str, Any]) -> dict[str, Any]:
+        key = event["tasks"][0]["s3Key"]
+        tries[key] = tries.get(key, 0) + 1
+        code = "TemporaryFailure" if key == "slow" and tries[key] < 3 else "Succeeded"
+        return answer(code, f"try {tries[key]}", event=event)
+
+    job = BatchJob([("b1x", "slow"), ("b1x", "a"), ("b1x", "b")], function="process")
+    events = await run(job, reply)
+    assert [e["tasks"][0]["s3Key"] for e in events] == ["slow", "a", "b", "slow", "slow"]
+    assert [(r.task.key, r.result_string, r.attempts) for r in job.results] == [
+        ("a", "try 1", 1),
+        ("b", "try 1", 1),
+        ("slow", "try 3", 3),
+    ]
+    assert job.status == "Complete"
+
+
 async def test_failed_tasks_only_reports_failures() -> None:
     reports = Bucket("job-reports")
     job = BatchJob(

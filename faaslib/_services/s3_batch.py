@@ -291,7 +291,8 @@ class BatchJob(FollowsSite):
     synchronously for each task of the manifest, in order, as ``batchoperations.s3.amazonaws
     .com`` for the job's ARN (or as ``role_arn``, the job's IAM role, when given). An answer
     ``Succeeded`` ends the task; ``TemporaryFailure`` (or a throttled invocation) is tried
-    again, up to ``max_attempts`` in all, then fails; ``PermanentFailure``, a function error,
+    again once the other tasks have had their turn (S3 "redrives" it before the job
+    completes), up to ``max_attempts`` in all, then fails; ``PermanentFailure``, a function error,
     an unreadable answer or an invocation error fail it. Once
     :data:`FAILURE_THRESHOLD_TASKS` tasks have run, a failed share above half stops the job,
     ``Failed``; else it ends ``Complete``. The completion report, when ``report_bucket`` is
@@ -408,40 +409,50 @@ class BatchJob(FollowsSite):
             raise InvalidParameterValueException(f"Job {self.id} is {self.status}, not New")
         self.follow(invoker.site)
         self.status = "Active"
-        invoked = False
-        for task, task_id in zip(self.tasks, self._task_ids, strict=True):
-            result = await self._run_task(invoker, task, task_id)
-            invoked = invoked or result.http_status == 200
-            self.results.append(result)
-            if self._past_threshold():
-                self.status = "Failed"
-                self.failure_reasons.append(
-                    {
-                        "FailureCode": "TaskFailureThresholdExceeded",
-                        "FailureReason": "Job failed: task failure threshold exceeded",
-                    }
-                )
-                break
+        failed = await self._run_tasks(invoker)
+        if failed:
+            self.status = "Failed"
+            self.failure_reasons.append(
+                {
+                    "FailureCode": "TaskFailureThresholdExceeded",
+                    "FailureReason": "Job failed: task failure threshold exceeded",
+                }
+            )
         else:
             self.status = "Complete"
         self.termination_time = self.clock.time()
+        invoked = any(r.http_status == 200 for r in self.results)
         if self.report_bucket is not None and invoked:
             self._write_report(self.report_bucket)
         return self.progress_summary
+
+    async def _run_tasks(self, invoker: Invoker) -> bool:
+        """Run the tasks in manifest order, then redrive those that answered
+        ``TemporaryFailure``, pass after pass, until each ends; ``True`` once the job is past
+        the task failure threshold (it stops there)."""
+        pending = list(range(len(self.tasks)))
+        attempts = [0] * len(self.tasks)
+        while pending:
+            redrive = []
+            for index in pending:
+                task, task_id = self.tasks[index], self._task_ids[index]
+                status, http, code, text = await self._attempt(invoker, task, task_id)
+                attempts[index] += 1
+                if code == "TemporaryFailure" and attempts[index] < self.max_attempts:
+                    redrive.append(index)
+                    continue
+                self.results.append(
+                    TaskResult(task, task_id, status, http, code, text, attempts[index])
+                )
+                if self._past_threshold():
+                    return True
+            pending = redrive
+        return False
 
     def _past_threshold(self) -> bool:
         ran = len(self.results)
         failed = sum(r.status == "failed" for r in self.results)
         return ran >= FAILURE_THRESHOLD_TASKS and failed > ran * FAILURE_RATE
-
-    async def _run_task(self, invoker: Invoker, task: BatchTask, task_id: str) -> TaskResult:
-        """Invoke for one task until it succeeds, fails, or runs out of attempts."""
-        attempts = 0
-        while True:
-            attempts += 1
-            status, http, code, text = await self._attempt(invoker, task, task_id)
-            if code != "TemporaryFailure" or attempts >= self.max_attempts:
-                return TaskResult(task, task_id, status, http, code, text, attempts)
 
     async def _attempt(
         self, invoker: Invoker, task: BatchTask, task_id: str
