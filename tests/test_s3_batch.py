@@ -68,7 +68,7 @@ def check_event(event: dict[str, Any], version: str) -> None:
         assert list(task) == ["taskId", "s3Key", "s3VersionId", "s3BucketArn"]
         assert list(event["job"]) == ["id"]
     else:
-        assert list(task) == ["taskId", "s3Bucket", "s3Key", "s3VersionId"]
+        assert list(task) == ["taskId", "s3Key", "s3VersionId", "s3Bucket"]
     assert view.task.s3_bucket == model.tasks[0].s3Bucket
 
 

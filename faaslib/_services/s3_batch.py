@@ -230,7 +230,7 @@ def s3_batch_event(
     else:
         if user_arguments:
             job["userArguments"] = dict(user_arguments)
-        task.update(s3Bucket=bucket, s3Key=key, s3VersionId=version_id)
+        task.update(s3Key=key, s3VersionId=version_id, s3Bucket=bucket)
     return {
         "invocationSchemaVersion": invocation_schema_version,
         "invocationId": invocation_id or _opaque_id(36),
