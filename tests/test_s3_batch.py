@@ -384,3 +384,10 @@ def test_event_factory_matches_powertools() -> None:
     two = s3_batch_event(invocation_schema_version="2.0", user_arguments={"k": "v"})
     check_event(two, "2.0")
     assert two["job"]["userArguments"] == {"k": "v"}
+
+
+async def test_the_jobs_role_of_the_same_account_needs_no_permission() -> None:
+    role = "arn:aws:iam::123456789012:role/BatchOperationsRole"
+    job = BatchJob([("b1x", "k")], function="process", role_arn=role)
+    await run(job, lambda e: answer("Succeeded", event=e), check_permissions=True)
+    assert job.results[0].status == "succeeded"
