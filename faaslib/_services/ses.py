@@ -649,7 +649,7 @@ def _default_fields(mail_from: str, recipients: Sequence[str], time: float) -> d
         "From": mail_from,
         "To": ", ".join(recipients),
         "Subject": "",
-        "Date": email.utils.formatdate(time),
+        "Date": _smtp_date(time),
         "Message-ID": email.utils.make_msgid(domain=domain),
         "MIME-Version": "1.0",
         "Content-Type": "text/plain; charset=UTF-8",
@@ -688,10 +688,22 @@ def common_headers(mail_from: str, headers: Sequence[tuple[str, str]]) -> dict[s
 
 
 def _addresses(value: str) -> list[str]:
-    pairs = email.utils.getaddresses([value])
-    return [
-        email.utils.formataddr((_decoded_text(name), address)) for name, address in pairs if address
-    ]
+    """An address list's entries, display names decoded (``Renée <renee@example.org>``)."""
+    entries = []
+    for name, address in email.utils.getaddresses([value]):
+        if not address:
+            continue
+        name = _decoded_text(name)
+        if any(c in name for c in ',;:<>@"'):
+            name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        entries.append(f"{name} <{address}>" if name else address)
+    return entries
+
+
+def _smtp_date(time: float) -> str:
+    """An RFC 5322 date in UTC (``Tue, 01 Dec 2026 10:00:00 +0000``)."""
+    moment = datetime.datetime.fromtimestamp(time, datetime.timezone.utc)
+    return email.utils.format_datetime(moment)
 
 
 def _iso(time: float) -> str:
@@ -738,7 +750,7 @@ class _Mail:
         received = (
             f"from mail.{self.mail_from.rpartition('@')[2]} by "
             f"inbound-smtp.{self.region}.amazonaws.com with SMTP id {self.message_id} "
-            f"for {self.recipients[0]}; {email.utils.formatdate(self.received_at)}"
+            f"for {self.recipients[0]}; {_smtp_date(self.received_at)} (UTC)"
         )
         added = [("Return-Path", f"<{self.mail_from}>"), ("Received", received)]
         if scanned:
