@@ -455,6 +455,10 @@ async def test_actions_invoke_as_ses_with_the_rules_arn() -> None:
         refused = await server.receive("a@example.org", "b@example.com")
         registry.add_permission("wired", "ses", "ses.amazonaws.com", source_arn=arn)
         allowed = await server.receive("a@example.org", "b@example.com")
+        # SES's documented statement names the account alone (SourceAccount): it matches too.
+        registry.remove_permission("wired", "ses")
+        registry.add_permission("wired", "ses-account", "ses.amazonaws.com", source_account=ACCOUNT)
+        by_account = await server.receive("a@example.org", "b@example.com")
         await invoker.drain()
     assert wired_rule.arn == arn
     assert [(a.function_name, a.error) for a in refused.actions] == [
@@ -466,8 +470,9 @@ async def test_actions_invoke_as_ses_with_the_rules_arn() -> None:
         ("listed", None),
         ("wired", None),
     ]
-    assert len(listed) == 2
-    assert len(wired) == 1
+    assert by_account.actions[1].error is None
+    assert len(listed) == 3
+    assert len(wired) == 2
 
 
 async def test_actions_follow_the_functions_listing_them_and_the_invoker() -> None:

@@ -18,6 +18,7 @@ registration order, then each function's ``events=[...]`` order.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import email.header
 import email.message
@@ -445,9 +446,10 @@ class MailServer(FollowsSite):
 
 
 def _replace(run: ActionRun, *, continued: bool = False, **changes: Any) -> ActionRun:
+    """``run`` with ``changes``; ``continued``: SES went on (``CONTINUE``)."""
     if continued:
         changes["disposition"] = "CONTINUE"
-    return ActionRun(**{**run.__dict__, **changes})
+    return dataclasses.replace(run, **changes)
 
 
 def _live(rule: ReceiptRule) -> list[_Connection]:
