@@ -494,6 +494,20 @@ async def test_actions_follow_the_functions_listing_them_and_the_invoker() -> No
     assert len(second) == 1
 
 
+def test_headers_past_10_kb_are_left_out_and_said_to_be() -> None:
+    fields = {f"X-Trace-{i:03}": "t" * 100 for i in range(120)}
+    event = ses_event({"Subject": "long", **fields})
+    mail = event["Records"][0]["ses"]["mail"]
+    assert mail["headersTruncated"] is True
+    kept = mail["headers"]
+    assert sum(len(h["name"]) + len(h["value"]) + 4 for h in kept) <= 10 * 1024
+    assert kept[-1]["name"].startswith("X-Trace-")
+    assert len(kept) < 2 + 7 + 120
+    assert mail["commonHeaders"]["subject"] == "long"  # from every header
+    SesModel.model_validate(event)
+    assert ses_event()["Records"][0]["ses"]["mail"]["headersTruncated"] is False
+
+
 def test_ses_event_factory_makes_the_actions_event() -> None:
     event = ses_event(
         {"Subject": "Invoice 7"},

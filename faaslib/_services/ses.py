@@ -64,6 +64,8 @@ DISPOSITIONS = ("CONTINUE", "STOP_RULE", "STOP_RULE_SET")
 VERDICTS = ("PASS", "FAIL", "GRAY", "PROCESSING_FAILED")
 DMARC_POLICIES = ("none", "quarantine", "reject")
 INVOCATION_TYPES = ("Event", "RequestResponse")
+#: The event's ``headers`` hold the message's first 10 KB of header fields.
+MAX_HEADER_BYTES = 10 * 1024
 #: A rule applies to at most this many recipient entries (SES's limit).
 MAX_RULE_RECIPIENTS = 100
 _VERDICT_KEYS = ("spam", "virus", "spf", "dkim", "dmarc")
@@ -776,16 +778,29 @@ def mail_object(
     destination: Sequence[str],
     headers: Sequence[tuple[str, str]],
 ) -> dict[str, Any]:
-    """The event's ``mail`` object."""
+    """The event's ``mail`` object: ``headers`` as far as their first 10 KB go (then
+    ``headersTruncated``), ``commonHeaders`` from them all."""
+    kept = _within_limit(headers)
     return {
         "timestamp": _iso(time),
         "source": mail_from,
         "messageId": message_id,
         "destination": list(destination),
-        "headersTruncated": False,
-        "headers": [{"name": name, "value": value} for name, value in headers],
+        "headersTruncated": len(kept) < len(headers),
+        "headers": [{"name": name, "value": value} for name, value in kept],
         "commonHeaders": common_headers(mail_from, headers),
     }
+
+
+def _within_limit(headers: Sequence[tuple[str, str]]) -> Sequence[tuple[str, str]]:
+    """The leading header fields whose total size (``Name: value`` lines) is within
+    :data:`MAX_HEADER_BYTES`."""
+    total = 0
+    for count, (name, value) in enumerate(headers):
+        total += len(name.encode()) + len(value.encode()) + 4  # ": " and CRLF
+        if total > MAX_HEADER_BYTES:
+            return headers[:count]
+    return headers
 
 
 def receipt_object(
