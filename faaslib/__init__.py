@@ -93,7 +93,17 @@ from ._services.mappings import EventSourceMapping as EventSourceMapping
 from ._services.mappings import MappingStatistics as MappingStatistics
 from ._services.s3 import S3 as S3
 from ._services.s3 import Bucket as Bucket
+from ._services.s3_batch import BatchJob as BatchJob
+from ._services.s3_batch import BatchTask as BatchTask
+from ._services.s3_batch import TaskResult as TaskResult
 from ._services.schedule import Schedule as Schedule
+from ._services.ses import SES as SES
+from ._services.ses import ActionRun as ActionRun
+from ._services.ses import AlreadyExistsException as AlreadyExistsException
+from ._services.ses import MailServer as MailServer
+from ._services.ses import ReceiptRule as ReceiptRule
+from ._services.ses import ReceivedMail as ReceivedMail
+from ._services.ses import RuleDoesNotExistException as RuleDoesNotExistException
 from ._services.sns import SNS as SNS
 from ._services.sns import Topic as Topic
 from ._services.sqs import SQS as SQS
@@ -113,11 +123,16 @@ __version__ = "0.1.0"
 __all__ = [
     "ALB",
     "S3",
+    "SES",
     "SNS",
     "SQS",
     "AccessDeniedException",
+    "ActionRun",
     "Alias",
+    "AlreadyExistsException",
     "Api",
+    "BatchJob",
+    "BatchTask",
     "BlockingInvoker",
     "Bucket",
     "Client",
@@ -172,6 +187,7 @@ __all__ = [
     "Kinesis",
     "LogGroup",
     "LogType",
+    "MailServer",
     "MappingStatistics",
     "Message",
     "Metrics",
@@ -181,11 +197,14 @@ __all__ = [
     "PolicyStatement",
     "PriceTable",
     "Queue",
+    "ReceiptRule",
+    "ReceivedMail",
     "Registry",
     "RegistrySnapshot",
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "RuleDoesNotExistException",
     "RuleStatistics",
     "Schedule",
     "SentMessage",
@@ -196,6 +215,7 @@ __all__ = [
     "StreamRecord",
     "SystemClock",
     "Table",
+    "TaskResult",
     "TemplateError",
     "TemplateWarning",
     "TooManyRequestsException",

@@ -38,7 +38,9 @@ from ._services.iot import iot_rule_event as iot_rule
 from ._services.kinesis import Stream, sequence_number
 from ._services.records import records_event
 from ._services.s3 import Bucket, s3_record
+from ._services.s3_batch import s3_batch_event as s3_batch
 from ._services.schedule import eventbridge_event, rule_arn, scheduled_event
+from ._services.ses import ses_event as ses
 from ._services.sns import Topic, sns_record
 from ._services.sqs import Queue, receipt_handle, sqs_record, system_attributes
 from ._site import DEFAULT_SITE, Site
@@ -67,7 +69,9 @@ __all__ = [
     "iot_rule",
     "kinesis",
     "s3",
+    "s3_batch",
     "scheduled",
+    "ses",
     "sns",
     "sqs",
 ]

@@ -33,6 +33,8 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     AccessDeniedException: (PermissionError, "AccessDeniedException", 403, "User"),
     faaslib.InvalidEventPatternException: (ValueError, "InvalidEventPatternException", 400, "User"),
     faaslib.CustomResourceFailed: (None, "CustomResourceFailed", 400, "User"),
+    faaslib.AlreadyExistsException: (None, "AlreadyExists", 400, "User"),
+    faaslib.RuleDoesNotExistException: (LookupError, "RuleDoesNotExist", 400, "User"),
     **{
         getattr(faaslib, name): (None, name, 400, "User")
         for name in (
