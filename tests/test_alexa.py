@@ -16,11 +16,13 @@ import faaslib
 from faaslib import InvalidParameterValueException
 from faaslib._services.alexa import (
     DISPATCH_ERROR,
+    AlexaDevice,
     AlexaSkill,
     SkillResponseError,
     alexa_skill_event,
     new_skill_id,
 )
+from faaslib._site import DEFAULT_SITE
 
 T0 = 1_700_000_000.0
 Events = list[dict[str, Any]]
@@ -94,25 +96,27 @@ def counter(event: dict[str, Any]) -> Any:
     )
 
 
-def skill_function(registry: faaslib.Registry, answer: Any, name: str = "skill") -> Events:
+def skill_function(
+    registry: faaslib.Registry, answer: Any, name: str = "skill", events: Any = ()
+) -> Events:
     seen: Events = []
 
     def handler(event: dict[str, Any], context: Any) -> Any:
         seen.append(event)
         return answer(event)
 
-    registry.function(name=name)(handler)
+    registry.function(name=name, events=list(events))(handler)
     return seen
 
 
 async def test_a_session_carries_its_attributes_until_the_skill_ends_it() -> None:
     registry = faaslib.Registry()
-    seen = skill_function(registry, counter)
-    skill = AlexaSkill("skill", new_skill_id(), locale="en-GB")
+    skill_id = new_skill_id()
+    seen = skill_function(registry, counter, events=[AlexaSkill(skill_id)])
+    skill = AlexaDevice("skill", skill_id, locale="en-GB")
     async with faaslib.Invoker(
         registry, clock=faaslib.VirtualClock(T0), check_permissions=True, account_id="111122223333"
     ) as invoker:
-        registry.add_permission("skill", "alexa", "alexa-appkit.amazon.com")
         welcome = await skill.launch(invoker)
         assert skill.session_open
         first = await skill.intent(invoker, "NumberIntent", {"Number": "7"})
@@ -161,7 +165,7 @@ async def test_a_session_carries_its_attributes_until_the_skill_ends_it() -> Non
 async def test_a_one_shot_intent_starts_a_session_and_end_session_sends_its_reason() -> None:
     registry = faaslib.Registry()
     seen = skill_function(registry, counter)
-    skill = AlexaSkill("skill", supported_interfaces={"AudioPlayer": {}})
+    skill = AlexaDevice("skill", supported_interfaces={"AudioPlayer": {}})
     async with faaslib.Invoker(registry) as invoker:
         await skill.intent(
             invoker, "NumberIntent", {"Number": "3"}, confirmation_status="CONFIRMED"
@@ -189,7 +193,7 @@ async def test_a_one_shot_intent_starts_a_session_and_end_session_sends_its_reas
 async def test_a_response_without_should_end_session_ends_it() -> None:
     registry = faaslib.Registry()
     skill_function(registry, lambda event: speak("Done.", end=None, attributes={"a": 1}))
-    skill = AlexaSkill("skill")
+    skill = AlexaDevice("skill")
     async with faaslib.Invoker(registry) as invoker:
         answer = await skill.launch(invoker)
     assert answer == {
@@ -235,7 +239,7 @@ def _replace(**response: Any) -> Any:
 async def test_an_invalid_response_ends_the_session_with_an_error(answer: Any, why: str) -> None:
     registry = faaslib.Registry()
     seen = skill_function(registry, answer)
-    skill = AlexaSkill("skill")
+    skill = AlexaDevice("skill")
     async with faaslib.Invoker(registry) as invoker:
         with pytest.raises(SkillResponseError) as caught:
             await skill.launch(invoker)
@@ -259,7 +263,7 @@ async def test_a_failing_or_forbidden_function_is_an_invalid_response() -> None:
         return speak("Hi.", end=False)
 
     seen = skill_function(registry, crash)
-    skill = AlexaSkill("skill")
+    skill = AlexaDevice("skill")
     async with faaslib.Invoker(registry) as invoker:
         await skill.launch(invoker)
         with pytest.raises(SkillResponseError, match=r"the function failed \(Unhandled\)"):
@@ -272,8 +276,8 @@ async def test_a_failing_or_forbidden_function_is_an_invalid_response() -> None:
 
 async def test_bad_calls_are_refused() -> None:
     with pytest.raises(InvalidParameterValueException, match="not an Alexa skill id"):
-        AlexaSkill("skill", "my-skill")
-    skill = AlexaSkill("skill")
+        AlexaDevice("skill", "my-skill")
+    skill = AlexaDevice("skill")
     async with faaslib.Invoker(faaslib.Registry()) as invoker:
         with pytest.raises(InvalidParameterValueException, match="confirmationStatus"):
             await skill.intent(invoker, "HelloIntent", confirmation_status="MAYBE")  # type: ignore[arg-type]
@@ -295,3 +299,27 @@ def test_the_event_factory_builds_request_envelopes() -> None:
     )
     check_envelope(ended)
     assert ended["request"]["error"]["type"] == "INVALID_RESPONSE"
+
+
+async def test_the_sam_event_lets_its_skill_invoke_the_function_and_no_other() -> None:
+    registry = faaslib.Registry()
+    skill_id = new_skill_id()
+    seen = skill_function(registry, counter, events=[AlexaSkill(skill_id)])
+    skill_function(registry, counter, name="open", events=[AlexaSkill()])
+    assert AlexaSkill(skill_id).invoked_as("skill", DEFAULT_SITE) == (
+        "alexa-appkit.amazon.com",
+        skill_id,
+    )
+    assert AlexaSkill().invoked_as("open", DEFAULT_SITE) is None
+    async with faaslib.Invoker(registry, check_permissions=True) as invoker:
+        await AlexaDevice("skill", skill_id).launch(invoker)
+        with pytest.raises(SkillResponseError, match="AccessDeniedException"):
+            await AlexaDevice("skill", new_skill_id()).launch(invoker)
+        with pytest.raises(SkillResponseError, match="AccessDeniedException"):
+            await AlexaDevice("open").launch(invoker)  # SAM's "any skill" needs a statement
+        registry.add_permission("open", "alexa", "alexa-appkit.amazon.com")
+        await AlexaDevice("open").launch(invoker)
+        await invoker.drain()
+    assert len(seen) == 1
+    with pytest.raises(InvalidParameterValueException, match="not an Alexa skill id"):
+        AlexaSkill("skill-1")

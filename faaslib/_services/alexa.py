@@ -1,6 +1,7 @@
-"""The Alexa Skills Kit: ``AlexaSkill``, a custom skill whose endpoint is a function.
+"""The Alexa Skills Kit: ``AlexaDevice``, a user's device speaking to a custom skill whose
+endpoint is a function, and ``AlexaSkill``, SAM's event that lets Alexa invoke it.
 
-The skill sends the function the Alexa request envelope (``LaunchRequest``,
+The device sends the function the Alexa request envelope (``LaunchRequest``,
 ``IntentRequest``, ``SessionEndedRequest``) synchronously (invocation type RequestResponse)
 as ``alexa-appkit.amazon.com``, checks the response envelope as Alexa does, and carries the
 answer's ``sessionAttributes`` to the next request of the session. A failed function or an
@@ -8,7 +9,7 @@ invalid response ends the session as Alexa ends it: a ``SessionEndedRequest`` wi
 ``ERROR`` and error ``INVALID_RESPONSE`` is sent, and :class:`SkillResponseError` raised
 (what the user hears: "There was a problem with the requested skill's response").
 
-Simplified: one user on one voice-only device per skill object; utterances are not
+Simplified: one user on one voice-only device per :class:`AlexaDevice`; utterances are not
 resolved (the caller names the intent and its slot values); no dialog model (no
 ``dialogState``); directives are checked for a ``type`` only; a response without
 ``shouldEndSession`` ends the session, as on a device without a screen.
@@ -22,16 +23,21 @@ import secrets
 import string
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from .._errors import FaaslibError, InvalidParameterValueException
-from .._site import FollowsSite
+from .._site import FollowsSite, Site
+from .._triggers import Trigger, TriggerHost
 
 if TYPE_CHECKING:
+    from anyio import CancelScope
+
     from .._clock import Clock
     from .._invoker import Invoker
 
 __all__ = [
+    "AlexaDevice",
     "AlexaSkill",
     "SkillResponseError",
     "alexa_skill_event",
@@ -293,8 +299,8 @@ def _check_card(card: object) -> None:
 # -- the skill ---------------------------------------------------------------------------------
 
 
-class AlexaSkill(FollowsSite):
-    """A custom skill whose endpoint is ``function``, spoken to by one user on one device.
+class AlexaDevice(FollowsSite):
+    """A user's voice-only device speaking to the custom skill whose endpoint is ``function``.
 
     :meth:`launch`, :meth:`intent` and :meth:`end_session` send the function Alexa's
     requests and return its (checked) response envelope. A session starts with a launch (or a
@@ -303,7 +309,10 @@ class AlexaSkill(FollowsSite):
     :meth:`end_session`, as when the user says "stop" or stays silent after the reprompts.
 
     :param skill_id: the skill's id (``amzn1.ask.skill.<uuid>``; a new one by default): the
-        event source token Alexa invokes with, and the requests' ``applicationId``
+        requests' ``applicationId`` and the event source token Alexa invokes with (faaslib's
+        policies have no ``EventSourceToken`` condition: the skill id is checked where they
+        check a source ARN, ``add_permission(..., "alexa-appkit.amazon.com",
+        source_arn=skill_id)``)
     :param supported_interfaces: the device's ``supportedInterfaces`` (e.g. ``AudioPlayer``)
     """
 
@@ -320,12 +329,7 @@ class AlexaSkill(FollowsSite):
         account_id: str | None = None,
         clock: Clock | None = None,
     ) -> None:
-        if skill_id is not None and not (
-            isinstance(skill_id, str) and skill_id.startswith("amzn1.ask.skill.")
-        ):
-            raise InvalidParameterValueException(
-                f"The skill id {skill_id!r} is not an Alexa skill id (amzn1.ask.skill.<uuid>)"
-            )
+        _check_skill_id(skill_id)
         self._settle(region, account_id, clock)
         self.function = function
         self.skill_id = skill_id or new_skill_id()
@@ -346,7 +350,7 @@ class AlexaSkill(FollowsSite):
 
     def __repr__(self) -> str:
         state = "open" if self.session_open else "closed"
-        return f"<AlexaSkill {self.skill_id} {self.function} session {state}>"
+        return f"<AlexaDevice {self.skill_id} {self.function} session {state}>"
 
     async def launch(self, invoker: Invoker) -> dict[str, Any]:
         """ "Alexa, open ...": a ``LaunchRequest`` in a new session."""
@@ -444,8 +448,64 @@ class AlexaSkill(FollowsSite):
         self.requests.append(envelope)
         try:
             result = await invoker.invoke(
-                self.function, envelope, "RequestResponse", principal=PRINCIPAL
+                self.function,
+                envelope,
+                "RequestResponse",
+                principal=PRINCIPAL,
+                source_arn=self.skill_id,
             )
         except FaaslibError as exc:
             return exc
         return result.payload, result.function_error
+
+
+def _check_skill_id(skill_id: object) -> None:
+    if skill_id is not None and not (
+        isinstance(skill_id, str) and skill_id.startswith("amzn1.ask.skill.")
+    ):
+        raise InvalidParameterValueException(
+            f"The skill id {skill_id!r} is not an Alexa skill id (amzn1.ask.skill.<uuid>)"
+        )
+
+
+# -- the trigger -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class AlexaSkill(Trigger):
+    """SAM's ``AlexaSkill`` event: the function's policy lets Alexa
+    (``alexa-appkit.amazon.com``) invoke it for skill ``skill_id`` (SAM's ``SkillId``, the
+    permission's event source token). An :class:`AlexaDevice` drives the skill; the trigger
+    runs nothing itself.
+
+    Without ``skill_id`` SAM lets any skill invoke the function; faaslib cannot say "any
+    skill" in the function's policy, so such a function needs
+    :meth:`~faaslib.Registry.add_permission` when an invoker checks permissions.
+    """
+
+    skill_id: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_skill_id(self.skill_id)
+
+    def invoked_as(self, function_name: str, site: Site) -> tuple[str, str] | None:
+        return None if self.skill_id is None else (PRINCIPAL, self.skill_id)
+
+    def runner(self, function_name: str, host: TriggerHost) -> _IdleRunner:
+        return _IdleRunner()
+
+
+class _IdleRunner:
+    """The runner of a trigger whose service calls the invoker itself: nothing to run."""
+
+    def __init__(self) -> None:
+        self.scope: CancelScope | None = None
+
+    async def run(self) -> None:
+        return None
+
+    def settled(self) -> bool:
+        return True
+
+    async def wait_settled(self) -> None:
+        return None
