@@ -259,6 +259,32 @@ async def test_the_hook_elicits_slots_and_a_denied_intent_is_declined() -> None:
     )
 
 
+async def test_a_hook_eliciting_a_slot_without_messages_gets_the_slots_prompt() -> None:
+    registry = faaslib.Registry()
+
+    def elicit_city(event: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "sessionState": {
+                "dialogAction": {"type": "ElicitSlot", "slotToElicit": "City"},
+                "intent": event["sessionState"]["intent"],
+                "sessionAttributes": {"asked": "city"},
+            },
+            "requestAttributes": {"x-trace": "1"},
+        }
+
+    hook(registry, elicit_city)
+    bot = LexBot("HotelBot", [HOTEL], function="hook")
+    async with faaslib.Invoker(registry) as invoker:
+        answer = await bot.recognize_text(invoker, "s9", "I need a double room")
+    conforms(answer, "RecognizeTextResponse")
+    assert answer["messages"] == [{"contentType": "PlainText", "content": "Which city?"}]
+    assert answer["requestAttributes"] == {"x-trace": "1"}
+    assert answer["sessionState"]["sessionAttributes"] == {"asked": "city"}
+    assert answer["sessionState"]["intent"]["slots"]["RoomType"]["value"]["interpretedValue"] == (
+        "double"
+    )
+
+
 async def test_without_hooks_lex_closes_and_unknown_text_is_the_fallback_intent() -> None:
     registry = faaslib.Registry()
     seen = hook(registry, delegate)
@@ -324,6 +350,10 @@ def _answer_with(change: dict[str, Any]) -> Any:
         (lambda e: {"messages": []}, "sessionState is missing"),
         (_answer_with({"dialogAction": {"type": "Finish"}}), "dialogAction.type must be one of"),
         (_answer_with({"dialogAction": {"type": "ElicitSlot"}}), "slotToElicit must be given"),
+        (
+            _answer_with({"dialogAction": {"type": "ConfirmIntent"}}),
+            "messages must be given for dialogAction ConfirmIntent",
+        ),
         (
             _answer_with({"dialogAction": {"type": "ElicitSlot", "slotToElicit": "Pool"}}),
             "slot Pool is not a slot of intent BookHotel",

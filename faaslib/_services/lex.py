@@ -91,7 +91,8 @@ class LexSlot:
     :param values: the values the slot accepts (case aside); ``None`` takes any text, as
         ``AMAZON.FreeFormInput`` does
     :param required: Lex elicits a required slot until it is filled
-    :param prompt: what Lex says to elicit it
+    :param prompt: what Lex says to elicit it (a required slot needs one in Lex; here it
+        defaults to ``What is the <name>?``)
     """
 
     name: str
@@ -290,7 +291,6 @@ def code_hook_event(
         "responseContentType": response_content_type,
         "sessionId": session_id,
         "inputTranscript": text,
-        "rawInputTranscript": text,
         "bot": dict(bot),
         "interpretations": [json.loads(json.dumps(i)) for i in interpretations],
     }
@@ -359,6 +359,9 @@ def read_answer(payload: bytes, function_error: str | None) -> _Answer:
     slot = action.get("slotToElicit")
     if kind == "ElicitSlot" and not isinstance(slot, str):
         raise _invalid("slotToElicit must be given for dialogAction ElicitSlot")
+    messages = _read_messages(document.get("messages"))
+    if not messages and kind in ("ConfirmIntent", "ElicitIntent"):
+        raise _invalid(f"messages must be given for dialogAction {kind}")
     intent = state.get("intent")
     if intent is None and kind in ("ConfirmIntent", "Delegate", "ElicitSlot"):
         raise _invalid(f"sessionState.intent must be given for dialogAction {kind}")
@@ -366,7 +369,7 @@ def read_answer(payload: bytes, function_error: str | None) -> _Answer:
         kind,
         slot if kind == "ElicitSlot" else None,
         None if intent is None else _read_intent(intent),
-        _read_messages(document.get("messages")),
+        messages,
         _string_map(state.get("sessionAttributes"), "sessionState.sessionAttributes"),
         _string_map(document.get("requestAttributes"), "requestAttributes"),
     )
@@ -638,8 +641,7 @@ class LexBot(FollowsSite):
         step, slot = self._next_step(intent)
         if step == "ElicitSlot":
             assert slot is not None
-            prompt = definition.slot(slot)
-            text = (prompt.prompt if prompt else None) or f"What is the {slot}?"
+            text = self._prompt(session, slot)
             session.pending = ("ElicitSlot", slot)
             return self._respond(
                 session,
@@ -732,10 +734,18 @@ class LexBot(FollowsSite):
             session.intent = None
             return self._respond(session, turn, {"type": "ElicitIntent"}, answer.messages)
         action: dict[str, Any] = {"type": answer.action}
+        messages = answer.messages
         if answer.slot_to_elicit is not None:
             action["slotToElicit"] = answer.slot_to_elicit
+            messages = messages or _plain(self._prompt(session, answer.slot_to_elicit))
         session.pending = (answer.action, answer.slot_to_elicit)
-        return self._respond(session, turn, action, answer.messages)
+        return self._respond(session, turn, action, messages)
+
+    def _prompt(self, session: _Session, slot_name: str) -> str:
+        """The bot's prompt for a slot of the session's intent (Lex's default otherwise)."""
+        assert session.intent is not None
+        slot = self.intents[session.intent["name"]].slot(slot_name)
+        return (slot.prompt if slot else None) or f"What is the {slot_name}?"
 
     def _close(
         self, session: _Session, turn: _Turn, messages: list[dict[str, Any]]
