@@ -52,21 +52,25 @@ from ._services.cloudformation import CustomResourceStack as CustomResourceStack
 from ._services.cloudformation import StackEvent as StackEvent
 from ._services.cloudwatch_logs import CloudWatchLogs as CloudWatchLogs
 from ._services.cloudwatch_logs import LogGroup as LogGroup
-from ._services.cognito import CodeMismatchException as CodeMismatchException
 from ._services.cognito import Cognito as Cognito
-from ._services.cognito import CognitoError as CognitoError
-from ._services.cognito import InvalidLambdaResponseException as InvalidLambdaResponseException
-from ._services.cognito import InvalidPasswordException as InvalidPasswordException
-from ._services.cognito import NotAuthorizedException as NotAuthorizedException
-from ._services.cognito import PasswordResetRequiredException as PasswordResetRequiredException
-from ._services.cognito import SentMessage as SentMessage
-from ._services.cognito import UnexpectedLambdaException as UnexpectedLambdaException
-from ._services.cognito import UserLambdaValidationException as UserLambdaValidationException
-from ._services.cognito import UsernameExistsException as UsernameExistsException
-from ._services.cognito import UserNotConfirmedException as UserNotConfirmedException
-from ._services.cognito import UserNotFoundException as UserNotFoundException
 from ._services.cognito import UserPool as UserPool
 from ._services.cognito import token_claims as token_claims
+from ._services.cognito_errors import CodeMismatchException as CodeMismatchException
+from ._services.cognito_errors import CognitoError as CognitoError
+from ._services.cognito_errors import (
+    InvalidLambdaResponseException as InvalidLambdaResponseException,
+)
+from ._services.cognito_errors import InvalidPasswordException as InvalidPasswordException
+from ._services.cognito_errors import NotAuthorizedException as NotAuthorizedException
+from ._services.cognito_errors import (
+    PasswordResetRequiredException as PasswordResetRequiredException,
+)
+from ._services.cognito_errors import UnexpectedLambdaException as UnexpectedLambdaException
+from ._services.cognito_errors import UserLambdaValidationException as UserLambdaValidationException
+from ._services.cognito_errors import UsernameExistsException as UsernameExistsException
+from ._services.cognito_errors import UserNotConfirmedException as UserNotConfirmedException
+from ._services.cognito_errors import UserNotFoundException as UserNotFoundException
+from ._services.cognito_pool import SentMessage as SentMessage
 from ._services.dynamodb import DynamoDB as DynamoDB
 from ._services.dynamodb import Table as Table
 from ._services.eventbridge import EventBridgeRule as EventBridgeRule
