@@ -442,3 +442,22 @@ def test_the_event_factory_builds_lex_v2_events() -> None:
     dialog = lex_v2_event(invocation_source="DialogCodeHook", intent="Greet")
     check_event(dialog)
     assert dialog["sessionState"]["intent"]["state"] == "InProgress"
+
+
+async def test_an_idle_session_is_forgotten_after_the_bots_ttl() -> None:
+    clock = faaslib.VirtualClock(T0)
+    registry = faaslib.Registry()
+    hook(registry, delegate)
+    bot = LexBot("HotelBot", [HOTEL], function="hook", idle_session_ttl=60)
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        await bot.recognize_text(invoker, "s10", "book a hotel in Oslo")
+        clock.advance(60)
+        kept = await bot.recognize_text(invoker, "s10", "single")  # RoomType, as elicited
+        assert kept["sessionState"]["dialogAction"] == {"type": "ConfirmIntent"}
+        clock.advance(61)
+        assert bot.session("s10") == {"sessionAttributes": {}}
+        again = await bot.recognize_text(invoker, "s10", "yes")  # the intent is gone
+    assert again["sessionState"]["intent"]["name"] == FALLBACK_INTENT
+    assert again["sessionState"]["sessionAttributes"] == {}
+    with pytest.raises(ValidationException, match="idleSessionTTLInSeconds"):
+        LexBot("HotelBot", [HOTEL], idle_session_ttl=30)

@@ -49,6 +49,7 @@ FALLBACK_INTENT = "AMAZON.FallbackIntent"
 TEST_ALIAS_ID = "TSTALIASID"
 TEST_ALIAS_NAME = "TestBotAlias"
 MAX_TEXT = 1024
+DEFAULT_IDLE_SESSION_TTL = 300
 InvocationSource = Literal["DialogCodeHook", "FulfillmentCodeHook"]
 DIALOG_ACTIONS = ("Close", "ConfirmIntent", "Delegate", "ElicitIntent", "ElicitSlot")
 INTENT_STATES = (
@@ -431,6 +432,7 @@ class _Session:
     intent: dict[str, Any] | None = None
     pending: tuple[str, str | None] | None = None  # ("ElicitSlot", slot) / ("ConfirmIntent",)
     attributes: dict[str, str] = field(default_factory=dict)
+    last_turn: float = 0.0
 
 
 @dataclass
@@ -451,13 +453,16 @@ class LexBot(FollowsSite):
     :meth:`recognize_text` runs one turn of a session as ``RecognizeText`` does, and returns
     its response (``messages``, ``sessionState``, ``interpretations``, ``sessionId``,
     ``requestAttributes``). Sessions (intent, slots, session attributes, what Lex waits for)
-    are kept per session id until the intent is closed. The bot keeps the region, account id
-    and clock it was given and takes the rest from the first invoker it runs with.
+    are kept per session id, and forgotten after ``idle_session_ttl`` seconds without a turn
+    (on the bot's clock). The bot keeps the region, account id and clock it was given and
+    takes the rest from the first invoker it runs with.
 
     :param intents: the bot's intents; ``AMAZON.FallbackIntent`` is added, without code
         hooks, when not declared
     :param function: the code hook function (name or ARN, qualifier allowed); ``None``: no
         code hook, Lex closes each intent itself
+    :param idle_session_ttl: the bot's ``idleSessionTTLInSeconds`` (60-86400; 300 by
+        default)
     """
 
     def __init__(
@@ -471,6 +476,7 @@ class LexBot(FollowsSite):
         alias_id: str = TEST_ALIAS_ID,
         alias_name: str = TEST_ALIAS_NAME,
         version: str = "DRAFT",
+        idle_session_ttl: int = DEFAULT_IDLE_SESSION_TTL,
         region: str | None = None,
         account_id: str | None = None,
         clock: Clock | None = None,
@@ -481,9 +487,18 @@ class LexBot(FollowsSite):
                 name,
                 "Member must satisfy regular expression pattern: ^([0-9a-zA-Z][_-]?)+$",
             )
+        if isinstance(idle_session_ttl, bool) or not (
+            isinstance(idle_session_ttl, int) and 60 <= idle_session_ttl <= 86400
+        ):
+            raise ValidationException(
+                "idleSessionTTLInSeconds",
+                idle_session_ttl,
+                "Member must have value between 60 and 86400",
+            )
         self._settle(region, account_id, clock)
         self.name = name
         self.function = function
+        self.idle_session_ttl = idle_session_ttl
         self.locale = locale
         self.bot_id = bot_id or "".join(
             secrets.choice(string.ascii_uppercase + string.digits) for _ in range(10)
@@ -513,7 +528,7 @@ class LexBot(FollowsSite):
 
     def session(self, session_id: str) -> dict[str, Any]:
         """``GetSession``'s ``sessionState`` of ``session_id`` (empty for an unknown one)."""
-        session = self._sessions.get(session_id, _Session())
+        session = self._live(session_id) or _Session()
         state: dict[str, Any] = {"sessionAttributes": dict(session.attributes)}
         if session.intent is not None:
             state["intent"] = json.loads(json.dumps(session.intent))
@@ -541,10 +556,14 @@ class LexBot(FollowsSite):
         """
         _check_input(session_id, text)
         self.follow(invoker.site)
-        session = self._sessions.setdefault(session_id, _Session())
+        session = self._live(session_id) or self._sessions.setdefault(session_id, _Session())
         before = _Session(
-            json.loads(json.dumps(session.intent)), session.pending, dict(session.attributes)
+            json.loads(json.dumps(session.intent)),
+            session.pending,
+            dict(session.attributes),
+            session.last_turn,
         )
+        session.last_turn = self.clock.time()
         if session_attributes is not None:
             session.attributes = dict(session_attributes)
         turn = _Turn(
@@ -558,6 +577,14 @@ class LexBot(FollowsSite):
         except BaseException:
             self._sessions[session_id] = before
             raise
+
+    def _live(self, session_id: str) -> _Session | None:
+        """The session, unless it is unknown or has idled past the bot's TTL (then forgotten)."""
+        session = self._sessions.get(session_id)
+        if session is not None and self.clock.time() - session.last_turn > self.idle_session_ttl:
+            del self._sessions[session_id]
+            return None
+        return session
 
     # -- understanding -------------------------------------------------------------------------
 
