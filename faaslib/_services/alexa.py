@@ -353,7 +353,7 @@ class AlexaDevice(FollowsSite):
         return f"<AlexaDevice {self.skill_id} {self.function} session {state}>"
 
     async def launch(self, invoker: Invoker) -> dict[str, Any]:
-        """ "Alexa, open ...": a ``LaunchRequest`` in a new session."""
+        """A ``LaunchRequest`` in a new session (the user says "Alexa, open <skill>")."""
         self._start()
         return await self._exchange(invoker, "LaunchRequest")
 
