@@ -254,6 +254,9 @@ async def test_the_hook_elicits_slots_and_a_denied_intent_is_declined() -> None:
     assert declined["sessionState"]["intent"]["confirmationState"] == "Denied"
     assert declined["messages"][0]["content"] == "Okay, I won't book it."
     assert all(e["invocationSource"] == "DialogCodeHook" for e in seen)
+    assert seen[1]["proposedNextState"]["prompt"] == {"attempt": "Initial"}
+    assert seen[2]["proposedNextState"]["prompt"] == {"attempt": "Retry1"}  # "a castle"
+    assert seen[3]["proposedNextState"]["prompt"] == {"attempt": "Initial"}  # confirmation
     assert seen[1]["sessionState"]["intent"]["slots"]["City"]["value"]["interpretedValue"] == (
         "Rome"
     )

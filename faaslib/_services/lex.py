@@ -433,6 +433,7 @@ class _Session:
     pending: tuple[str, str | None] | None = None  # ("ElicitSlot", slot) / ("ConfirmIntent",)
     attributes: dict[str, str] = field(default_factory=dict)
     last_turn: float = 0.0
+    retries: int = 0  # turns in a row that did not answer the pending prompt
 
 
 @dataclass
@@ -562,6 +563,7 @@ class LexBot(FollowsSite):
             session.pending,
             dict(session.attributes),
             session.last_turn,
+            session.retries,
         )
         session.last_turn = self.clock.time()
         if session_attributes is not None:
@@ -597,16 +599,20 @@ class LexBot(FollowsSite):
             if kind == "ElicitSlot" and slot_name is not None:
                 slot = definition.slot(slot_name)
                 value = None if slot is None else slot.resolve(turn.text)
+                answered = value is not None
                 if value is not None:
                     intent["slots"][slot_name] = slot_value(value, turn.text.strip())
-            elif kind == "ConfirmIntent":
+            else:
                 words = set(_normal(turn.text).casefold().split())
+                answered = bool(words & (_YES | _NO))
                 if words & _YES:
                     intent["confirmationState"] = "Confirmed"
                 elif words & _NO:
                     intent["confirmationState"] = "Denied"
+            session.retries = 0 if answered else session.retries + 1
             turn.interpretations = [_interpretation(intent, 1.0)]
             return intent
+        session.retries = 0
         for definition in self.intents.values():
             values = definition.match(turn.text)
             if values is not None:
@@ -652,7 +658,8 @@ class LexBot(FollowsSite):
             action: dict[str, Any] = {"type": step}
             if slot is not None:
                 action["slotToElicit"] = slot
-            proposed = {"dialogAction": action, "intent": intent, "prompt": {"attempt": "Initial"}}
+            attempt = f"Retry{min(session.retries, 5)}" if session.retries else "Initial"
+            proposed = {"dialogAction": action, "intent": intent, "prompt": {"attempt": attempt}}
         answer = await self._call(invoker, "DialogCodeHook", session, turn, proposed)
         if answer.action == "Delegate":
             return await self._lex_step(invoker, session, turn, answer.messages)
