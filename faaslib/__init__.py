@@ -46,6 +46,9 @@ from ._registry import RegistrySnapshot as RegistrySnapshot
 from ._result import InvocationResult as InvocationResult
 from ._result import InvocationType as InvocationType
 from ._result import LogType as LogType
+from ._services.alexa import AlexaDevice as AlexaDevice
+from ._services.alexa import AlexaSkill as AlexaSkill
+from ._services.alexa import SkillResponseError as SkillResponseError
 from ._services.cloudformation import CustomResource as CustomResource
 from ._services.cloudformation import CustomResourceFailed as CustomResourceFailed
 from ._services.cloudformation import CustomResourceStack as CustomResourceStack
@@ -93,6 +96,10 @@ from ._services.iot import default_broker as default_broker
 from ._services.kinesis import Kinesis as Kinesis
 from ._services.kinesis import Stream as Stream
 from ._services.kinesis import StreamRecord as StreamRecord
+from ._services.lex import DependencyFailedException as DependencyFailedException
+from ._services.lex import LexBot as LexBot
+from ._services.lex import LexIntent as LexIntent
+from ._services.lex import LexSlot as LexSlot
 from ._services.mappings import EventSourceMapping as EventSourceMapping
 from ._services.mappings import MappingStatistics as MappingStatistics
 from ._services.s3 import S3 as S3
@@ -132,6 +139,8 @@ __all__ = [
     "SQS",
     "AccessDeniedException",
     "ActionRun",
+    "AlexaDevice",
+    "AlexaSkill",
     "Alias",
     "AlreadyExistsException",
     "Api",
@@ -156,6 +165,7 @@ __all__ = [
     "DeadLetterTarget",
     "DeliveryStream",
     "DeliveryStreamStatistics",
+    "DependencyFailedException",
     "Destination",
     "DestinationTarget",
     "DynamoDB",
@@ -189,6 +199,9 @@ __all__ = [
     "IoTBroker",
     "IoTRule",
     "Kinesis",
+    "LexBot",
+    "LexIntent",
+    "LexSlot",
     "LogGroup",
     "LogType",
     "MailServer",
@@ -214,6 +227,7 @@ __all__ = [
     "SentMessage",
     "ServiceException",
     "Site",
+    "SkillResponseError",
     "StackEvent",
     "Stream",
     "StreamRecord",

@@ -26,6 +26,7 @@ import pydantic_core
 
 from ._clock import VirtualClock
 from ._ids import new_request_id
+from ._services.alexa import alexa_skill_event as alexa_skill
 from ._services.cloudformation import cloudformation_custom_resource
 from ._services.cloudwatch_logs import cloudwatch_logs_event as cloudwatch_logs
 from ._services.cognito import cognito_trigger_event as cognito
@@ -36,6 +37,7 @@ from ._services.http import ALB, Api, FunctionUrl, HttpApi, HttpTrigger
 from ._services.http_events import HttpRequest
 from ._services.iot import iot_rule_event as iot_rule
 from ._services.kinesis import Stream, sequence_number
+from ._services.lex import lex_v2_event as lex_v2
 from ._services.records import records_event
 from ._services.s3 import Bucket, s3_record
 from ._services.s3_batch import s3_batch_event as s3_batch
@@ -56,6 +58,7 @@ __all__ = [
     "ACCOUNT_ID",
     "REGION",
     "alb",
+    "alexa_skill",
     "api_gateway_v1",
     "api_gateway_v2",
     "cloudformation_custom_resource",
@@ -68,6 +71,7 @@ __all__ = [
     "function_url",
     "iot_rule",
     "kinesis",
+    "lex_v2",
     "s3",
     "s3_batch",
     "scheduled",

@@ -34,6 +34,8 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     faaslib.InvalidEventPatternException: (ValueError, "InvalidEventPatternException", 400, "User"),
     faaslib.CustomResourceFailed: (None, "CustomResourceFailed", 400, "User"),
     faaslib.AlreadyExistsException: (None, "AlreadyExists", 400, "User"),
+    faaslib.DependencyFailedException: (None, "DependencyFailedException", 424, "User"),
+    faaslib.SkillResponseError: (None, "INVALID_RESPONSE", 400, "User"),
     faaslib.RuleDoesNotExistException: (LookupError, "RuleDoesNotExist", 400, "User"),
     **{
         getattr(faaslib, name): (None, name, 400, "User")
@@ -78,6 +80,8 @@ def make(cls: type[FaaslibError]) -> FaaslibError:
         )
     if cls is faaslib.CustomResourceFailed:
         return faaslib.CustomResourceFailed("Thing", "Create", "something happened")
+    if cls is faaslib.SkillResponseError:
+        return faaslib.SkillResponseError("something happened")
     return cls("something happened", function_name="f")
 
 
