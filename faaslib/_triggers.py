@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Literal, Protocol
 
 from anyio import CancelScope
 
@@ -23,12 +23,33 @@ __all__ = [
     "REPORT_BATCH_ITEM_FAILURES",
     "Deliver",
     "Invoke",
+    "Invokes",
     "Trigger",
     "TriggerHost",
     "TriggerRunner",
     "check_whole",
     "response_types",
 ]
+
+
+class Invokes(Protocol):
+    """What a service the caller drives with an invoker (a bot, a stack, a batch job) needs of
+    it: its ``site`` (which the service follows), and ``invoke``, as the service's principal
+    for the service's resource."""
+
+    @property
+    def site(self) -> Site: ...
+
+    async def invoke(
+        self,
+        function_name: str,
+        payload: object = ...,
+        invocation_type: Literal["RequestResponse", "Event", "DryRun"] = ...,
+        *,
+        principal: str | None = ...,
+        source_arn: str | None = ...,
+    ) -> InvocationResult: ...
+
 
 #: The invoker's ``invoke(function_name, payload, invocation_type)``.
 Invoke = Callable[..., Awaitable[InvocationResult]]

@@ -186,6 +186,15 @@ Resources:
           Properties:
             UserPool: !Ref Users
             Trigger: [PreSignUp, PostConfirmation]
+  Skill:
+    Type: AWS::Serverless::Function
+    Properties:
+      FunctionName: skill
+      Events:
+        Voice:
+          Type: AlexaSkill
+          Properties:
+            SkillId: amzn1.ask.skill.12345678-1234-1234-1234-123456789012
 """
 
 
@@ -200,6 +209,9 @@ async def test_cloudwatch_logs_and_cognito_events_of_a_template_run(tmp_path: Pa
     assert isinstance(users, faaslib.UserPool)
     (errors,) = registry.get("alerts").events
     assert isinstance(errors, faaslib.CloudWatchLogs)
+    (voice,) = registry.get("skill").events
+    assert isinstance(voice, faaslib.AlexaSkill)
+    assert voice.skill_id == "amzn1.ask.skill.12345678-1234-1234-1234-123456789012"
     history = faaslib.History()
     clock = faaslib.VirtualClock()
     async with faaslib.Invoker(registry, history=history, clock=clock) as invoker:

@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from anyio import CancelScope
 
     from .._clock import Clock
-    from .._invoker import Invoker
+    from .._triggers import Invokes as Invoker
 
 __all__ = [
     "AlexaDevice",

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._arn import parse_function_ref
 from .._errors import FaaslibError, TemplateError
+from .._services.alexa import AlexaSkill
 from .._services.cloudwatch_logs import CloudWatchLogs, LogGroup
 from .._services.cognito import Cognito
 from .._services.dynamodb import DynamoDB, Table
@@ -309,6 +310,8 @@ class EventWiring:
             if pool is None:
                 return None
             return build(where, Cognito, pool, values.get("Trigger"))
+        if kind == "AlexaSkill":
+            return build(where, AlexaSkill, skill_id=values.get("SkillId"))
         if kind == "IoTRule":
             options = {"aws_iot_sql_version": values.get("AwsIotSqlVersion", "2015-10-08")}
             return build(where, IoTRule, values.get("Sql"), **options)
