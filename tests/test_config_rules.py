@@ -8,6 +8,8 @@ import datetime
 import json
 from typing import Any
 
+import anyio
+import anyio.lowlevel
 import pytest
 from aws_lambda_powertools.utilities.data_classes import AWSConfigRuleEvent
 from aws_lambda_powertools.utilities.data_classes.aws_config_rule_event import (
@@ -207,6 +209,36 @@ async def test_a_deleted_resource_leaves_the_scope_and_periodic_rules_run_on_eva
         "i-9": "NOT_APPLICABLE",
         "111122223333": "COMPLIANT",
     }
+
+
+async def test_a_periodic_rule_runs_at_its_frequency_on_the_clock() -> None:
+    events: list[dict[str, Any]] = []
+    rule = ConfigRule(
+        "hourly",
+        function="check-instance-type",
+        trigger="ScheduledNotification",
+        maximum_execution_frequency="One_Hour",
+    )
+    clock = faaslib.VirtualClock(T0)
+    invoker = faaslib.Invoker(rule_registry(rule, events), clock=clock)
+    async with invoker, anyio.create_task_group() as tg:
+        tg.start_soon(rule.run_periodically, invoker)
+        for runs in range(1, 5):
+            while len(events) < runs:  # the run due now
+                await anyio.lowlevel.checkpoint()
+                await invoker.drain()
+            clock.advance(3600 if runs < 4 else 3599)
+        await invoker.drain()
+        tg.cancel_scope.cancel()
+    times = sorted(json.loads(e["invokingEvent"])["notificationCreationTime"] for e in events)
+    assert times == [
+        "2027-01-15T08:00:00.000Z",
+        "2027-01-15T09:00:00.000Z",
+        "2027-01-15T10:00:00.000Z",
+        "2027-01-15T11:00:00.000Z",
+    ]
+    with pytest.raises(faaslib.ValidationException, match="One_Hour"):
+        ConfigRule("r", function="f", maximum_execution_frequency="Daily")
 
 
 async def test_without_a_permission_config_is_refused() -> None:

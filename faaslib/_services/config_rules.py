@@ -45,6 +45,14 @@ COMPLIANCE_TYPES = ("COMPLIANT", "NON_COMPLIANT", "NOT_APPLICABLE")
 #: Statuses of a configuration item whose resource is gone (the event has left the scope).
 DELETED = ("ResourceDeleted", "ResourceDeletedNotRecorded")
 MAX_EVALUATIONS = 100
+#: A periodic rule's ``MaximumExecutionFrequency`` values, in seconds.
+FREQUENCIES = {
+    "One_Hour": 3600,
+    "Three_Hours": 3 * 3600,
+    "Six_Hours": 6 * 3600,
+    "Twelve_Hours": 12 * 3600,
+    "TwentyFour_Hours": 24 * 3600,
+}
 _RESOURCE_TYPE = re.compile(r"AWS::[A-Za-z0-9]+::[A-Za-z0-9]+")
 _ID_CHARS = string.ascii_lowercase + string.digits
 
@@ -91,6 +99,9 @@ class ConfigRule(FollowsSite):
         ``ScheduledNotification``, or both in a list
     :param scope_resource_types: the resource types in scope (``AWS::EC2::Instance``, ...);
         ``None``: every type
+    :param maximum_execution_frequency: how often :meth:`run_periodically` runs a periodic
+        rule: ``One_Hour``, ``Three_Hours``, ``Six_Hours``, ``Twelve_Hours`` or
+        ``TwentyFour_Hours`` (default)
     """
 
     def __init__(
@@ -101,6 +112,7 @@ class ConfigRule(FollowsSite):
         parameters: Mapping[str, Any] | None = None,
         trigger: str | Sequence[str] = CHANGE,
         scope_resource_types: Sequence[str] | None = None,
+        maximum_execution_frequency: str = "TwentyFour_Hours",
         region: str | None = None,
         account_id: str | None = None,
         clock: Clock | None = None,
@@ -116,8 +128,15 @@ class ConfigRule(FollowsSite):
             raise InvalidParameterValueException(
                 f"The rule's trigger is {CHANGE} and/or {SCHEDULED}, not {trigger!r}"
             )
+        if maximum_execution_frequency not in FREQUENCIES:
+            raise ValidationException(
+                "maximumExecutionFrequency",
+                maximum_execution_frequency,
+                f"Member must satisfy enum value set: [{', '.join(FREQUENCIES)}]",
+            )
         self._settle(region, account_id, clock)
         self.name = name
+        self.maximum_execution_frequency = maximum_execution_frequency
         self.function = function
         self.parameters = dict(parameters or {})
         self.triggers = triggers
@@ -179,13 +198,7 @@ class ConfigRule(FollowsSite):
         now = self.clock.time()
         sent = 0
         if SCHEDULED in self.triggers:
-            scheduled = {
-                "awsAccountId": self.account_id,
-                "notificationCreationTime": timestamp(now),
-                "messageType": SCHEDULED,
-                "recordVersion": "1.0",
-            }
-            await self._send(invoker, scheduled, "OK")
+            await self._send(invoker, self._scheduled(now), "OK")
             sent += 1
         if CHANGE in self.triggers:
             for item in list(self.items.values()):
@@ -196,6 +209,28 @@ class ConfigRule(FollowsSite):
                     await self._send(invoker, _change_event(item, None, now), "OK")
                     sent += 1
         return sent
+
+    async def run_periodically(self, invoker: Invoker) -> None:
+        """Run a periodic rule at its ``maximum_execution_frequency`` on the rule's clock,
+        from now until cancelled: a ``ScheduledNotification`` each period (start it in a
+        task group; a change-triggered-only rule returns at once)."""
+        if SCHEDULED not in self.triggers:
+            return
+        self.follow(invoker.site)
+        period = FREQUENCIES[self.maximum_execution_frequency]
+        due = self.clock.time()
+        while True:
+            await self._send(invoker, self._scheduled(due), "OK")
+            due += period
+            await self.clock.sleep_until(due)
+
+    def _scheduled(self, now: float) -> dict[str, Any]:
+        return {
+            "awsAccountId": self.account_id,
+            "notificationCreationTime": timestamp(now),
+            "messageType": SCHEDULED,
+            "recordVersion": "1.0",
+        }
 
     def _in_scope(self, resource_type: str) -> bool:
         return self.scope_resource_types is None or resource_type in self.scope_resource_types
