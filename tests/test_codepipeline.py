@@ -107,7 +107,7 @@ async def test_a_stage_of_actions_succeeds_and_the_event_is_codepipelines() -> N
         ("Deploy", "Ship", "Succeeded"),
     ]
     assert execution.action("Ship").summary == "done"
-    assert execution.action("Ship").output_variables == {"Rounds": "0"}
+    assert execution.action("Ship", "Deploy").output_variables == {"Rounds": "0"}
     by_user_parameters = {CodePipelineJobEvent(j).user_parameters: j for j in jobs}
     assert set(by_user_parameters) == {"{}", None, '{"x": 1}'}  # None: Lint has none
     compile_job, ship_job = by_user_parameters["{}"], by_user_parameters['{"x": 1}']
@@ -235,7 +235,7 @@ async def test_job_calls_check_their_input_as_codepipeline_does() -> None:
         pipeline.put_job_success_result(jobId=job, outputVariables={"bad key": "v"})
     with pytest.raises(faaslib.ValidationException, match="stageName"):
         Stage("bad name", [LambdaInvoke("A", "worker")])
-    with pytest.raises(faaslib.InvalidParameterValueException, match="two actions"):
+    with pytest.raises(faaslib.InvalidParameterValueException, match="two actions of one name"):
         pipeline_of(Stage("S", [LambdaInvoke("A", "w"), LambdaInvoke("A", "w")]))
     with pytest.raises(faaslib.InvalidParameterValueException, match="at most 5"):
         LambdaInvoke("A", "w", input_artifacts=[f"a{i}" for i in range(6)])

@@ -89,7 +89,8 @@ class LambdaInvoke:
     :param name: the action's name, unique in the pipeline
     :param function: ``FunctionName``: the function's name, ``name:alias`` or ARN
     :param user_parameters: ``UserParameters``, a string handed to the function as is
-    :param input_artifacts: names of artifacts it reads (0-5)
+    :param input_artifacts: names of artifacts it reads (0-5); one no earlier action writes
+        stands for a source action's output (faaslib runs no source actions)
     :param output_artifacts: names of artifacts it writes (0-5), each new in the pipeline
     :param run_order: actions of a stage run by ascending run order, equal ones in parallel
     """
@@ -163,10 +164,13 @@ class PipelineExecution:
     stages: dict[str, Status] = field(default_factory=dict)
     actions: list[ActionExecution] = field(default_factory=list)
 
-    def action(self, name: str) -> ActionExecution:
-        """:raises KeyError: the execution ran no such action"""
+    def action(self, name: str, stage: str | None = None) -> ActionExecution:
+        """The action of that name (in ``stage``, when two stages have one).
+
+        :raises KeyError: the execution ran no such action
+        """
         for action in self.actions:
-            if action.action == name:
+            if action.action == name and stage in (None, action.stage):
                 return action
         raise KeyError(name)
 
@@ -495,13 +499,16 @@ def _check_text(field_name: str, value: object, most: int) -> None:
 
 
 def _check_layout(stages: Sequence[Stage]) -> None:
-    """Unique stage and action names; each output artifact written by one action only."""
+    """Unique stage names, action names unique in their stage; each output artifact written
+    by one action only."""
     stage_names = [s.name for s in stages]
-    actions = [a for s in stages for a in s.actions]
-    outputs = [o for a in actions for o in a.output_artifacts]
-    for kind, names in (("stage", stage_names), ("action", [a.name for a in actions])):
+    if len(set(stage_names)) != len(stage_names):
+        raise InvalidParameterValueException("The pipeline has two stages of one name")
+    for stage in stages:
+        names = [a.name for a in stage.actions]
         if len(set(names)) != len(names):
-            raise InvalidParameterValueException(f"The pipeline has two {kind}s of one name")
+            raise InvalidParameterValueException(f"Stage {stage.name} has two actions of one name")
+    outputs = [o for s in stages for a in s.actions for o in a.output_artifacts]
     if len(set(outputs)) != len(outputs):
         raise InvalidParameterValueException("Two actions write an output artifact of one name")
 
