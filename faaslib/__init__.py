@@ -55,6 +55,22 @@ from ._services.cloudformation import CustomResourceStack as CustomResourceStack
 from ._services.cloudformation import StackEvent as StackEvent
 from ._services.cloudwatch_logs import CloudWatchLogs as CloudWatchLogs
 from ._services.cloudwatch_logs import LogGroup as LogGroup
+from ._services.codecommit import BranchNameExistsException as BranchNameExistsException
+from ._services.codecommit import CodeCommit as CodeCommit
+from ._services.codecommit import CodeCommitError as CodeCommitError
+from ._services.codecommit import CommitDoesNotExistException as CommitDoesNotExistException
+from ._services.codecommit import (
+    DefaultBranchCannotBeDeletedException as DefaultBranchCannotBeDeletedException,
+)
+from ._services.codecommit import Repository as Repository
+from ._services.codepipeline import ActionExecution as ActionExecution
+from ._services.codepipeline import CodePipelineError as CodePipelineError
+from ._services.codepipeline import InvalidJobStateException as InvalidJobStateException
+from ._services.codepipeline import JobNotFoundException as JobNotFoundException
+from ._services.codepipeline import LambdaInvoke as LambdaInvoke
+from ._services.codepipeline import Pipeline as Pipeline
+from ._services.codepipeline import PipelineExecution as PipelineExecution
+from ._services.codepipeline import Stage as Stage
 from ._services.cognito import Cognito as Cognito
 from ._services.cognito import UserPool as UserPool
 from ._services.cognito import token_claims as token_claims
@@ -74,6 +90,9 @@ from ._services.cognito_errors import UsernameExistsException as UsernameExistsE
 from ._services.cognito_errors import UserNotConfirmedException as UserNotConfirmedException
 from ._services.cognito_errors import UserNotFoundException as UserNotFoundException
 from ._services.cognito_pool import SentMessage as SentMessage
+from ._services.config_rules import ConfigRule as ConfigRule
+from ._services.config_rules import ConfigRuleEvaluation as ConfigRuleEvaluation
+from ._services.config_rules import InvalidResultTokenException as InvalidResultTokenException
 from ._services.dynamodb import DynamoDB as DynamoDB
 from ._services.dynamodb import Table as Table
 from ._services.eventbridge import EventBridgeRule as EventBridgeRule
@@ -138,6 +157,7 @@ __all__ = [
     "SNS",
     "SQS",
     "AccessDeniedException",
+    "ActionExecution",
     "ActionRun",
     "AlexaDevice",
     "AlexaSkill",
@@ -147,15 +167,22 @@ __all__ = [
     "BatchJob",
     "BatchTask",
     "BlockingInvoker",
+    "BranchNameExistsException",
     "Bucket",
     "Client",
     "ClientContext",
     "Clock",
     "CloudWatchLogs",
+    "CodeCommit",
+    "CodeCommitError",
     "CodeMismatchException",
+    "CodePipelineError",
     "Cognito",
     "CognitoError",
     "CognitoIdentity",
+    "CommitDoesNotExistException",
+    "ConfigRule",
+    "ConfigRuleEvaluation",
     "ConfigurationError",
     "Context",
     "CustomResource",
@@ -163,6 +190,7 @@ __all__ = [
     "CustomResourceStack",
     "DeadLetter",
     "DeadLetterTarget",
+    "DefaultBranchCannotBeDeletedException",
     "DeliveryStream",
     "DeliveryStreamStatistics",
     "DependencyFailedException",
@@ -184,12 +212,14 @@ __all__ = [
     "HttpRequest",
     "HttpTrigger",
     "InvalidEventPatternException",
+    "InvalidJobStateException",
     "InvalidLambdaResponseException",
     "InvalidMessageContents",
     "InvalidParameterException",
     "InvalidParameterValueException",
     "InvalidPasswordException",
     "InvalidRequestContentException",
+    "InvalidResultTokenException",
     "Invocation",
     "InvocationResult",
     "InvocationType",
@@ -198,7 +228,9 @@ __all__ = [
     "InvokerStatistics",
     "IoTBroker",
     "IoTRule",
+    "JobNotFoundException",
     "Kinesis",
+    "LambdaInvoke",
     "LexBot",
     "LexIntent",
     "LexSlot",
@@ -211,6 +243,8 @@ __all__ = [
     "NotAuthorizedException",
     "PasswordResetRequiredException",
     "PendingEvent",
+    "Pipeline",
+    "PipelineExecution",
     "PolicyStatement",
     "PriceTable",
     "Queue",
@@ -218,6 +252,7 @@ __all__ = [
     "ReceivedMail",
     "Registry",
     "RegistrySnapshot",
+    "Repository",
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
@@ -229,6 +264,7 @@ __all__ = [
     "Site",
     "SkillResponseError",
     "StackEvent",
+    "Stage",
     "Stream",
     "StreamRecord",
     "SystemClock",

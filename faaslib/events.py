@@ -29,7 +29,10 @@ from ._ids import new_request_id
 from ._services.alexa import alexa_skill_event as alexa_skill
 from ._services.cloudformation import cloudformation_custom_resource
 from ._services.cloudwatch_logs import cloudwatch_logs_event as cloudwatch_logs
+from ._services.codecommit import codecommit_event as codecommit
+from ._services.codepipeline import codepipeline_job
 from ._services.cognito import cognito_trigger_event as cognito
+from ._services.config_rules import aws_config_rule_event as config_rule
 from ._services.dynamodb import Table, dynamodb_record, size_bytes
 from ._services.eventbridge import invocation_result_event as eventbridge_destination
 from ._services.firehose import firehose_event as firehose
@@ -63,7 +66,10 @@ __all__ = [
     "api_gateway_v2",
     "cloudformation_custom_resource",
     "cloudwatch_logs",
+    "codecommit",
+    "codepipeline_job",
     "cognito",
+    "config_rule",
     "dynamodb",
     "eventbridge",
     "eventbridge_destination",
