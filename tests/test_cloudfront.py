@@ -6,6 +6,7 @@ Lambda@Edge model or data class: the shapes are checked here, field by field.)""
 from __future__ import annotations
 
 import base64
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from faaslib._services.cloudfront import (
     EVENT_TYPES,
     Distribution,
     EdgeResponseError,
+    RouteOrigin,
     apply_request,
     cloudfront_event,
     edge_headers,
@@ -415,3 +417,86 @@ def test_apply_request_keeps_an_unchanged_request() -> None:
     with pytest.raises(EdgeResponseError):
         apply_request("origin-request", request, {**request, "origin": {"ftp": {}}})
     assert edge_headers({"A": "1"}) == {"a": [{"key": "A", "value": "1"}]}
+
+
+async def test_an_origin_error_runs_no_viewer_response_function() -> None:
+    registry = faaslib.Registry()
+    origin_response = edge(registry, "ors", lambda cf: cf["response"])
+    viewer_response = edge(registry, "vrs", add_header("response", "X-Viewer", "1"))
+
+    def missing(request: dict[str, Any]) -> HttpAnswer:
+        return HttpAnswer(404, (("Content-Type", "text/plain"),), b"gone")
+
+    distribution = Distribution(missing, origin_response="ors", viewer_response="vrs")
+    async with faaslib.Invoker(registry) as invoker:
+        answer = await distribution.request(invoker, "/old")
+    assert (answer.status, answer.body) == (404, b"gone")
+    check_event(origin_response[0])
+    assert origin_response[0]["Records"][0]["cf"]["response"]["status"] == "404"
+    assert not viewer_response
+
+
+async def test_a_timed_out_function_is_a_503_and_no_statement_is_needed() -> None:
+    registry = faaslib.Registry()
+    edge(registry, "slow", lambda cf: cf["request"])
+    faults = faaslib.Faults()
+    faults.timeout("slow")
+    distribution = Distribution(Origin(), viewer_request="slow")
+    async with faaslib.Invoker(
+        registry, clock=faaslib.VirtualClock(T0), faults=faults, check_permissions=True
+    ) as invoker:
+        timed_out = await distribution.request(invoker, "/")
+        served = await distribution.request(invoker, "/", body=b"ok")
+    assert timed_out.status == 503
+    assert ("x-cache", "LambdaExecutionError from cloudfront") in timed_out.headers
+    assert "Sandbox.Timedout" in distribution.failures[0].why
+    assert (served.status, served.body) == (200, b"/:ok")
+
+
+async def test_a_distribution_in_front_of_a_function_url() -> None:
+    registry = faaslib.Registry()
+    seen: Events = []
+
+    def shop(event: dict[str, Any], context: Any) -> Any:
+        seen.append(event)
+        return {
+            "statusCode": 201,
+            "headers": {"content-type": "application/json"},
+            "body": json.dumps({"path": event["rawPath"], "body": event.get("body")}),
+        }
+
+    registry.function(name="shop", events=[faaslib.FunctionUrl()])(shop)
+    edge(registry, "vr", add_header("request", "X-Edge", "yes"))
+    edge(registry, "vrs", add_header("response", "X-Served-By", "edge"))
+    distribution = Distribution(
+        RouteOrigin("shop", faaslib.FunctionUrl()), viewer_request="vr", viewer_response="vrs"
+    )
+    async with faaslib.Invoker(registry, clock=faaslib.VirtualClock(T0)) as invoker:
+        answer = await distribution.request(
+            invoker,
+            "/cart/a%20b",
+            method="POST",
+            querystring="x=1",
+            headers={"Content-Type": "application/json"},
+            body=b"{}",
+        )
+    assert answer.status == 201
+    assert json.loads(answer.body) == {"path": "/cart/a%20b", "body": "{}"}
+    assert ("X-Served-By", "edge") in answer.headers
+    (event,) = seen
+    assert event["rawQueryString"] == "x=1"
+    assert event["headers"]["x-edge"] == "yes"
+    assert event["requestContext"]["http"]["method"] == "POST"
+    assert event["requestContext"]["http"]["sourceIp"] == "203.0.113.178"
+
+
+async def test_a_route_origin_answers_as_its_service_when_no_route_takes_it() -> None:
+    registry = faaslib.Registry()
+    registry.function(name="api")(lambda event, context: {"statusCode": 200})
+    route = faaslib.HttpApi(path="/orders/{id}", method="GET")
+    distribution = Distribution(RouteOrigin("api", route))
+    async with faaslib.Invoker(registry) as invoker:
+        missing = await distribution.request(invoker, "/users/1")
+        found = await distribution.request(invoker, "/orders/7")
+    assert missing.status == 404
+    assert found.status == 200

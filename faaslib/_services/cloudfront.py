@@ -12,7 +12,7 @@ is a 502 (``LambdaValidationError``); a failed, timed-out or refused function a 
 
 Lambda@Edge needs no invoke statement in the function's policy (CloudFront replicates the
 function and invokes the replica itself; the role trusts ``edgelambda.amazonaws.com``): the
-functions are invoked as the distribution's own account.
+functions are invoked as the distribution's own account (``principal=`` its account id).
 
 Simplified: one cache behavior and no cache (every request goes to the origin); no
 CloudFront-added headers (``CloudFront-Viewer-Country``, ...); the origin is a callable.
@@ -24,25 +24,29 @@ import base64
 import binascii
 import inspect
 import json
+import urllib.parse
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 import anyio
 
 from .._errors import FaaslibError, InvalidParameterValueException
 from .._site import FollowsSite
-from .http_events import HttpAnswer
+from .http_events import HttpAnswer, HttpRequest
 
 if TYPE_CHECKING:
     from .._clock import Clock
+    from .._result import InvocationResult
     from .._triggers import Invokes as Invoker
+    from .http import HttpTrigger
 
 __all__ = [
     "EVENT_TYPES",
     "Distribution",
     "EdgeFailure",
     "EdgeResponseError",
+    "RouteOrigin",
     "cloudfront_event",
     "edge_headers",
 ]
@@ -437,10 +441,71 @@ def _http_answer(status: int, headers: Mapping[str, Any], body: bytes) -> HttpAn
     return HttpAnswer(status, pairs, body)
 
 
+def _error_type(payload: bytes) -> str:
+    """The ``errorType`` of a failed function's error document."""
+    try:
+        document = json.loads(payload)
+    except ValueError:
+        return "?"
+    return str(document.get("errorType", "?")) if isinstance(document, dict) else "?"
+
+
 # -- the distribution --------------------------------------------------------------------------
 
+
+class RouteOrigin:
+    """An origin that is a function behind one of faaslib's HTTP routes (a Function URL, an
+    HTTP or REST API route, a load balancer rule): CloudFront's request goes to the route as
+    that service's request, and the viewer gets what the service answers (its own 4xx and 5xx
+    included). The request's ``uri`` is the path below the route's mount (the service's own
+    domain is the origin's).
+
+    :param function: the function behind the route
+    :param route: the route (the function need not list it in its ``events``)
+    """
+
+    def __init__(self, function: str, route: HttpTrigger) -> None:
+        self.function = function
+        self.route = route
+
+    def __repr__(self) -> str:
+        return f"<RouteOrigin {self.function} {self.route!r}>"
+
+    async def forward(self, request: Mapping[str, Any], invoker: Invoker) -> HttpAnswer:
+        """The route's answer to CloudFront's request."""
+        body = base64.b64decode(request.get("body", {}).get("data", ""))
+        uri = request["uri"]
+        http_request = HttpRequest(
+            method=request["method"],
+            path=urllib.parse.unquote(uri),
+            raw_path=uri,
+            query=request["querystring"],
+            headers=tuple(
+                (entry.get("key", name), entry["value"])
+                for name, entries in request["headers"].items()
+                for entry in entries
+            ),
+            body=body,
+            source_ip=request["clientIp"],
+            time=invoker.site.clock.time(),
+        )
+        parameters = self.route.match(http_request.method, http_request.path)
+        if parameters is None:
+            return self.route.not_found()
+        if len(body) > self.route.body_limit:
+            return self.route.too_large()
+
+        async def invoke(function_name: str, payload: bytes) -> InvocationResult:
+            account = invoker.site.account_id  # the route's service is Lambda's own
+            return await invoker.invoke(
+                function_name, payload, "RequestResponse", principal=account
+            )
+
+        return await self.route.respond(self.function, http_request, parameters, invoke)
+
+
 #: The origin: takes the request CloudFront sends it (after origin-request) and answers.
-Origin = Callable[[dict[str, Any]], "HttpAnswer | Awaitable[HttpAnswer]"]
+Origin: TypeAlias = Callable[[dict[str, Any]], "HttpAnswer | Awaitable[HttpAnswer]"] | RouteOrigin
 
 
 class _Failed(Exception):
@@ -454,11 +519,12 @@ class Distribution(FollowsSite):
 
     viewer-request, then origin-request, the origin, origin-response and viewer-response; a
     response generated at viewer-request goes straight back to the viewer, one generated at
-    origin-request skips the origin and origin-response.
+    origin-request skips the origin and origin-response; an origin's 4xx or 5xx runs no
+    viewer-response function.
 
-    :param origin: answers the request CloudFront forwards (a CloudFront request object,
-        ``uri``, ``querystring``, ``headers``, ``body`` when included) with an
-        :class:`~faaslib.HttpAnswer`; may be async
+    :param origin: answers the request CloudFront forwards (a CloudFront request object
+        with its ``body``) with an :class:`~faaslib.HttpAnswer` (may be async), or a
+        :class:`RouteOrigin`: a function behind one of faaslib's HTTP routes
     :param viewer_request: the function of each event (a name; ``None``: no function)
     :param include_body: the request events' functions get the body (CloudFront's "include
         body": base64, truncated to 40 KB at viewer-request, 1 MB at origin-request)
@@ -547,20 +613,27 @@ class Distribution(FollowsSite):
             return answer
         request, body = answer
         request = {**request, "origin": self.origin_object}
+        viewer_response = True
         answer = await self._request_event(invoker, "origin-request", request, body, request_id)
         if isinstance(answer, HttpAnswer):
             response = answer
         else:
             request, body = answer
             forwarded = {**request, "body": _body_object(body, len(body) + 1)}
-            response = await self._call_origin(forwarded)
+            response = await self._call_origin(forwarded, invoker)
+            if response.status >= 400:  # CloudFront runs no viewer-response function then
+                viewer_response = False
             response = await self._response_event(
                 invoker, "origin-response", request, response, request_id
             )
+        if not viewer_response:
+            return response
         viewer = {k: v for k, v in request.items() if k != "origin"}
         return await self._response_event(invoker, "viewer-response", viewer, response, request_id)
 
-    async def _call_origin(self, request: dict[str, Any]) -> HttpAnswer:
+    async def _call_origin(self, request: dict[str, Any], invoker: Invoker) -> HttpAnswer:
+        if isinstance(self.origin, RouteOrigin):
+            return await self.origin.forward(request, invoker)
         result = self.origin(request)
         if inspect.isawaitable(result):
             result = await result
@@ -652,7 +725,9 @@ class Distribution(FollowsSite):
 
         with anyio.move_on_after(TIMEOUTS[event_type]) as scope:
             try:
-                result = await invoker.invoke(function, event, "RequestResponse")
+                result = await invoker.invoke(
+                    function, event, "RequestResponse", principal=self.account_id
+                )
             except FaaslibError as exc:
                 kind = (
                     "LambdaLimitExceeded"
@@ -663,9 +738,8 @@ class Distribution(FollowsSite):
         if scope.cancelled_caught:
             raise failed(503, "LambdaExecutionError", f"over the {event_type} timeout")
         if result.function_error is not None:
-            raise failed(
-                503, "LambdaExecutionError", f"the function failed ({result.function_error})"
-            )
+            why = f"the function failed ({result.function_error}: {_error_type(result.payload)})"
+            raise failed(503, "LambdaExecutionError", why)
         try:
             return read_answer(result.payload)
         except EdgeResponseError as exc:
