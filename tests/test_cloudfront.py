@@ -500,3 +500,21 @@ async def test_a_route_origin_answers_as_its_service_when_no_route_takes_it() ->
         found = await distribution.request(invoker, "/orders/7")
     assert missing.status == 404
     assert found.status == 200
+
+
+async def test_a_header_without_its_key_takes_its_name() -> None:
+    registry = faaslib.Registry()
+    edge(
+        registry,
+        "teapot",
+        lambda cf: {
+            "status": "418",
+            "statusDescription": "I'm a teapot",
+            "headers": {"x-brew": [{"value": "earl grey"}]},
+            "body": "short and stout",
+        },
+    )
+    distribution = Distribution(Origin(), viewer_request="teapot")
+    async with faaslib.Invoker(registry) as invoker:
+        answer = await distribution.request(invoker, "/")
+    assert answer == HttpAnswer(418, (("x-brew", "earl grey"),), b"short and stout")
