@@ -11,6 +11,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 import pytest
 
 import faaslib
@@ -25,6 +26,7 @@ from faaslib._services.cloudfront import (
     edge_headers,
 )
 from faaslib._services.http_events import HttpAnswer
+from faaslib.server._http_front import edge_front
 
 T0 = 1_700_000_000.0
 Events = list[dict[str, Any]]
@@ -518,3 +520,36 @@ async def test_a_header_without_its_key_takes_its_name() -> None:
     async with faaslib.Invoker(registry) as invoker:
         answer = await distribution.request(invoker, "/")
     assert answer == HttpAnswer(418, (("x-brew", "earl grey"),), b"short and stout")
+
+
+async def test_the_edge_front_serves_a_distribution_over_http() -> None:
+    registry = faaslib.Registry()
+
+    def shop(event: dict[str, Any], context: Any) -> Any:
+        return {"statusCode": 200, "body": f"{event['rawPath']}?{event['rawQueryString']}"}
+
+    registry.function(name="shop")(shop)
+
+    def deny_bots(cf: dict[str, Any]) -> dict[str, Any]:
+        request: dict[str, Any] = cf["request"]
+        if "bot" in _values(request["headers"], "user-agent"):
+            return {"status": "403", "statusDescription": "Forbidden", "body": "no bots"}
+        return request
+
+    edge(registry, "gate", deny_bots)
+    distribution = Distribution(RouteOrigin("shop", faaslib.FunctionUrl()), viewer_request="gate")
+    async with faaslib.Invoker(registry, clock=faaslib.VirtualClock(T0)) as invoker:
+        app = edge_front(distribution, invoker)
+        transport = httpx.ASGITransport(app=app, client=("198.51.100.7", 5000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            served = await client.get("/a%20b/c", params={"q": "1"})
+            denied = await client.get("/", headers={"User-Agent": "bot"})
+    assert (served.status_code, served.text) == (200, "/a%20b/c?q=1")
+    assert (denied.status_code, denied.text) == (403, "no bots")
+    event = distribution.events[0]["Records"][0]["cf"]["request"]
+    assert event["clientIp"] == "198.51.100.7"
+    assert event["uri"] == "/a%20b/c"
+
+
+def _values(headers: dict[str, Any], name: str) -> list[str]:
+    return [entry["value"] for entry in headers.get(name, [])]

@@ -17,8 +17,8 @@ signed (service ``lambda``) by one of its keys; the other routes stay open, as o
 from __future__ import annotations
 
 import urllib.parse
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from .._registry import Registry
     from ._auth import SignedRequest, SigV4Verifier
 
-__all__ = ["HttpFront", "http_front"]
+__all__ = ["HttpFront", "edge_front", "http_front"]
 
 _NOT_FOUND = HttpAnswer(404, (("content-type", "application/json"),), b'{"message":"Not Found"}')
 
@@ -204,3 +204,54 @@ def http_front(registry: Registry, invoker: Invoker | Callable[[], Invoker]) -> 
     :param invoker: the invoker, or a callable returning it once it is open
     """
     return Starlette(routes=HttpFront(registry, invoker).routes())
+
+
+class _Distribution(Protocol):
+    """What :func:`edge_front` needs of a CloudFront distribution (``Distribution``)."""
+
+    async def request(
+        self,
+        invoker: Invoker,
+        uri: str = ...,
+        *,
+        method: str = ...,
+        querystring: str = ...,
+        headers: Iterable[tuple[str, str]] = ...,
+        body: bytes = ...,
+        client_ip: str = ...,
+    ) -> HttpAnswer: ...
+
+
+class _EdgeFront:
+    """Every request, whatever its path, goes to the distribution as a viewer's request."""
+
+    def __init__(self, distribution: _Distribution, invoker: Callable[[], Invoker]) -> None:
+        self._distribution = distribution
+        self._invoker = invoker
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        _, raw_path = _paths(request)
+        client = request.client
+        answer = await self._distribution.request(
+            self._invoker(),
+            raw_path,
+            method=request.method,
+            querystring=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers.raw],
+            body=await request.body(),
+            client_ip=client.host if client else "127.0.0.1",
+        )
+        await _response(answer)(scope, receive, send)
+
+
+def edge_front(distribution: _Distribution, invoker: Invoker | Callable[[], Invoker]) -> Starlette:
+    """A CloudFront distribution (``faaslib.Distribution``) as an ASGI application: each
+    request runs its Lambda@Edge functions and origin, the path (as sent) its ``uri``.
+
+    :param distribution: the distribution
+    :param invoker: the invoker (open while requests come), or a callable returning it
+    """
+    get: Callable[[], Invoker] = invoker if callable(invoker) else lambda: invoker
+    front = _EdgeFront(distribution, get)
+    return Starlette(routes=[Route("/{path:path}", front, include_in_schema=False)])
