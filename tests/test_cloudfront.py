@@ -20,10 +20,12 @@ from faaslib._services.cloudfront import (
     EVENT_TYPES,
     Distribution,
     EdgeResponseError,
+    InvalidLambdaFunctionAssociation,
     RouteOrigin,
     apply_request,
     cloudfront_event,
     edge_headers,
+    s3_origin,
 )
 from faaslib._services.http_events import HttpAnswer
 from faaslib.server._http_front import edge_front
@@ -553,3 +555,26 @@ async def test_the_edge_front_serves_a_distribution_over_http() -> None:
 
 def _values(headers: dict[str, Any], name: str) -> list[str]:
     return [entry["value"] for entry in headers.get(name, [])]
+
+
+async def test_a_numbered_version_is_associated_and_latest_or_an_alias_refused() -> None:
+    registry = faaslib.Registry()
+    edge(registry, "gate", add_header("request", "X-Version", "1"))
+    version = registry.publish_version("gate")
+    for qualifier in ("$LATEST", "live"):
+        with pytest.raises(InvalidLambdaFunctionAssociation, match="specific function version"):
+            Distribution(Origin(), viewer_request=f"gate:{qualifier}")
+    origin = Origin()
+    distribution = Distribution(origin, viewer_request=f"gate:{version}")
+    async with faaslib.Invoker(registry) as invoker:
+        answer = await distribution.request(invoker, "/")
+    assert answer.status == 200
+    assert origin.requests[0]["headers"]["x-version"] == [{"key": "X-Version", "value": "1"}]
+
+
+def test_an_s3_origin_in_an_origin_event() -> None:
+    event = cloudfront_event("origin-request", origin=s3_origin("assets", region="eu-west-1"))
+    check_event(event)
+    origin = event["Records"][0]["cf"]["request"]["origin"]["s3"]
+    assert origin["domainName"] == "assets.s3.eu-west-1.amazonaws.com"
+    assert origin["authMethod"] == "origin-access-identity"

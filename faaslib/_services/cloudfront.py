@@ -47,9 +47,12 @@ __all__ = [
     "Distribution",
     "EdgeFailure",
     "EdgeResponseError",
+    "InvalidLambdaFunctionAssociation",
     "RouteOrigin",
     "cloudfront_event",
+    "custom_origin",
     "edge_headers",
+    "s3_origin",
 ]
 
 EventType = Literal["viewer-request", "origin-request", "origin-response", "viewer-response"]
@@ -140,6 +143,24 @@ class EdgeResponseError(FaaslibError):
     fault = "User"
 
 
+class InvalidLambdaFunctionAssociation(FaaslibError):
+    """A cache behavior names a function CloudFront cannot associate (``$LATEST`` or an
+    alias: CloudFront takes only a numbered version)."""
+
+    error_type = "InvalidLambdaFunctionAssociation"
+    status_code = 400
+    fault = "User"
+
+
+def _check_association(event_type: str, function: str) -> None:
+    name, colon, qualifier = function.partition(":")
+    if not name or (colon and not qualifier.isdigit()):
+        raise InvalidLambdaFunctionAssociation(
+            f"The function ARN must reference a specific function version. (The ARN must end "
+            f"with the version number.) {event_type}: {function}"
+        )
+
+
 class EdgeFailure:
     """Why CloudFront answered the viewer with an error page instead of the content.
 
@@ -215,6 +236,20 @@ def custom_origin(domain_name: str = "example.org", *, path: str = "") -> dict[s
             "protocol": "https",
             "readTimeout": 30,
             "sslProtocols": ["TLSv1.2"],
+        }
+    }
+
+
+def s3_origin(bucket: str = "example-bucket", *, region: str = "us-east-1") -> dict[str, Any]:
+    """An S3 origin (with an origin access identity) as an origin event's ``request.origin``
+    names it."""
+    return {
+        "s3": {
+            "authMethod": "origin-access-identity",
+            "customHeaders": {},
+            "domainName": f"{bucket}.s3.{region}.amazonaws.com",
+            "path": "",
+            "region": region,
         }
     }
 
@@ -526,7 +561,10 @@ class Distribution(FollowsSite):
     :param origin: answers the request CloudFront forwards (a CloudFront request object
         with its ``body``) with an :class:`~faaslib.HttpAnswer` (may be async), or a
         :class:`RouteOrigin`: a function behind one of faaslib's HTTP routes
-    :param viewer_request: the function of each event (a name; ``None``: no function)
+    :param viewer_request: the function of each event (``None``: no function): a numbered
+        version (``name:3``) as CloudFront takes, or a bare name (the function's latest code,
+        which CloudFront would refuse; handy in tests)
+    :raises InvalidLambdaFunctionAssociation: a function named by ``$LATEST`` or an alias
     :param include_body: the request events' functions get the body (CloudFront's "include
         body": base64, truncated to 40 KB at viewer-request, 1 MB at origin-request)
     :param origin_domain: the custom origin's domain, in origin events
@@ -558,6 +596,8 @@ class Distribution(FollowsSite):
             )
             if name is not None
         }
+        for event_type, function in self.functions.items():
+            _check_association(event_type, function)
         self.include_body = include_body
         self.origin_object = custom_origin(origin_domain)
         self.id = distribution_id or "E" + uuid.uuid4().hex[:13].upper()
