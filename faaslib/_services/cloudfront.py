@@ -14,8 +14,14 @@ Lambda@Edge needs no invoke statement in the function's policy (CloudFront repli
 function and invokes the replica itself; the role trusts ``edgelambda.amazonaws.com``): the
 functions are invoked as the distribution's own account (``principal=`` its account id).
 
-Simplified: one cache behavior and no cache (every request goes to the origin); no
-CloudFront-added headers (``CloudFront-Viewer-Country``, ...); the origin is a callable.
+The origin is a callable or a function behind one of faaslib's HTTP routes
+(:class:`RouteOrigin`); ``faaslib.server._http_front.edge_front`` serves a distribution over
+HTTP.
+
+Simplified: one cache behavior and no cache (every request goes to the origin, and each
+origin-request function runs); no CloudFront-added headers (``CloudFront-Viewer-Country``,
+...); the Host header is not rewritten to the origin's domain; CloudFront's error pages are
+worded by faaslib (status and ``x-cache`` as CloudFront sends them).
 """
 
 from __future__ import annotations
@@ -564,10 +570,10 @@ class Distribution(FollowsSite):
     :param viewer_request: the function of each event (``None``: no function): a numbered
         version (``name:3``) as CloudFront takes, or a bare name (the function's latest code,
         which CloudFront would refuse; handy in tests)
-    :raises InvalidLambdaFunctionAssociation: a function named by ``$LATEST`` or an alias
     :param include_body: the request events' functions get the body (CloudFront's "include
         body": base64, truncated to 40 KB at viewer-request, 1 MB at origin-request)
     :param origin_domain: the custom origin's domain, in origin events
+    :raises InvalidLambdaFunctionAssociation: a function named by ``$LATEST`` or an alias
     """
 
     def __init__(
