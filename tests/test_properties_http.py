@@ -332,6 +332,16 @@ def test_a_path_with_a_line_feed_is_answered_as_lambda_and_the_services_do(
     _check_front_answer(request, _send(client, method, raw_path, {}, b"{}"))
 
 
+@pytest.mark.parametrize("raw_path", ["/2015-03-31", "/2015-03-31/."])
+def test_the_api_versions_own_path_is_the_invoke_apis(client: httpx.Client, raw_path: str) -> None:
+    # The dot segments are resolved on the way in: what is left is the API version's path,
+    # which names no operation (it went to the HTTP front: its 404, without Lambda's headers).
+    response = _send(client, "GET", raw_path, {}, b"")
+    assert response.status_code == 404
+    assert response.headers["x-amzn-ErrorType"] == "UnknownOperationException"
+    assert response.headers["x-amzn-RequestId"]
+
+
 def test_a_final_line_feed_is_not_the_invoke_operation(client: httpx.Client) -> None:
     response = _send(client, "POST", "/2015-03-31/functions/echo/invocations%0A", {}, b"{}")
     assert response.status_code == 404

@@ -60,7 +60,7 @@ class _Dispatch:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
-        if not path.startswith(INVOKE_API_PREFIX):
+        if not path.startswith(INVOKE_API_PREFIX) and path != INVOKE_API_PREFIX[:-1]:
             await self.front(scope, receive, send)
         elif "\n" in path:
             await self.unknown_operation(scope, receive, send)
@@ -102,7 +102,7 @@ def create_app(
         async with invoker:
             yield
 
-    invoke_api = Router(routes=api.routes(), default=api.unknown_operation)
+    invoke_api = Router(routes=api.routes(), default=api.unknown_operation, redirect_slashes=False)
     app = Starlette(lifespan=lifespan, exception_handlers={FaaslibError: _faaslib_error})
     # Every request to the dispatcher: a route (even Mount("")) is a pattern, and a pattern's
     # "." does not match a line feed of a path.
