@@ -53,6 +53,13 @@ from ._services.cloudformation import CustomResource as CustomResource
 from ._services.cloudformation import CustomResourceFailed as CustomResourceFailed
 from ._services.cloudformation import CustomResourceStack as CustomResourceStack
 from ._services.cloudformation import StackEvent as StackEvent
+from ._services.cloudfront import Distribution as Distribution
+from ._services.cloudfront import EdgeFailure as EdgeFailure
+from ._services.cloudfront import EdgeResponseError as EdgeResponseError
+from ._services.cloudfront import (
+    InvalidLambdaFunctionAssociation as InvalidLambdaFunctionAssociation,
+)
+from ._services.cloudfront import RouteOrigin as RouteOrigin
 from ._services.cloudwatch_logs import CloudWatchLogs as CloudWatchLogs
 from ._services.cloudwatch_logs import LogGroup as LogGroup
 from ._services.codecommit import BranchNameExistsException as BranchNameExistsException
@@ -196,7 +203,10 @@ __all__ = [
     "DependencyFailedException",
     "Destination",
     "DestinationTarget",
+    "Distribution",
     "DynamoDB",
+    "EdgeFailure",
+    "EdgeResponseError",
     "EventBridgeRule",
     "EventBus",
     "EventSourceMapping",
@@ -213,6 +223,7 @@ __all__ = [
     "HttpTrigger",
     "InvalidEventPatternException",
     "InvalidJobStateException",
+    "InvalidLambdaFunctionAssociation",
     "InvalidLambdaResponseException",
     "InvalidMessageContents",
     "InvalidParameterException",
@@ -256,6 +267,7 @@ __all__ = [
     "RequestTooLargeException",
     "ResourceConflictException",
     "ResourceNotFoundException",
+    "RouteOrigin",
     "RuleDoesNotExistException",
     "RuleStatistics",
     "Schedule",

@@ -1,7 +1,8 @@
 """AWS-shaped events for tests: the events Lambda delivers from SQS, SNS, S3, Kinesis, DynamoDB
 Streams, EventBridge (and its destination events), API Gateway (REST and HTTP APIs), Function
-URLs, load balancers, Firehose, CloudWatch Logs, Cognito, AWS IoT rules and CloudFormation
-custom resources, with sensible defaults and keyword overrides.
+URLs, load balancers, Firehose, CloudWatch Logs, Cognito, AWS IoT rules, CloudFormation custom
+resources, SES, S3 Batch Operations, CodePipeline, CodeCommit, AWS Config, Lex V2, Alexa and
+CloudFront (Lambda@Edge), with sensible defaults and keyword overrides.
 
 Each factory returns a plain ``dict`` to pass to ``invoker.invoke(name, event)`` or to a
 handler directly. They build their records with the same builders faaslib's own sources use,
@@ -28,6 +29,7 @@ from ._clock import VirtualClock
 from ._ids import new_request_id
 from ._services.alexa import alexa_skill_event as alexa_skill
 from ._services.cloudformation import cloudformation_custom_resource
+from ._services.cloudfront import cloudfront_event as cloudfront
 from ._services.cloudwatch_logs import cloudwatch_logs_event as cloudwatch_logs
 from ._services.codecommit import codecommit_event as codecommit
 from ._services.codepipeline import codepipeline_job
@@ -65,6 +67,7 @@ __all__ = [
     "api_gateway_v1",
     "api_gateway_v2",
     "cloudformation_custom_resource",
+    "cloudfront",
     "cloudwatch_logs",
     "codecommit",
     "codepipeline_job",

@@ -34,6 +34,13 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     faaslib.InvalidEventPatternException: (ValueError, "InvalidEventPatternException", 400, "User"),
     faaslib.CustomResourceFailed: (None, "CustomResourceFailed", 400, "User"),
     faaslib.AlreadyExistsException: (None, "AlreadyExists", 400, "User"),
+    faaslib.EdgeResponseError: (None, "LambdaValidationError", 502, "Service"),
+    faaslib.InvalidLambdaFunctionAssociation: (
+        None,
+        "InvalidLambdaFunctionAssociation",
+        400,
+        "User",
+    ),
     faaslib.CodePipelineError: (None, "CodePipelineError", 400, "User"),
     faaslib.InvalidJobStateException: (None, "InvalidJobStateException", 400, "User"),
     faaslib.JobNotFoundException: (LookupError, "JobNotFoundException", 400, "User"),

@@ -146,7 +146,7 @@ class EdgeResponseError(FaaslibError):
 
     error_type = "LambdaValidationError"
     status_code = 502
-    fault = "User"
+    fault = "Service"  # a 5xx, as CloudFront serves it
 
 
 class InvalidLambdaFunctionAssociation(FaaslibError):

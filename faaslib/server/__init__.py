@@ -27,6 +27,7 @@ from ._auth import CredentialsError as CredentialsError
 from ._auth import Identity as Identity
 from ._auth import load_credentials as load_credentials
 from ._http_front import HttpFront as HttpFront
+from ._http_front import edge_front as edge_front
 from ._http_front import http_front as http_front
 from ._invoke_api import InvokeApi as InvokeApi
 from ._serve import DEFAULT_HOST as DEFAULT_HOST
@@ -42,6 +43,7 @@ __all__ = [
     "InvokeApi",
     "Server",
     "create_app",
+    "edge_front",
     "error_response",
     "http_front",
     "load_credentials",
