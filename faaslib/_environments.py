@@ -13,9 +13,10 @@ import anyio
 from anyio import CancelScope
 
 from . import _function_errors as errors
+from . import _logs
 from ._durations import EXACT_RUNS
 from ._errors import InvokerClosed
-from ._execution import execute, execute_with_tail
+from ._execution import execute, execute_logged, write_function_log
 from ._handler import is_async_callable
 from ._history import running_attempt
 from ._ids import UNHANDLED
@@ -27,7 +28,7 @@ from ._usage import max_memory_mb, report_line
 if TYPE_CHECKING:
     from ._clock import Clock
     from ._deadline import Deadlines
-    from ._execution import FunctionRuntime
+    from ._execution import Ending, FunctionRuntime
     from ._faults import Faults
     from ._history import History
     from ._process import ProcessEnvironment
@@ -79,6 +80,9 @@ class Runner:
     the init step, in a worker process with ``isolation="process"``), runs the handler there,
     records duration and billing on the function, and writes Lambda's ``START``, ``END`` and
     ``REPORT`` lines through the ``faaslib`` logger at INFO level.
+
+    An invocation of a function whose log group has a subscription (``fn.log_sinks``) is
+    captured as ``log_type="Tail"`` captures it, and its whole log written to the group.
     """
 
     def __init__(
@@ -116,6 +120,8 @@ class Runner:
         #: it by the history and tracing.
         self.last_duration_ms = 0.0
         self.last_init_ms: float | None = None
+        #: Whether this runner asked :mod:`._logs` to capture log records (for log groups).
+        self._capturing_logs = False
 
     async def start(self, fn: FunctionRuntime, *, provisioned: bool = False) -> Environment:
         """Start a new environment of ``fn``: run its init step.
@@ -304,14 +310,15 @@ class Runner:
                     self._busy.discard(process)
                 if self._closed:  # close() stopped the worker: its answer is not the handler's
                     raise _closed_error()
-            elif tail:
-                result, ending = await execute_with_tail(
+            elif tail or fn.log_sinks:
+                result, ending = await self._logged(
                     fn,
                     event,
+                    data,
                     request_id,
                     invoked_arn,
                     client_context,
-                    self._deadlines,
+                    tail,
                     environment.init_result,
                     init_ms,
                 )
@@ -364,6 +371,39 @@ class Runner:
             )
         return result
 
+    async def _logged(
+        self,
+        fn: FunctionRuntime,
+        event: Any,
+        data: bytes,
+        request_id: str,
+        invoked_arn: str,
+        client_context: bytes | None,
+        tail: bool,
+        init_result: Any,
+        init_ms: float | None,
+    ) -> tuple[InvocationResult, Ending | None]:
+        """A thread-mode run with its log captured: its tail in the result if ``tail``, the
+        whole log to the function's log groups if it has any."""
+        if fn.log_sinks and not self._capturing_logs:  # log records too, until close()
+            _logs.install()
+            self._capturing_logs = True
+        result, ending, buffer = await execute_logged(
+            fn,
+            event,
+            request_id,
+            invoked_arn,
+            client_context,
+            self._deadlines,
+            init_result,
+            init_ms,
+        )
+        if fn.log_sinks:
+            write_function_log(fn, buffer.full(), data)
+        if tail:
+            result = result._replace(log_result=buffer.tail())
+        return result, ending
+
     async def _run_in_process(
         self,
         fn: FunctionRuntime,
@@ -384,9 +424,12 @@ class Runner:
                 client_context=client_context,
                 tail=tail,
                 init_ms=init_ms,
+                log=bool(fn.log_sinks),
             )
         finally:
             fn.durations.append((perf_counter() - start) * 1000)
+        if outcome.log is not None:
+            write_function_log(fn, outcome.log, data)
         result = outcome.result
         fn.invocations += 1
         if result.function_error is not None:
@@ -406,6 +449,9 @@ class Runner:
         """Close the worker processes of every environment left (shielded): free ones are
         asked to exit, busy ones are killed (their invocations raise InvokerClosed)."""
         self._closed = True
+        if self._capturing_logs:
+            self._capturing_logs = False
+            _logs.uninstall()
         with CancelScope(shield=True):
             for process in list(self._busy):
                 process.kill()

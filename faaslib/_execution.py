@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import logging
 import time
 import uuid
 from array import array
@@ -35,11 +36,15 @@ __all__ = [
     "Ending",
     "FunctionRuntime",
     "execute",
+    "execute_logged",
     "execute_with_tail",
     "failed",
     "new_request_id",
     "timed_out",
+    "write_function_log",
 ]
+
+logger = logging.getLogger("faaslib")
 
 
 class Ending(NamedTuple):
@@ -79,6 +84,7 @@ class FunctionRuntime:
         "invocations",
         "is_async",
         "log_group_name",
+        "log_sinks",
         "log_stream_name",
         "max_response",
         "memory_limit_in_mb",
@@ -116,6 +122,10 @@ class FunctionRuntime:
         self.log_group_name = f"/aws/lambda/{spec.name}"
         today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y/%m/%d")
         self.log_stream_name = f"{today}/[{self.version}]{uuid.uuid4().hex}"
+        #: The subscribed log groups of ``/aws/lambda/<name>`` (the list :mod:`._logs` keeps
+        #: for the name, changing in place): while it is not empty, each invocation writes
+        #: its log there.
+        self.log_sinks = _logs.function_sinks(spec.name)
         self.invocations = 0
         self.errors = 0
         self.timeouts = 0
@@ -238,7 +248,7 @@ def timed_out(request_id: str, fn: FunctionRuntime) -> InvocationResult:
     return failed(errors.timeout_error(request_id, fn.timeout), request_id, fn)
 
 
-async def execute_with_tail(
+async def execute_logged(
     fn: FunctionRuntime,
     event: Any,
     request_id: str,
@@ -247,9 +257,9 @@ async def execute_with_tail(
     deadlines: Deadlines,
     init_result: Any = None,
     init_ms: float | None = None,
-) -> tuple[InvocationResult, Ending | None]:
-    """:func:`execute`, capturing the invocation's log for ``log_type="Tail"``; ``init_ms``
-    is the environment's Init Duration on a cold start."""
+) -> tuple[InvocationResult, Ending | None, _logs.LogBuffer]:
+    """:func:`execute`, capturing the invocation's log (``START`` to ``REPORT``) in the
+    buffer returned with it; ``init_ms`` is the environment's Init Duration on a cold start."""
     _logs.tee_streams()
     buffer = _logs.LogBuffer(request_id)
     buffer.write(f"START RequestId: {request_id} Version: {fn.version}\n")
@@ -273,4 +283,36 @@ async def execute_with_tail(
         *(ending or _LIVES_ON),
     )
     buffer.write(f"END RequestId: {request_id}\n{report}\n")
+    return result, ending, buffer
+
+
+async def execute_with_tail(
+    fn: FunctionRuntime,
+    event: Any,
+    request_id: str,
+    invoked_arn: str,
+    client_context: bytes | None,
+    deadlines: Deadlines,
+    init_result: Any = None,
+    init_ms: float | None = None,
+) -> tuple[InvocationResult, Ending | None]:
+    """:func:`execute`, capturing the invocation's log for ``log_type="Tail"``; ``init_ms``
+    is the environment's Init Duration on a cold start."""
+    result, ending, buffer = await execute_logged(
+        fn, event, request_id, invoked_arn, client_context, deadlines, init_result, init_ms
+    )
     return result._replace(log_result=buffer.tail()), ending
+
+
+def write_function_log(fn: FunctionRuntime, text: str, payload: bytes) -> None:
+    """Write an invocation's log to the function's subscribed log groups, in the stream of its
+    environment; a group that refuses it (a clock far from the events' time) is logged."""
+    for sink in list(fn.log_sinks):
+        _write_to(sink, fn, text, payload)
+
+
+def _write_to(sink: _logs.FunctionLogSink, fn: FunctionRuntime, text: str, payload: bytes) -> None:
+    try:
+        sink.put_function_log(fn.log_stream_name, text, payload)
+    except Exception:  # the invocation's result stands
+        logger.exception("Could not write the log of function %s to its log group", fn.name)

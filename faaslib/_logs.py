@@ -5,6 +5,11 @@ output and error are wrapped (once, while some invoker needs it) in a tee that c
 to the current invocation's buffer, and a root logging handler copies log records in
 Lambda's ``[LEVEL]\\t<time>\\t<request id>\\t<message>`` form. Concurrent invocations never mix
 their logs: each runs in its own context (worker threads get a copy).
+
+The same buffer feeds a function's log group: a ``/aws/lambda/<name>`` group that has a
+subscription registers here (:func:`subscribe`) as a :class:`FunctionLogSink`, and every
+runtime of that function holds the one list of its sinks (:func:`function_sinks`), so an
+invocation writes its whole log (up to :data:`FULL_LOG_CHARS`) while the list is not empty.
 """
 
 from __future__ import annotations
@@ -16,19 +21,28 @@ import sys
 import threading
 import time
 from contextvars import ContextVar
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 __all__ = [
+    "FULL_LOG_CHARS",
+    "FunctionLogSink",
     "LogBuffer",
     "current_buffer",
+    "function_sinks",
     "install",
     "replace_surrogates",
+    "subscribe",
+    "tail_of",
     "tee_streams",
     "uninstall",
+    "unsubscribe",
 ]
 
 #: Lambda returns the last 4 KB of the log.
 TAIL_BYTES = 4096
+#: At most this much of an invocation's log goes to its function's log group (a PutLogEvents
+#: batch's size): past it, the head and the last 4 KB with a line saying what was left out.
+FULL_LOG_CHARS = 1_048_576
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -61,12 +75,61 @@ class LogBuffer:
 
     def tail(self) -> str:
         """Base64 of the last 4 KB of the log, as ``X-Amz-Log-Result``."""
+        return tail_of(self.text())
+
+    def full(self) -> str:
+        """The whole log, or past :data:`FULL_LOG_CHARS` its head and its end (``END`` and
+        ``REPORT``, and all of the last 4 KB that ``tail`` returns), with a line between them
+        saying how many characters were left out."""
         text = self.text()
-        try:
-            data = text.encode()[-TAIL_BYTES:]
-        except UnicodeEncodeError:  # a logged lone surrogate
-            data = replace_surrogates(text).encode()[-TAIL_BYTES:]
-        return base64.b64encode(data).decode()
+        if len(text) <= FULL_LOG_CHARS:
+            return text
+        head = text[: FULL_LOG_CHARS - 2 * TAIL_BYTES - 100].rpartition("\n")[0]
+        tail = text[-2 * TAIL_BYTES :]  # from a line's start, its last 4 KB whole (the Tail's)
+        start = tail.find("\n", 0, TAIL_BYTES)
+        tail = tail[start + 1 :]
+        left_out = len(text) - len(head) - 1 - len(tail)  # the head keeps its line end
+        return f"{head}\n[faaslib: {left_out} characters of this log left out]\n{tail}"
+
+
+def tail_of(text: str) -> str:
+    """Base64 of the last 4 KB of ``text`` in UTF-8, as ``X-Amz-Log-Result``."""
+    try:
+        data = text.encode()[-TAIL_BYTES:]
+    except UnicodeEncodeError:  # a logged lone surrogate
+        data = replace_surrogates(text).encode()[-TAIL_BYTES:]
+    return base64.b64encode(data).decode()
+
+
+class FunctionLogSink(Protocol):
+    """A function's log group with a subscription (CloudWatch Logs' ``LogGroup``)."""
+
+    def put_function_log(self, log_stream: str, text: str, payload: bytes) -> None:
+        """Store an invocation's log (``START`` to ``REPORT``) in ``log_stream``; ``payload``
+        is the invocation's event, so a subscription does not feed on its own invocations."""
+        ...
+
+
+#: The sinks of each function name: one list per name, held by the function's runtimes.
+_sinks: dict[str, list[FunctionLogSink]] = {}
+
+
+def function_sinks(function_name: str) -> list[FunctionLogSink]:
+    """The list of the function's log sinks (the same list every time: it changes in place)."""
+    return _sinks.setdefault(function_name, [])
+
+
+def subscribe(function_name: str, sink: FunctionLogSink) -> None:
+    """Send the function's invocation logs to ``sink`` too (once however often called)."""
+    sinks = function_sinks(function_name)
+    if not any(s is sink for s in sinks):
+        sinks.append(sink)
+
+
+def unsubscribe(function_name: str, sink: FunctionLogSink) -> None:
+    """Stop sending the function's invocation logs to ``sink``."""
+    sinks = function_sinks(function_name)
+    sinks[:] = [s for s in sinks if s is not sink]
 
 
 current_buffer: ContextVar[LogBuffer | None] = ContextVar("faaslib_log_buffer", default=None)

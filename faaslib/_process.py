@@ -10,7 +10,7 @@ the timeout by killing the worker, and turns a dead worker into Lambda's platfor
 
 from __future__ import annotations
 
-import base64
+import dataclasses
 import enum
 import math
 import os
@@ -28,7 +28,7 @@ from . import _function_errors as errors
 from ._backend import current_backend
 from ._handler import handler_reference, main_source
 from ._ids import UNHANDLED
-from ._logs import TAIL_BYTES
+from ._logs import tail_of
 from ._messages import (
     Answer,
     Exit,
@@ -130,6 +130,8 @@ class ProcessOutcome:
     :ivar status: ``None``, or ``"timeout"`` / ``"error"`` for the REPORT line's ``Status``
     :ivar error_type: the REPORT line's ``Error Type`` (``Runtime.ExitError``,
         ``Runtime.OutOfMemory``), else ``None``
+    :ivar log: the invocation's whole log (up to :data:`~faaslib._logs.FULL_LOG_CHARS`),
+        when it was asked for (``log=True``)
     """
 
     result: InvocationResult
@@ -137,6 +139,7 @@ class ProcessOutcome:
     reusable: bool
     status: str | None
     error_type: str | None
+    log: str | None = None
 
 
 def check_importable(spec: FunctionSpec) -> None:
@@ -208,6 +211,16 @@ def _setup(
         code_dir=code_dir,
         lambda_code=isinstance(spec.handler, str),
     )
+
+
+def _split_log(outcome: ProcessOutcome, tail: bool, log: bool) -> ProcessOutcome:
+    """The outcome with its result's ``log_result`` (the whole log, as the worker sends it)
+    cut to the tail if asked for (else none), and the whole log in ``log`` if asked for."""
+    text = outcome.result.log_result
+    if text is None:
+        return outcome
+    result = outcome.result._replace(log_result=tail_of(text) if tail else None)
+    return dataclasses.replace(outcome, result=result, log=text if log else None)
 
 
 class ProcessEnvironment:
@@ -337,6 +350,7 @@ class ProcessEnvironment:
         client_context: bytes | None,
         tail: bool,
         init_ms: float | None = None,
+        log: bool = False,
     ) -> ProcessOutcome:
         """Run one invocation in the worker, which decodes ``payload`` as thread mode does.
 
@@ -345,7 +359,9 @@ class ProcessEnvironment:
         memory goes over the memory size ``Runtime.OutOfMemory``. After a timeout (even one
         the worker answered itself: a sync handler's thread would run on) or either error the
         worker is gone (killed and reaped). Cancelling the caller kills the worker.
-        ``init_ms`` is the Init Duration for the REPORT line of the tail (a cold start).
+        ``init_ms`` is the Init Duration for the REPORT line of the tail (a cold start);
+        ``log`` asks for the whole log in the outcome's ``log``. (A worker asked for its log
+        answers with the whole of it, as text, in ``log_result``: the tail is cut here.)
 
         :raises ~faaslib.InvalidRequestContentException: the payload does not fit the
             handler's event type (nothing ran; the environment stays usable)
@@ -357,22 +373,31 @@ class ProcessEnvironment:
         self._busy = True
         began = time.perf_counter()
         try:
+            captured = tail or log
             reply = await self._exchange(
                 Invoke(
-                    request_id, invoked_arn, payload, client_context, tail, init_ms, trace_header()
+                    request_id,
+                    invoked_arn,
+                    payload,
+                    client_context,
+                    captured,
+                    init_ms,
+                    trace_header(),
                 ),
                 time.monotonic() + self._timeout + KILL_GRACE,
             )
             if type(reply) is Answer:
-                outcome = self._answered(reply, began, tail, init_ms)
+                outcome = self._answered(reply, began, captured, init_ms)
             elif type(reply) is Raised:  # decoding the payload failed
                 self._peak_kb = reply.peak_kb
                 raised = reply.exception
                 outcome = None
             elif isinstance(reply, Lost):
-                outcome = await self._lost(reply, request_id, began, tail, init_ms)
+                outcome = await self._lost(reply, request_id, began, captured, init_ms)
             else:
                 raise _unexpected(reply)
+            if outcome is not None and captured:
+                outcome = _split_log(outcome, tail, log)
             if outcome is not None and not outcome.reusable:
                 await self._discard()
         except BaseException:
@@ -408,7 +433,7 @@ class ProcessEnvironment:
             lines = errors.log_lines(document)
             status = "error"
         log = None
-        if tail:
+        if tail:  # the whole log, as text (see invoke)
             head = f"START RequestId: {request_id} Version: {self._version}\n"
             log = self._report(head + lines, request_id, duration, init_ms, status, error_type)
         result = InvocationResult(200, document, request_id, UNHANDLED, self._version, log)
@@ -426,7 +451,7 @@ class ProcessEnvironment:
             document = errors.exit_document(error_type, "signal: killed", request_id)
             log = None
             if tail and result.log_result is not None:  # the handler's log, then the error's
-                text = base64.b64decode(result.log_result).decode(errors="replace")
+                text = result.log_result  # the whole log, as text (see invoke)
                 head = text.rpartition(f"END RequestId: {request_id}\n")[0]
                 lines = errors.log_lines(document)
                 duration = (time.perf_counter() - began) * 1000
@@ -450,7 +475,7 @@ class ProcessEnvironment:
         status: str,
         error_type: str | None,
     ) -> str:
-        """End a log the worker could not end, as execute_with_tail does; return its tail."""
+        """End a log the worker could not end, as execute_logged does; return it."""
         report = report_line(
             request_id,
             duration,
@@ -460,8 +485,7 @@ class ProcessEnvironment:
             status,
             error_type,
         )
-        text += f"END RequestId: {request_id}\n{report}\n"
-        return base64.b64encode(text.encode()[-TAIL_BYTES:]).decode()
+        return f"{text}END RequestId: {request_id}\n{report}\n"
 
     async def _exchange(self, request: Setup | Invoke, deadline: float) -> Reply | Lost:
         """Send a request and return the reply (a message of :mod:`faaslib._messages`), or

@@ -23,7 +23,7 @@ from . import _logs
 from ._concurrency import Concurrency
 from ._deadline import deadlines
 from ._durations import EXACT_RUNS
-from ._execution import EXIT, TIMEOUT, FunctionRuntime, execute, execute_with_tail
+from ._execution import EXIT, TIMEOUT, FunctionRuntime, execute, execute_logged
 from ._handler import HandlerImportError, import_handler, is_async_callable
 from ._messages import (
     Answer,
@@ -199,8 +199,9 @@ async def _serve(setup: Setup, fd_in: int, fd_out: int, buffer: bytearray) -> No
             os.environ.pop(TRACE_VARIABLE, None)
         else:
             os.environ[TRACE_VARIABLE] = message.trace_header
-        if message.tail:
-            result, ending = await execute_with_tail(*args, init_result, message.init_ms)
+        if message.tail:  # the whole log, as text: the parent cuts the tail it returns
+            result, ending, log = await execute_logged(*args, init_result, message.init_ms)
+            result = result._replace(log_result=log.full())
         else:
             result, ending = await execute(*args, init_result)
         if len(runtime.durations) >= EXACT_RUNS:  # bounded memory in a long-lived worker

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
+from .. import _logs
 from .._errors import InvalidParameterException, ResourceNotFoundException
 from .log_patterns import LogPattern
 from .push import Pump, PushSource, PushTrigger
@@ -71,6 +72,8 @@ _Matched = tuple[StoredEvent, dict[str, str] | None]
 #: delivery).
 MAX_EVENT_PAYLOAD = 1_048_576
 _PAYLOAD_ROOM = MAX_EVENT_PAYLOAD - 1024
+#: The prefix of the groups Lambda writes functions' logs to.
+FUNCTION_GROUP_PREFIX = "/aws/lambda/"
 
 
 class LogGroup(PushSource):
@@ -125,6 +128,9 @@ class LogGroup(PushSource):
         :raises InvalidParameterException: a line is over 1 MB, the stream name is invalid, or
             ``timestamp`` is too old or too new for the group's clock
         """
+        self._put_lines(log_stream, text, timestamp, notify=True)
+
+    def _put_lines(self, log_stream: str, text: str, timestamp: int, *, notify: bool) -> None:
         batch: list[dict[str, Any]] = []
         size = 0
         for line in text.splitlines():
@@ -132,15 +138,39 @@ class LogGroup(PushSource):
                 continue
             line_size = len(utf8(line, "A log line")) + EVENT_OVERHEAD
             if batch and (len(batch) == MAX_BATCH_EVENTS or size + line_size > MAX_BATCH_BYTES):
-                self._put_all(log_stream, batch)
+                self._put_all(log_stream, batch, notify)
                 batch, size = [], 0
             batch.append({"timestamp": timestamp, "message": line})
             size += line_size
         if batch:
-            self._put_all(log_stream, batch)
+            self._put_all(log_stream, batch, notify)
 
-    def _put_all(self, log_stream: str, batch: list[dict[str, Any]]) -> None:
-        rejected = self.put_log_events(log_stream, batch).get("rejectedLogEventsInfo")
+    def put_function_log(self, log_stream: str, text: str, payload: bytes) -> None:
+        """Store an invocation's log as Lambda writes it to the function's group (the lines of
+        ``text`` at the group's clock's time, see :meth:`put_lines`); faaslib's runner calls
+        this for each invocation of a function whose ``/aws/lambda/<name>`` group has a
+        subscription.
+
+        The log of an invocation that a subscription of this very group made (``payload`` is
+        an ``awslogs`` event of this group) is stored but not sent to the subscriptions: on AWS
+        a function subscribed to its own group invokes itself forever (Lambda's recursive
+        loop detection covers SQS, SNS and S3, not CloudWatch Logs).
+        """
+        timestamp = round(self.clock.time() * 1000)
+        text = _logs.replace_surrogates(text)  # as Lambda's runtime writes it, in UTF-8
+        self._put_lines(log_stream, text, timestamp, notify=not self._made_by_self(payload))
+
+    def _made_by_self(self, payload: bytes) -> bool:
+        """Whether ``payload`` is an ``awslogs`` event of this group (a subscription's)."""
+        if b'"awslogs"' not in payload[:16]:
+            return False
+        try:
+            return awslogs_data(json.loads(payload)).get("logGroup") == self.name
+        except Exception:  # noqa: BLE001 - not a subscription's event after all
+            return False
+
+    def _put_all(self, log_stream: str, batch: list[dict[str, Any]], notify: bool) -> None:
+        rejected = self._put(log_stream, batch, notify).get("rejectedLogEventsInfo")
         if rejected:
             raise InvalidParameterException(
                 f"Log events at {batch[0]['timestamp']} are outside what PutLogEvents takes "
@@ -167,6 +197,11 @@ class LogGroup(PushSource):
             chronological order, stored events spanning over 24 hours, a bad stream name,
             timestamp or message (nothing is stored then)
         """
+        return self._put(log_stream, events, notify=True)
+
+    def _put(
+        self, log_stream: str, events: Sequence[Mapping[str, Any]], notify: bool
+    ) -> dict[str, Any]:
         _check_name("logStreamName", log_stream, _STREAM_NAME)
         batch = _checked_batch(events)
         now = round(self.clock.time() * 1000)
@@ -182,7 +217,8 @@ class LogGroup(PushSource):
         stream = self._streams.setdefault(log_stream, [])
         for event in stored:
             bisect.insort(stream, event, key=lambda e: (e.timestamp, e.event_id))
-        self._notify(log_stream, stored)
+        if notify:
+            self._notify(log_stream, stored)
         answer: dict[str, Any] = {"nextSequenceToken": f"{next(self._sequence):056d}"}
         rejected = {}
         if old:
@@ -357,6 +393,25 @@ class CloudWatchLogs(PushTrigger):
 
     def invoked_as(self, function_name: str, site: Site) -> tuple[str, str]:
         return "logs.amazonaws.com", self.log_group.arn
+
+    def _attach(self) -> None:
+        super()._attach()
+        function = self._function_of_group()
+        if function is not None:  # its invocations now write their logs to the group
+            _logs.subscribe(function, self.log_group)
+
+    def _detach(self) -> None:
+        super()._detach()
+        function = self._function_of_group()
+        if function is not None and not self.log_group._subscribers:
+            _logs.unsubscribe(function, self.log_group)
+
+    def _function_of_group(self) -> str | None:
+        """The function whose logs the group is Lambda's (``/aws/lambda/<name>``), or ``None``."""
+        name = self.log_group.name
+        return (
+            name[len(FUNCTION_GROUP_PREFIX) :] if name.startswith(FUNCTION_GROUP_PREFIX) else None
+        )
 
     def runner(self, function_name: str, host: TriggerHost) -> Pump:
         if not self._default_name:
