@@ -441,14 +441,13 @@ async def test_an_invocations_log_feeds_a_subscription_on_its_function_group() -
     reports = collector(registry, "costs", events=[CloudWatchLogs(group, "REPORT")])
     async with faaslib.Invoker(registry, clock=clock) as invoker:
         result = await invoker.invoke("checkout", {"order": 7}, log_type="Tail")
-        assert result.log_result is not None
-        now = int(clock.time() * 1000)
-        text = base64.b64decode(result.log_result).decode()
-        group.put_lines(lambda_log_stream(now), text, timestamp=now)
         await invoker.drain()
-    lines = [e["message"] for e in group.get_log_events(lambda_log_stream(now))["events"]]
+    [stream] = group.log_streams()  # the environment's: YYYY/MM/DD/[$LATEST]<hex>
+    lines = [e["message"] for e in group.get_log_events(stream)["events"]]
     assert lines[0].startswith("START RequestId: ")
     assert "charging 7" in lines
+    assert result.log_result is not None  # the tail is the same log's end
+    assert base64.b64decode(result.log_result).decode().endswith(lines[-1] + "\n")
     [event] = reports
     [report] = awslogs_data(event)["logEvents"]
     assert report["message"].startswith("REPORT RequestId: ")

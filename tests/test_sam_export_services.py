@@ -589,10 +589,15 @@ async def test_read_back_what_reaches_the_sources_reaches_the_functions(
         await invoker.drain()
     assert payloads(history, "on-order") == [{"total": 250}]
     assert payloads(history, "audit") == [{"kind": "Audit"}]  # the disabled rule: nothing
-    [delivered] = payloads(history, "alerts")
-    data = json.loads(gzip.decompress(base64.b64decode(delivered["awslogs"]["data"])))
-    assert data["logGroup"] == "/app/orders"
+    deliveries = [
+        json.loads(gzip.decompress(base64.b64decode(delivered["awslogs"]["data"])))
+        for delivered in payloads(history, "alerts")
+    ]
+    [data] = [d for d in deliveries if d["logGroup"] == "/app/orders"]
     assert [e["message"] for e in data["logEvents"]] == ["ERROR boom"]
+    # on-order's own log, which Lambda writes to /aws/lambda/on-order, subscribed to with ""
+    [own] = [d for d in deliveries if d["logGroup"] == "/aws/lambda/on-order"]
+    assert own["logEvents"][-1]["message"].startswith("REPORT RequestId: ")
     warm, pre_sign_up = payloads(history, "greeter")
     assert warm == {"warm": 1}
     assert pre_sign_up["triggerSource"] == "PreSignUp_SignUp"
