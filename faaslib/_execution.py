@@ -37,7 +37,6 @@ __all__ = [
     "FunctionRuntime",
     "execute",
     "execute_logged",
-    "execute_with_tail",
     "failed",
     "new_request_id",
     "timed_out",
@@ -284,24 +283,6 @@ async def execute_logged(
     )
     buffer.write(f"END RequestId: {request_id}\n{report}\n")
     return result, ending, buffer
-
-
-async def execute_with_tail(
-    fn: FunctionRuntime,
-    event: Any,
-    request_id: str,
-    invoked_arn: str,
-    client_context: bytes | None,
-    deadlines: Deadlines,
-    init_result: Any = None,
-    init_ms: float | None = None,
-) -> tuple[InvocationResult, Ending | None]:
-    """:func:`execute`, capturing the invocation's log for ``log_type="Tail"``; ``init_ms``
-    is the environment's Init Duration on a cold start."""
-    result, ending, buffer = await execute_logged(
-        fn, event, request_id, invoked_arn, client_context, deadlines, init_result, init_ms
-    )
-    return result._replace(log_result=buffer.tail()), ending
 
 
 def write_function_log(fn: FunctionRuntime, text: str, payload: bytes) -> None:

@@ -45,7 +45,7 @@ from .._wakeup import Waker, waker
 
 if TYPE_CHECKING:
     from .._clock import Clock
-    from .._invoker import Invoker
+    from .._triggers import Invokes as Invoker
 
 __all__ = [
     "DEFAULT_RESOURCE_TYPE",

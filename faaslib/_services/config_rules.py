@@ -29,7 +29,7 @@ from .._site import FollowsSite
 
 if TYPE_CHECKING:
     from .._clock import Clock
-    from .._invoker import Invoker
+    from .._triggers import Invokes as Invoker
 
 __all__ = [
     "ConfigRule",
