@@ -155,42 +155,32 @@ class EventWiring:
         reader.warn(f"{where}.EventSourceArn: {source_arn!r} is no queue or stream faaslib has")
 
     def _rule(self, logical_id: str) -> None:
+        """An ``AWS::Events::Rule``: each function target is a trigger of its own, a
+        ``Schedule`` or (with an ``EventPattern``) an ``EventBridgeRule``, wired by
+        CloudFormation alone, so a Permission is needed."""
         reader = self._reader
         where = f"Resources.{logical_id}.Properties"
         properties = reader.resolve(reader.names.properties(logical_id), where)
-        expression = properties.get("ScheduleExpression")
-        if expression is None:
-            self._pattern_rule(logical_id, properties, where)
-            return
-        for index, target in enumerate(properties.get("Targets", [])):
-            arn = target.get("Arn")
-            if reader.function_name(arn) is None:
-                reader.warn(f"{where}.Targets[{index}]: {arn!r} is no function; not invoked")
-                continue
-            options: dict[str, Any] = {
-                "enabled": properties.get("State", "ENABLED") == "ENABLED",
-                "name": reader.names.name(logical_id),
-            }
-            if "Input" in target:
-                options["input"] = _json_object(target["Input"], f"{where}.Targets[{index}].Input")
-            options["implicit_permission"] = False  # CloudFormation alone: a Permission is needed
-            self._add(
-                arn, build(f"{where}.Targets[{index}]", Schedule, expression, **options), where
-            )
-
-    def _pattern_rule(self, logical_id: str, properties: Mapping[str, Any], where: str) -> None:
-        """An ``AWS::Events::Rule`` with an ``EventPattern``: each function target is an
-        EventBridgeRule of its own (wired by CloudFormation alone: a Permission is needed)."""
         for index, target in enumerate(properties.get("Targets", [])):
             here = f"{where}.Targets[{index}]"
             arn = target.get("Arn")
-            if self._reader.function_name(arn) is None:
-                self._reader.warn(f"{here}: {arn!r} is no function; not invoked")
+            if reader.function_name(arn) is None:
+                reader.warn(f"{here}: {arn!r} is no function; not invoked")
                 continue
+            trigger = self._rule_target(logical_id, properties, target, here)
+            if trigger is not None:
+                self._add(arn, trigger, here)
+
+    def _rule_target(
+        self, logical_id: str, properties: Mapping[str, Any], target: Mapping[str, Any], here: str
+    ) -> Trigger | None:
+        name = self._reader.names.name(logical_id)
+        expression = properties.get("ScheduleExpression")
+        if expression is None:
             values = {
                 "Pattern": properties.get("EventPattern"),
                 "EventBusName": properties.get("EventBusName"),
-                "Name": self._reader.names.name(logical_id),
+                "Name": name,
                 "State": properties.get("State", "ENABLED"),
                 "Input": target.get("Input"),
                 "InputPath": target.get("InputPath"),
@@ -198,9 +188,15 @@ class EventWiring:
                 "RetryPolicy": target.get("RetryPolicy"),
                 "DeadLetterConfig": target.get("DeadLetterConfig"),
             }
-            trigger = self._eventbridge_rule(values, here, implicit_permission=False)
-            if trigger is not None:
-                self._add(arn, trigger, here)
+            return self._eventbridge_rule(values, here, implicit_permission=False)
+        options: dict[str, Any] = {
+            "enabled": properties.get("State", "ENABLED") == "ENABLED",
+            "name": name,
+            "implicit_permission": False,
+        }
+        if "Input" in target:
+            options["input"] = _json_object(target["Input"], f"{here}.Input")
+        return build(here, Schedule, expression, **options)
 
     def _subscribe(self, subscription: Mapping[str, Any], topic_arn: object, where: str) -> None:
         if subscription.get("Protocol") != "lambda":
