@@ -3,7 +3,7 @@ started on the invoker's task group, stopped when no function lists it any more.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from anyio import CancelScope
 
@@ -49,7 +49,7 @@ class RunningTriggers:
         """The event source mappings among them (one per pull trigger)."""
         return [m for m in self._runners.values() if isinstance(m, EventSourceMapping)]
 
-    def busy(self) -> list[Any]:
+    def busy(self) -> list[TriggerRunner]:
         """Those that have not settled: their sources hold work for them now."""
         return [r for r in self._runners.values() if not r.settled()]
 
