@@ -85,26 +85,32 @@ def wait_for_greeting(url: str, function: str, expected: str) -> None:
     """Invoke ``function`` until it greets with ``expected`` (a reloading server restarts).
 
     A connection the restarting server drops may be left to the garbage collector by the
-    client: it is collected here, where its ResourceWarning is expected, not in a later test.
+    client: it is collected here, once the polling frame (and the last answer it held) is
+    gone, where its ResourceWarning is expected, not in a later test.
     """
     client = lambda_client(url)
-    deadline = time.monotonic() + 30
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ResourceWarning)
         try:
-            while True:
-                try:
-                    answer = client.invoke(FunctionName=function, Payload=b'{"name": "you"}')
-                    greeting = json.loads(answer["Payload"].read()).get("greeting")
-                except Exception:  # noqa: BLE001 - not serving yet, or restarting
-                    greeting = None
-                if greeting == expected:
-                    return
-                assert time.monotonic() < deadline, f"never answered {expected!r}"
-                time.sleep(0.05)
+            _poll_for_greeting(client, function, expected)
         finally:
             client.close()
+            del client
             gc.collect()
+
+
+def _poll_for_greeting(client: Any, function: str, expected: str) -> None:
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            answer = client.invoke(FunctionName=function, Payload=b'{"name": "you"}')
+            greeting = json.loads(answer["Payload"].read()).get("greeting")
+        except Exception:  # noqa: BLE001 - not serving yet, or restarting
+            greeting = None
+        if greeting == expected:
+            return
+        assert time.monotonic() < deadline, f"never answered {expected!r}"
+        time.sleep(0.05)
 
 
 @pytest.fixture(scope="module")
