@@ -34,6 +34,8 @@ from ._errors import TemplateWarning as TemplateWarning
 from ._errors import TooManyRequestsException as TooManyRequestsException
 from ._errors import ValidationException as ValidationException
 from ._faults import Faults as Faults
+from ._file_system import EFSMountFailureException as EFSMountFailureException
+from ._file_system import FileSystem as FileSystem
 from ._history import History as History
 from ._history import Invocation as Invocation
 from ._invoker import Invoker as Invoker
@@ -205,6 +207,7 @@ __all__ = [
     "DestinationTarget",
     "Distribution",
     "DynamoDB",
+    "EFSMountFailureException",
     "EdgeFailure",
     "EdgeResponseError",
     "EventBridgeRule",
@@ -212,6 +215,7 @@ __all__ = [
     "EventSourceMapping",
     "FaaslibError",
     "Faults",
+    "FileSystem",
     "FirehoseTransform",
     "FunctionMetrics",
     "FunctionSpec",

@@ -17,6 +17,7 @@ from . import _logs
 from ._durations import EXACT_RUNS
 from ._errors import InvokerClosed
 from ._execution import execute, execute_logged, write_function_log
+from ._file_system import FileSystem, Mount, mount
 from ._handler import is_async_callable
 from ._history import running_attempt
 from ._ids import UNHANDLED
@@ -122,12 +123,18 @@ class Runner:
         self.last_init_ms: float | None = None
         #: Whether this runner asked :mod:`._logs` to capture log records (for log groups).
         self._capturing_logs = False
+        #: The file systems its environments mounted, held until :meth:`close`.
+        self._mounts: dict[FileSystem, Mount] = {}
 
     async def start(self, fn: FunctionRuntime, *, provisioned: bool = False) -> Environment:
         """Start a new environment of ``fn``: run its init step.
 
         :raises InitFailed: the init step raised or ran past :data:`INIT_TIMEOUT`
+        :raises ~faaslib.EFSMountFailureException: its file system cannot be mounted
         """
+        file_system = fn.spec.file_system
+        if file_system is not None and file_system not in self._mounts:
+            self._mounts[file_system] = mount(file_system)
         if fn.spec.isolation == "process":
             from ._process import InitFailed as ProcessInitFailed
             from ._process import ProcessEnvironment
@@ -449,6 +456,9 @@ class Runner:
         """Close the worker processes of every environment left (shielded): free ones are
         asked to exit, busy ones are killed (their invocations raise InvokerClosed)."""
         self._closed = True
+        for held in self._mounts.values():
+            held.release()
+        self._mounts.clear()
         if self._capturing_logs:
             self._capturing_logs = False
             _logs.uninstall()

@@ -11,6 +11,7 @@ from typing import Any, Literal, TypedDict
 from ._conversion import EventDecoder, ResultEncoder, event_decoder, result_encoder
 from ._destinations import DeadLetter, Destination, check_destination
 from ._errors import ValidationException
+from ._file_system import FileSystem
 from ._handler import HandlerShape, check_handler_setting, inspect_handler
 from ._triggers import Trigger
 from ._variables import check_environment
@@ -51,6 +52,7 @@ class FunctionOptions(TypedDict, total=False):
     events: Sequence[Trigger]
     environment: Mapping[str, str]
     code_uri: str | None
+    file_system: FileSystem | None
 
 
 def _check_range(field_name: str, value: object, low: float, high: float) -> None:
@@ -109,6 +111,9 @@ class FunctionSpec:
     ``events`` lists the function's triggers (SAM's ``Events``), such as
     ``faaslib.SQS(queue, batch_size=10)``: an invoker runs a mapping for each.
 
+    ``file_system`` (Lambda's ``FileSystemConfigs``), a :class:`~faaslib.FileSystem`, is a
+    local directory the function's environments see at its mount path.
+
     Code as Lambda runs it (``isolation="process"`` only, each environment being a process):
     ``handler`` may be Lambda's ``Handler`` setting, ``"module.function"``, imported in the
     worker from ``code_uri`` (its working directory, first on its ``sys.path``); such a
@@ -137,6 +142,7 @@ class FunctionSpec:
     events: tuple[Trigger, ...] = ()
     environment: Mapping[str, str] = field(default_factory=lambda: _NO_VARIABLES)
     code_uri: str | None = None
+    file_system: FileSystem | None = None
     shape: HandlerShape = field(init=False, repr=False, compare=False)
     decode_event: EventDecoder = field(init=False, repr=False, compare=False)
     encode_result: ResultEncoder = field(init=False, repr=False, compare=False)
@@ -197,6 +203,10 @@ class FunctionSpec:
             object.__setattr__(self, "environment", check_environment(self.environment))
         if self.code_uri is not None and not isinstance(self.code_uri, str):
             raise ValidationException("codeUri", self.code_uri, "Member must be a directory")
+        if self.file_system is not None and not isinstance(self.file_system, FileSystem):
+            raise ValidationException(
+                "fileSystemConfigs", self.file_system, "Member must be a faaslib.FileSystem"
+            )
         if isinstance(self.handler, str):
             check_handler_setting(self.handler)
             shape = _LAMBDA_SHAPE

@@ -35,6 +35,7 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     faaslib.CustomResourceFailed: (None, "CustomResourceFailed", 400, "User"),
     faaslib.AlreadyExistsException: (None, "AlreadyExists", 400, "User"),
     faaslib.EdgeResponseError: (None, "LambdaValidationError", 502, "Service"),
+    faaslib.EFSMountFailureException: (None, "EFSMountFailureException", 403, "User"),
     faaslib.InvalidLambdaFunctionAssociation: (
         None,
         "InvalidLambdaFunctionAssociation",

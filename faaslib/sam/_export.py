@@ -50,6 +50,7 @@ from ._export_services import ServiceExports, camel
 from ._resources import Source, resource
 
 if TYPE_CHECKING:
+    from .._file_system import FileSystem
     from .._registry import Registry
     from .._spec import FunctionSpec
     from .._triggers import Trigger
@@ -201,6 +202,8 @@ class _Builder(ServiceExports):
             self.warn(
                 f"{name}: isolation='process' has no setting on AWS (each environment is its own process there)"
             )
+        if spec.file_system is not None:
+            properties["FileSystemConfigs"] = [self._file_system(name, spec.file_system)]
         self._versions(spec, properties)
         self._invoke_config(spec, properties)
         events: Json = {}
@@ -209,6 +212,28 @@ class _Builder(ServiceExports):
         if events:
             properties["Events"] = events
         self.resources[logical_id] = {"Type": "AWS::Serverless::Function", "Properties": properties}
+
+    def _file_system(self, name: str, file_system: FileSystem) -> Json:
+        """An EFS file system and its access point for ``file_system`` (once), and the
+        function's ``FileSystemConfigs`` entry naming the access point."""
+        self.warn(
+            f"{name}: EFS file system {file_system.directory} exported empty; on AWS the function "
+            "needs a VpcConfig and the file system an AWS::EFS::MountTarget in its subnets"
+        )
+        access_point = self._ids.get(id(file_system))
+        if access_point is None:
+            base = camel(file_system.mount_path.rsplit("/", 1)[-1])
+            files = self._new_id(base + "FileSystem")
+            access_point = self._ids[id(file_system)] = self._new_id(base + "AccessPoint")
+            self.resources[files] = {"Type": "AWS::EFS::FileSystem", "Properties": {}}
+            self.resources[access_point] = {
+                "Type": "AWS::EFS::AccessPoint",
+                "Properties": {"FileSystemId": {"Ref": files}},
+            }
+        return {
+            "Arn": {"Fn::GetAtt": [access_point, "Arn"]},
+            "LocalMountPath": file_system.mount_path,
+        }
 
     def _versions(self, spec: FunctionSpec, properties: Json) -> None:
         name = spec.name

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from .._errors import FaaslibError, TemplateError
+from .._file_system import FileSystem
 from .._services.cloudwatch_logs import LogGroup
 from .._services.cognito import UserPool
 from .._services.dynamodb import Table
@@ -70,6 +71,10 @@ _QUIET_TYPES = frozenset(
         "AWS::Serverless::Api",
         "AWS::Serverless::HttpApi",
         "AWS::ApiGateway::Account",
+        # A function's FileSystemConfigs mount these as directories beside the template.
+        "AWS::EFS::FileSystem",
+        "AWS::EFS::AccessPoint",
+        "AWS::EFS::MountTarget",
     }
 )
 
@@ -450,7 +455,6 @@ class _Reader:
         for unsupported, what in (
             ("Layers", "layers are not loaded: imports from them fail"),
             ("VpcConfig", "a VPC has no meaning in one process"),
-            ("FileSystemConfigs", "EFS file systems are not mounted"),
             ("SnapStart", "SnapStart does not apply"),
         ):
             if unsupported in raw:
@@ -462,6 +466,8 @@ class _Reader:
             "environment": read.environment(),
             "events": self.wiring.triggers(logical_id, name),
         }
+        if "FileSystemConfigs" in raw:
+            options["file_system"] = self._file_system(raw["FileSystemConfigs"], where)
         reserved = read.get("ReservedConcurrentExecutions")
         if reserved is not None:
             options["reserved_concurrency"] = int(reserved)
@@ -484,6 +490,24 @@ class _Reader:
                 isolation="process",
                 **options,
             )
+        except FaaslibError as exc:
+            raise TemplateError(f"{where}: {exc}") from None
+
+    def _file_system(self, configs: Any, where: str) -> FileSystem:
+        """``FileSystemConfigs``' one access point, as a directory beside the template:
+        ``.faaslib/efs/<the access point's logical id, or its id from its ARN>``."""
+        where = f"{where}.FileSystemConfigs"
+        if not isinstance(configs, list) or len(configs) != 1 or not isinstance(configs[0], dict):
+            raise TemplateError(f"{where}: Lambda takes a list of one file system")
+        arn = configs[0].get("Arn")
+        if isinstance(arn, dict) and arn.keys() in ({"Ref"}, {"Fn::GetAtt"}):
+            (target,) = arn.values()  # !Ref AccessPoint, !GetAtt AccessPoint.Arn
+            name = target[0] if isinstance(target, list) else str(target).split(".")[0]
+        else:
+            name = _arn_name(str(self.resolve(arn, f"{where}[0].Arn")))
+        mount_path = self.resolve(configs[0].get("LocalMountPath"), f"{where}[0].LocalMountPath")
+        try:
+            return FileSystem(self.base / ".faaslib" / "efs" / name, mount_path=mount_path)
         except FaaslibError as exc:
             raise TemplateError(f"{where}: {exc}") from None
 
