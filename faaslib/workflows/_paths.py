@@ -1,0 +1,348 @@
+"""JSONPath and payload templates of the States Language, over jsonpath-ng.
+
+A *Path* starts with ``$`` (the state's data) or ``$$`` (the context object). A path of
+single names and single indices (``$.a.b[0]``) is *definite*: it selects one value, and
+selecting nothing is ``States.Runtime``. A path with ``*``, ``..``, a filter, a slice or a
+union can select several values and gives their list (empty when nothing matches), as Step
+Functions' JSONPath engine does. A *Reference Path* (``ResultPath``, a Choice ``Variable``)
+is definite with indices of 0 or more.
+
+Each distinct path text is parsed once (:func:`functools.lru_cache`).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from ._failure import RESULT_PATH_MATCH_FAILURE, RUNTIME, Problem, StatesFailure
+
+try:
+    from jsonpath_ng import JSONPath
+    from jsonpath_ng.exceptions import JSONPathError
+    from jsonpath_ng.ext.filter import Filter
+    from jsonpath_ng.ext.parser import parse as parse_with_filters
+    from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, Root, Slice, Wildcard
+    from jsonpath_ng.parser import parse
+except ImportError as error:  # pragma: no cover - the workflows extra is installed in tests
+    raise ImportError(
+        "Step Functions state machines need jsonpath-ng: pip install 'faaslib[workflows]'"
+    ) from error
+
+__all__ = [
+    "check_path",
+    "check_template",
+    "path_exists",
+    "put_result",
+    "read_path",
+    "resolve_template",
+]
+
+_NOT_REFERENCE = (
+    "must be a Reference Path (names and single indices only: no '*', '..', filters, "
+    "slices or unions)"
+)
+#: Fields whose path AWS reports as ``Invalid path '...' : No results for path: ...``.
+_IO_FIELDS = frozenset({"InputPath", "OutputPath"})
+_CHOICE_OPERATORS = ("String", "Numeric", "Boolean", "Timestamp")
+
+Step = str | int  # a name in an object, or an index in an array
+
+
+@dataclass(frozen=True, slots=True)
+class _Path:
+    """A parsed path: where it reads, its jsonpath-ng expression and, when definite, its steps."""
+
+    text: str
+    context: bool  # ``$$``: reads the context object
+    expr: JSONPath
+    steps: tuple[Step, ...] | None  # names and indices, for a definite path; else None
+
+    @property
+    def reference(self) -> bool:
+        return self.steps is not None and all(
+            isinstance(step, str) or step >= 0 for step in self.steps
+        )
+
+
+def check_path(text: object, *, reference: bool = False) -> str | None:
+    """``None`` when ``text`` is a valid path (a Reference Path with ``reference``), else why not."""
+    if not isinstance(text, str):
+        return f"must be a string (a path starting with '$'), not {_json_type(text)}"
+    if not text.startswith("$"):
+        return f"'{text}' is not a path: a path starts with '$'"
+    compiled = _compile(text)
+    if isinstance(compiled, str):
+        return compiled
+    if reference and not compiled.reference:
+        return f"'{text}' {_NOT_REFERENCE}"
+    return None
+
+
+def read_path(path: str, data: Any, context: Any, *, field: str) -> Any:
+    """The value ``path`` selects: in ``data``, or in ``context`` for ``$$`` paths.
+
+    A definite path that selects nothing raises ``States.Runtime`` whose cause names the path
+    (and ``field``) in AWS's words: ``InputPath``/``OutputPath`` as ``Invalid path``, a Choice
+    ``Variable`` (or a ``...Path`` operand) as an invalid condition path, any other field (a
+    template's ``key.$``, ``ItemsPath``, ``SecondsPath``, ...) as a JSONPath not found in the
+    input. A path that can select several values gives their list.
+    """
+    compiled = _compiled(path)
+    document = context if compiled.context else data
+    if compiled.steps == ():
+        return document
+    matches = compiled.expr.find(document)
+    if compiled.steps is None:
+        return [match.value for match in matches]
+    if not matches:
+        raise StatesFailure(RUNTIME, _not_found(compiled, field, document))
+    return matches[0].value
+
+
+def path_exists(path: str, data: Any, context: Any) -> bool:
+    """Whether ``path`` selects something (Choice ``IsPresent``): a match, or a non-empty list."""
+    compiled = _compiled(path)
+    document = context if compiled.context else data
+    return compiled.steps == () or bool(compiled.expr.find(document))
+
+
+def put_result(data: Any, result: Any, result_path: str | None) -> Any:
+    """``data`` with ``result`` placed at ``result_path`` (a Reference Path), as ``ResultPath``.
+
+    ``"$"`` gives ``result``; ``None`` (JSON null) gives ``data``. Otherwise a copy of ``data``
+    (only the objects on the way are copied; ``data`` is never changed) with ``result`` at the
+    path, objects missing on the way created; a path through something that is not an object
+    (or an index past an array's end) is ``States.ResultPathMatchFailure``.
+    """
+    if result_path is None:
+        return data
+    compiled = _compiled(result_path)
+    if compiled.context or not compiled.reference or compiled.steps is None:
+        raise ValueError(f"ResultPath '{result_path}' {_NOT_REFERENCE} into the state's data")
+    if not compiled.steps:
+        return result
+    placed = _placed(data, compiled.steps, result)
+    if placed is _MISMATCH:
+        cause = f"Unable to apply ReplacementPath '{result_path}' to input '{_compact(data)}'"
+        raise StatesFailure(RESULT_PATH_MATCH_FAILURE, cause)
+    return placed
+
+
+def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> Any:
+    """A new value of the payload template ``template`` (``Parameters``, ``ResultSelector``...).
+
+    Each key ending in ``.$`` loses the suffix and takes the value of its path (``$...``,
+    ``$$...``) or of its intrinsic function call (``States....``), recursively through objects
+    and arrays; other values are kept as they are. ``field`` names the template in the cause
+    of a value that is neither (the definition check rejects those).
+    """
+    if isinstance(template, Mapping):
+        resolved: dict[str, Any] = {}
+        for key, value in template.items():
+            if isinstance(key, str) and key.endswith(".$"):
+                resolved[key[:-2]] = _dynamic(key, value, data, context, field)
+            else:
+                resolved[key] = resolve_template(value, data, context, field=field)
+        return resolved
+    if isinstance(template, list):
+        return [resolve_template(item, data, context, field=field) for item in template]
+    return template
+
+
+def check_template(template: object, location: str) -> list[Problem]:
+    """The problems of a payload template, each located under ``location`` (a JSON pointer).
+
+    A ``key.$`` value must be a string that is a path or a well-formed intrinsic call.
+    """
+    problems: list[Problem] = []
+    if isinstance(template, Mapping):
+        for key, value in template.items():
+            where = f"{location}/{_pointer_token(str(key))}"
+            if isinstance(key, str) and key.endswith(".$"):
+                message = _check_dynamic(key, value)
+                if message is not None:
+                    problems.append(Problem("SCHEMA_VALIDATION_FAILED", message, where))
+            else:
+                problems += check_template(value, where)
+    elif isinstance(template, list):
+        for index, item in enumerate(template):
+            problems += check_template(item, f"{location}/{index}")
+    return problems
+
+
+def _dynamic(key: str, value: object, data: Any, context: Any, field: str) -> Any:
+    """The value of a template's ``key.$``: a path's selection or an intrinsic call's result."""
+    if not isinstance(value, str):
+        cause = f"The value for the field '{key}' in '{field}' must be a path or an intrinsic call"
+        raise StatesFailure(RUNTIME, cause)
+    if value.startswith("States."):
+        from ._intrinsics import evaluate_intrinsic
+
+        return evaluate_intrinsic(value, data, context)
+    return read_path(value, data, context, field=key)
+
+
+def _check_dynamic(key: str, value: object) -> str | None:
+    """Why the value of a template's ``key.$`` is wrong, or ``None``."""
+    if not isinstance(value, str):
+        return (
+            f"The value for the field '{key}' must be a STRING that contains a JSONPath "
+            f"or an intrinsic function call, not {_json_type(value)}"
+        )
+    if value.startswith("States."):
+        from ._intrinsics import check_intrinsic
+
+        wrong = check_intrinsic(value)
+    else:
+        wrong = check_path(value)
+    if wrong is None:
+        return None
+    return f"The field '{key}' must hold a JSONPath or an intrinsic function call: {wrong}"
+
+
+class _Mismatch:
+    """The marker of a ResultPath that cannot be applied."""
+
+
+_MISMATCH = _Mismatch()
+
+
+def _placed(node: Any, steps: tuple[Step, ...], result: Any) -> Any:
+    """``node`` with ``result`` at ``steps``, copying what it changes; ``_MISMATCH`` if it can't."""
+    step, rest = steps[0], steps[1:]
+    if isinstance(step, str):
+        if not isinstance(node, Mapping):
+            return _MISMATCH
+        child = node.get(step, {}) if rest else None
+    else:
+        if not isinstance(node, list) or step >= len(node):
+            return _MISMATCH
+        child = node[step] if rest else None
+    value = _placed(child, rest, result) if rest else result
+    if value is _MISMATCH:
+        return _MISMATCH
+    copy: Any = dict(node) if isinstance(step, str) else list(node)
+    copy[step] = value
+    return copy
+
+
+def _compiled(path: str) -> _Path:
+    """The parsed ``path``; a malformed path (the definition check rejects those) is a failure."""
+    compiled = _compile(path) if isinstance(path, str) else check_path(path)
+    if isinstance(compiled, _Path):
+        return compiled
+    raise StatesFailure(RUNTIME, f"Invalid path '{path}': {compiled}")
+
+
+@lru_cache(maxsize=4096)
+def _compile(text: str) -> _Path | str:
+    """``text`` parsed by jsonpath-ng, or why it is not a path of the States Language."""
+    context = text.startswith("$$")
+    source = text[1:] if context else text
+    if not source.startswith("$") or source.startswith("$$"):
+        return f"'{text}' is not a path: a path starts with '$' or '$$'"
+    try:
+        with warnings.catch_warnings():
+            # jsonpath-ng's own operators (`|`, `where`, named operators) are not JSONPath.
+            warnings.simplefilter("error", DeprecationWarning)
+            expr = _parse(source)
+    except JSONPathError as error:
+        return f"'{text}' is not a valid JSONPath: {error}"
+    except DeprecationWarning:
+        return f"'{text}' is not a valid JSONPath: it uses an operator JSONPath does not have"
+    steps = _steps(expr)
+    if isinstance(steps, str):
+        return f"'{text}' is not a valid JSONPath: {steps}"
+    return _Path(text, context, expr, steps)
+
+
+def _parse(source: str) -> JSONPath:
+    """``source`` parsed by jsonpath-ng (its ``ext`` parser, for a filter, only when needed)."""
+    return parse_with_filters(source) if "?" in source else parse(source)
+
+
+def _steps(expr: JSONPath) -> tuple[Step, ...] | None | str:
+    """The names and indices of a definite path, ``None`` for an indefinite one, or what's wrong."""
+    nodes = _chain(expr)
+    steps: list[Step] = []
+    definite = True
+    for position, node in enumerate(nodes):
+        if isinstance(node, Root) and position == 0:
+            continue
+        if position == 0 or isinstance(node, Root) or _zero_step(node):
+            return f"'{node}' is not supported in a path"
+        if isinstance(node, Fields) and len(node.fields) == 1:
+            steps.append(node.fields[0])
+        elif isinstance(node, Index) and len(node.indices) == 1:
+            steps.append(node.indices[0])
+        elif isinstance(node, Fields | Index | Slice | Wildcard | Descendants | Filter):
+            definite = False
+        else:
+            return f"'{node}' is not supported in a path"
+    return tuple(steps) if definite else None
+
+
+def _zero_step(node: JSONPath) -> bool:
+    """Whether ``node`` is a slice with a step of 0 (which Python cannot take)."""
+    return isinstance(node, Slice) and node.step == 0
+
+
+def _chain(expr: JSONPath) -> list[JSONPath]:
+    """The steps of ``expr`` left to right (``Child`` flattened, ``..`` kept as a marker step)."""
+    if isinstance(expr, Child):
+        return _chain(expr.left) + _chain(expr.right)
+    if isinstance(expr, Descendants):
+        return [*_chain(expr.left), expr, *_chain(expr.right)]
+    return [expr]
+
+
+def _not_found(compiled: _Path, field: str, document: Any) -> str:
+    """AWS's cause for a definite path that selects nothing in ``document``."""
+    path = compiled.text
+    if field in _IO_FIELDS:
+        return f"Invalid path '{path}' : No results for path: {_normalized(compiled)}"
+    if field == "Variable" or (field.endswith("Path") and field.startswith(_CHOICE_OPERATORS)):
+        return (
+            f"Invalid path '{path}': The choice state's condition path references an invalid value."
+        )
+    return (
+        f"The JSONPath '{path}' specified for the field '{field}' "
+        f"could not be found in the input '{_compact(document)}'"
+    )
+
+
+def _normalized(compiled: _Path) -> str:
+    """The path in the bracket notation AWS's engine reports (``$['a'][0]``)."""
+    steps = compiled.steps or ()
+    parts = "".join(f"['{step}']" if isinstance(step, str) else f"[{step}]" for step in steps)
+    return ("$$" if compiled.context else "$") + parts
+
+
+def _compact(value: Any) -> str:
+    """``value`` as compact JSON text, as Step Functions quotes an input in a cause."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _json_type(value: object) -> str:
+    """The JSON type name of ``value``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, Mapping):
+        return "an object"
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return "an array"
+    return "a string" if isinstance(value, str) else type(value).__name__
+
+
+def _pointer_token(key: str) -> str:
+    """``key`` escaped as a JSON pointer token (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")
