@@ -261,7 +261,9 @@ def check_choice_state(state: Mapping[str, Any], location: str) -> list[Problem]
     """
     problems: list[Problem] = []
     if "Default" in state and not isinstance(state["Default"], str):
-        problems.append(_problem("The value for the field 'Default' must be a STRING", location))
+        problems.append(
+            _problem("The value for the field 'Default' must be a STRING", f"{location}/Default")
+        )
     if "Choices" not in state:
         return [_problem("These fields are required: [Choices]", location), *problems]
     choices, here = state["Choices"], f"{location}/Choices"
