@@ -317,6 +317,8 @@ class EventInvocations:
                     result = await self._attempt(runner, fn, event, queued)
         except InvokerClosed:
             raise
+        except FaaslibError as exc:  # Lambda refused the attempt (a file system not mounted)
+            result = self._refused(queued, exc)
         except Exception as exc:  # noqa: BLE001 - faaslib's own failure: this attempt's only
             result = self._broken(queued, exc)
         finally:
@@ -358,6 +360,16 @@ class EventInvocations:
         """The attempt of an event its function's event type no longer accepts: it fails."""
         queued.fn.errors += 1
         document = runtime_error("Runtime.UnmarshalError", exc.message, queued.request_id)
+        return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
+
+    def _refused(self, queued: QueuedEvent, exc: FaaslibError) -> InvocationResult:
+        """An attempt Lambda refused to run: failed with Lambda's error type (retried, then
+        sent on), as the function's records show it."""
+        logger.warning(
+            "Event %s of function %s not run: %s", queued.request_id, queued.fn.name, exc.message
+        )
+        queued.fn.errors += 1
+        document = runtime_error(exc.error_type, exc.message, queued.request_id)
         return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
 
     def _broken(self, queued: QueuedEvent, exc: Exception) -> InvocationResult:

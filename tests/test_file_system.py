@@ -32,6 +32,15 @@ def mount_path() -> Iterator[str]:
     assert not leftover, f"{path} was left behind"
 
 
+def linked_to(path: str) -> Path | None:
+    """Where the link at ``path`` leads, or ``None`` when no link is there."""
+    return Path(os.path.realpath(path)) if os.path.islink(path) else None
+
+
+def resolved(path: Path) -> Path:
+    return path.resolve()
+
+
 def write_note(event: dict[str, Any]) -> str:
     path = Path(event["mount"]) / event["name"]
     path.write_text(event["text"], encoding="utf-8")
@@ -59,10 +68,10 @@ async def test_functions_share_the_file_system_at_its_mount_path(
         assert written.json() == f"{mount_path}/note.txt"
         # Another function, in a worker process of its own, reads what the first wrote.
         assert (await invoker.invoke("read_note", note)).json() == "kept"
-        assert os.path.realpath(mount_path) == str((tmp_path / "efs").resolve())
+        assert linked_to(mount_path) == resolved(tmp_path / "efs")
     # The files are in the file system's directory; the mount is gone with the invoker.
     assert (tmp_path / "efs" / "note.txt").read_text(encoding="utf-8") == "kept"
-    assert not os.path.lexists(mount_path)
+    assert linked_to(mount_path) is None
 
 
 async def test_the_mount_is_there_before_init_runs(tmp_path: Path, mount_path: str) -> None:
@@ -80,18 +89,16 @@ async def test_the_mount_is_there_before_init_runs(tmp_path: Path, mount_path: s
         assert (await invoker.invoke("settings", {})).json() == "from the file system"
 
 
-async def test_invokers_hold_a_mount_until_the_last_closes(
-    tmp_path: Path, mount_path: str
-) -> None:
+async def test_invokers_hold_a_mount_until_the_last_closes(tmp_path: Path, mount_path: str) -> None:
     registry = registry_sharing(FileSystem(tmp_path, mount_path=mount_path))
     note = {"mount": mount_path, "name": "n", "text": "x"}
     async with faaslib.Invoker(registry) as first:
         await first.invoke("write_note", note)
         async with faaslib.Invoker(registry) as second:
             await second.invoke("write_note", note)
-        assert os.path.islink(mount_path)  # the first invoker still uses it
+        assert linked_to(mount_path) == resolved(tmp_path)  # the first invoker still uses it
         assert (await first.invoke("write_note", note)).function_error is None
-    assert not os.path.lexists(mount_path)
+    assert linked_to(mount_path) is None
 
 
 async def test_a_mount_path_taken_fails_the_invocation_as_lambda_does(
@@ -112,7 +119,8 @@ async def test_a_mount_path_taken_fails_the_invocation_as_lambda_does(
         assert mount_path in raised.value.message
         assert os.listdir(mount_path) == []  # the handler never ran
         assert (await invoker.invoke("plain", {})).json() == "ok"  # the invoker goes on
-    assert os.path.isdir(mount_path) and not os.path.islink(mount_path)  # left as it was
+    assert linked_to(mount_path) is None  # left as it was: the directory
+    assert resolved(Path(mount_path)) == Path(mount_path)
     os.rmdir(mount_path)
 
 
@@ -227,3 +235,25 @@ def test_a_file_system_exports_as_an_access_point_aws_tools_accept(tmp_path: Pat
     assert any("needs a VpcConfig" in warning for warning in exported.warnings)
     assert lint_errors(exported.template) == []
     assert lint_errors(transformed(exported.template)) == []
+
+
+async def test_an_event_whose_mount_fails_is_a_failed_attempt_naming_lambdas_error(
+    tmp_path: Path, mount_path: str
+) -> None:
+    os.mkdir(mount_path)
+    failures: list[dict[str, Any]] = []
+    registry = faaslib.Registry()
+    registry.function(
+        write_note,
+        file_system=FileSystem(tmp_path, mount_path=mount_path),
+        max_retry_attempts=0,
+        on_failure=failures.append,
+    )
+    async with faaslib.Invoker(registry) as invoker:
+        await invoker.invoke("write_note", {"mount": mount_path}, "Event")
+        await invoker.drain()
+    os.rmdir(mount_path)
+    (record,) = failures
+    assert record["responsePayload"]["errorType"] == "EFSMountFailureException"
+    assert mount_path in record["responsePayload"]["errorMessage"]
+    assert record["requestContext"]["condition"] == "RetriesExhausted"
