@@ -172,8 +172,8 @@ def _not(rule: Mapping[str, Any], operand: Any, data: Any, context: Any) -> bool
     return not _evaluate(operand, data, context)
 
 
-#: What each operator's literal operand must be: "string", "number", "boolean", "timestamp".
-_OPERAND_KINDS: dict[str, str] = {"StringMatches": "string", "BooleanEquals": "boolean"}
+#: What each operator's operand must be: "string", "number", "boolean", "timestamp" or "path".
+_OPERAND_KINDS: dict[str, str] = {"StringMatches": "string"}
 _HANDLERS: dict[str, _Handler] = {"And": _and, "Or": _or, "Not": _not, "IsPresent": _is_present}
 
 
