@@ -28,7 +28,7 @@ try:
     from jsonpath_ng.ext.parser import parse as parse_with_filters
     from jsonpath_ng.jsonpath import Child, Descendants, Fields, Index, Root, Slice, Wildcard
     from jsonpath_ng.parser import parse
-except ImportError as error:  # pragma: no cover - the workflows extra is installed in tests
+except ImportError as error:
     raise ImportError(
         "Step Functions state machines need jsonpath-ng: pip install 'faaslib[workflows]'"
     ) from error
@@ -48,7 +48,12 @@ _NOT_REFERENCE = (
 )
 #: Fields whose path AWS reports as ``Invalid path '...' : No results for path: ...``.
 _IO_FIELDS = frozenset({"InputPath", "OutputPath"})
-_CHOICE_OPERATORS = ("String", "Numeric", "Boolean", "Timestamp")
+#: The Choice operators that compare with a path (``NumericLessThanPath``...).
+_CHOICE_PATH_OPERATORS = frozenset(
+    f"{kind}{comparison}Path"
+    for kind in ("String", "Numeric", "Boolean", "Timestamp")
+    for comparison in ("Equals", "LessThan", "GreaterThan", "LessThanEquals", "GreaterThanEquals")
+)
 
 Step = str | int  # a name in an object, or an index in an array
 
@@ -306,7 +311,7 @@ def _not_found(compiled: _Path, field: str, document: Any) -> str:
     path = compiled.text
     if field in _IO_FIELDS:
         return f"Invalid path '{path}' : No results for path: {_normalized(compiled)}"
-    if field == "Variable" or (field.endswith("Path") and field.startswith(_CHOICE_OPERATORS)):
+    if field == "Variable" or field in _CHOICE_PATH_OPERATORS:
         return (
             f"Invalid path '{path}': The choice state's condition path references an invalid value."
         )
