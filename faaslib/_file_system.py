@@ -38,7 +38,7 @@ class EFSMountFailureException(FaaslibError):
     fault = "User"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, init=False)
 class FileSystem:
     """An EFS file system (through its access point) as a function mounts it.
 
@@ -48,30 +48,34 @@ class FileSystem:
 
     :param directory: the local directory holding the file system's files
     :param mount_path: where functions see it: Lambda's ``LocalMountPath``, ``/mnt/<name>``
-    :param name: the access point's id in :attr:`arn` (default: derived from ``directory``)
+    :param name: the access point's id in :meth:`arn` (default: derived from ``directory``)
     :raises ~faaslib.ValidationException: ``mount_path`` is not ``/mnt/`` and one name
     """
 
     directory: Path
-    mount_path: str = "/mnt/efs"
-    name: str = field(default="", compare=False)
+    mount_path: str
+    name: str = field(compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "directory", Path(self.directory).absolute())
+    def __init__(
+        self, directory: str | os.PathLike[str], mount_path: str = "/mnt/efs", name: str = ""
+    ) -> None:
         if (
-            not isinstance(self.mount_path, str)
-            or len(self.mount_path) > MAX_MOUNT_PATH
-            or not _MOUNT_PATH.fullmatch(self.mount_path)
+            not isinstance(mount_path, str)
+            or len(mount_path) > MAX_MOUNT_PATH
+            or not _MOUNT_PATH.fullmatch(mount_path)
         ):
             raise ValidationException(
                 "fileSystemConfigs.1.member.localMountPath",
-                self.mount_path,
+                mount_path,
                 "Member must satisfy regular expression pattern: ^/mnt/[a-zA-Z0-9-_.]+$ "
                 f"and have length less than or equal to {MAX_MOUNT_PATH}",
             )
-        if not self.name:
-            digest = hashlib.sha256(str(self.directory).encode()).hexdigest()[:17]
-            object.__setattr__(self, "name", f"fsap-{digest}")
+        absolute = Path(directory).absolute()
+        if not name:
+            name = "fsap-" + hashlib.sha256(str(absolute).encode()).hexdigest()[:17]
+        object.__setattr__(self, "directory", absolute)
+        object.__setattr__(self, "mount_path", mount_path)
+        object.__setattr__(self, "name", name)
 
     def arn(self, region: str = "us-east-1", account: str = "123456789012") -> str:
         """The access point's ARN, as ``FileSystemConfigs[].Arn`` names it."""

@@ -48,7 +48,8 @@ def write_note(event: dict[str, Any]) -> str:
 
 
 def read_note(event: dict[str, Any]) -> str:
-    return (Path(event["mount"]) / event["name"]).read_text(encoding="utf-8")
+    text: str = (Path(event["mount"]) / event["name"]).read_text(encoding="utf-8")
+    return text
 
 
 def registry_sharing(file_system: FileSystem) -> faaslib.Registry:
@@ -154,7 +155,7 @@ def test_the_mount_path_follows_lambdas_pattern(tmp_path: Path) -> None:
         with pytest.raises(ValidationException, match="localMountPath"):
             FileSystem(tmp_path, mount_path=bad)
     with pytest.raises(ValidationException, match="fileSystemConfigs"):
-        faaslib.Registry().function(write_note, file_system=str(tmp_path))  # type: ignore[arg-type]
+        faaslib.Registry().function(write_note, file_system=str(tmp_path))  # type: ignore[call-overload]
 
 
 def test_a_file_system_has_an_access_point_arn(tmp_path: Path) -> None:
