@@ -213,6 +213,27 @@ def test_the_developer_guides_slice_example() -> None:
     assert read_path("$.a[0:2]", {"a": [1, 2, 3, 4]}, {}, field="InputPath") == [1, 2]
 
 
+def test_the_developer_guides_paths_examples() -> None:
+    # The developer guide's page on paths: its input and what each path returns.
+    state_input = {
+        "foo": 123,
+        "bar": ["a", "b", "c"],
+        "car": {"cdr": True},
+        "jar": [{"a": 1}, {"a": 5}, {"a": 2}, {"a": 7}, {"a": 3}],
+        "abc": {"def ghi": "spaced"},
+    }
+    assert read_path("$.foo", state_input, {}, field="InputPath") == 123
+    assert read_path("$.bar", state_input, {}, field="InputPath") == ["a", "b", "c"]
+    assert read_path("$.car.cdr", state_input, {}, field="InputPath") is True
+    jar = read_path("$.jar[?(@.a >= 5)]", state_input, {}, field="InputPath")
+    assert jar == [{"a": 5}, {"a": 7}]
+    # "You must use square bracket notation if your field name contains any character that
+    # is not included in the member-name-shorthand": $.abc.['def ghi']
+    assert read_path("$.abc.['def ghi']", state_input, {}, field="InputPath") == "spaced"
+    assert check_path("$.abc.['def ghi']", reference=True) is None
+    assert check_path("$.jar[?(@.a >= 5)]", reference=True) is not None
+
+
 def test_the_developer_guides_inputpath_example() -> None:
     state_input = {
         "comment": "Example for InputPath.",

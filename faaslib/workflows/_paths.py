@@ -143,8 +143,10 @@ def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> A
 
     Each key ending in ``.$`` loses the suffix and takes the value of its path (``$...``,
     ``$$...``) or of its intrinsic function call (``States....``), recursively through objects
-    and arrays; other values are kept as they are. ``field`` names the template in the cause
-    of a value that is neither (the definition check rejects those).
+    and arrays; other values are kept as they are. The template's objects and arrays are new;
+    values taken from ``data`` and ``context`` are shared, not copied (never change them).
+    ``field`` names the template in the cause of a value that is neither a path nor a call
+    (the definition check rejects those).
     """
     if isinstance(template, Mapping):
         resolved: dict[str, Any] = {}
