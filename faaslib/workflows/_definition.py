@@ -450,7 +450,9 @@ def _loose_edges(state: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
 
 
 def _terminal(state: object) -> bool:
-    """Whether a state can end its machine (Succeed, Fail, or ``End: true``)."""
+    """Whether a state can end its machine (Succeed, Fail, ``End: true``); a state whose
+    transition is itself wrong counts too, so its problem does not cascade."""
     if not isinstance(state, Mapping):
-        return True  # its own problem is reported; no cascade
-    return state.get("Type") in ("Succeed", "Fail") or state.get("End") is True
+        return True
+    kind = state.get("Type")
+    return kind in ("Succeed", "Fail") or (kind != "Choice" and "Next" not in state)
