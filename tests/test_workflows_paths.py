@@ -7,7 +7,6 @@ ResultPath and the context object; causes follow what Step Functions reports.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import json
 import subprocess
 import sys
@@ -29,12 +28,6 @@ from faaslib.workflows._paths import (
     put_result,
     read_path,
     resolve_template,
-)
-
-#: The intrinsic functions are another module's, written in parallel with this one.
-needs_intrinsics = pytest.mark.skipif(
-    importlib.util.find_spec("faaslib.workflows._intrinsics") is None,
-    reason="faaslib.workflows._intrinsics has not landed",
 )
 
 STORE: dict[str, Any] = {
@@ -567,7 +560,6 @@ def test_a_dynamic_key_with_a_non_string_value_fails_at_run_time() -> None:
     assert "ResultSelector" in caught.value.cause
 
 
-@needs_intrinsics
 def test_intrinsic_calls_in_templates() -> None:
     data = {"name": "Ann", "items": [1, 2, 3], "doc": '{"k": [1]}'}
     template = {
@@ -586,7 +578,6 @@ def test_intrinsic_calls_in_templates() -> None:
     }
 
 
-@needs_intrinsics
 def test_a_failing_intrinsic_call_fails_the_template() -> None:
     with pytest.raises(StatesFailure) as caught:
         resolve_template({"n.$": "States.ArrayLength($.name)"}, {"name": "x"}, {}, field="P")
@@ -596,7 +587,6 @@ def test_a_failing_intrinsic_call_fails_the_template() -> None:
 # check_template -----------------------------------------------------------------------------
 
 
-@needs_intrinsics
 def test_a_good_template_has_no_problems() -> None:
     template = {
         "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:f",
@@ -640,7 +630,6 @@ def test_template_problems_are_located() -> None:
     assert "not null" in where["/States/Call/Parameters/none.$"]
 
 
-@needs_intrinsics
 def test_malformed_intrinsic_calls_are_template_problems() -> None:
     template = {
         "call.$": "States.NoSuchFunction($.a)",
