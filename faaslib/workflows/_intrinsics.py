@@ -171,13 +171,10 @@ class _Parser:
         args = self.arguments(name)
         low, high, _ = _FUNCTIONS[name]
         if len(args) < low or (high is not None and len(args) > high):
-            takes = (
-                f"at least {low}"
-                if high is None
-                else f"{low}"
-                if low == high
-                else f"{low} or {high}"
-            )
+            if high is None:
+                takes = f"at least {low}"
+            else:
+                takes = f"{low}" if low == high else f"{low} or {high}"
             raise _Malformed(f"{name} takes {takes} argument(s), not {len(args)}, in {self.text!r}")
         return _Call(name, tuple(args))
 
@@ -315,6 +312,14 @@ def _key(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+def _compact(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _base64(text: str) -> str:
+    return base64.b64encode(text.encode()).decode("ascii")
+
+
 def _render(value: Any) -> str:
     """How ``States.Format`` writes a value: strings bare, objects as ``{a=1, b=[x, y]}``."""
     if isinstance(value, str):
@@ -349,10 +354,6 @@ def _string_to_json(name: str, args: list[Any]) -> Any:
         return json.loads(text, parse_constant=reject)
     except ValueError:
         raise _fail(name, f"{_show(text)} is not JSON text") from None
-
-
-def _json_to_string(name: str, args: list[Any]) -> str:
-    return json.dumps(args[0], separators=(",", ":"), ensure_ascii=False)
 
 
 def _partition(name: str, args: list[Any]) -> list[list[Any]]:
@@ -397,11 +398,6 @@ def _unique(name: str, args: list[Any]) -> list[Any]:
     for item in _array(name, args[0]):
         seen.setdefault(_key(item), item)
     return list(seen.values())
-
-
-def _base64_encode(name: str, args: list[Any]) -> str:
-    text = _text(name, args[0], limit=MAX_TEXT)
-    return base64.b64encode(text.encode()).decode("ascii")
 
 
 def _base64_decode(name: str, args: list[Any]) -> str:
@@ -457,25 +453,21 @@ def _string_split(name: str, args: list[Any]) -> list[str]:
     return [part for part in parts if part]
 
 
-def _array_length(name: str, args: list[Any]) -> int:
-    return len(_array(name, args[0]))
-
-
 _ORDINALS = ("first", "second", "third")
 _Function = Callable[[str, list[Any]], Any]
 #: Each function's least and most arguments (None: no most) and what it computes.
 _FUNCTIONS: dict[str, tuple[int, int | None, _Function]] = {
     "States.Format": (1, None, _format),
     "States.StringToJson": (1, 1, _string_to_json),
-    "States.JsonToString": (1, 1, _json_to_string),
+    "States.JsonToString": (1, 1, lambda name, args: _compact(args[0])),
     "States.Array": (0, None, lambda name, args: list(args)),
     "States.ArrayPartition": (2, 2, _partition),
     "States.ArrayContains": (2, 2, _contains),
     "States.ArrayRange": (3, 3, _range),
     "States.ArrayGetItem": (2, 2, _get_item),
-    "States.ArrayLength": (1, 1, _array_length),
+    "States.ArrayLength": (1, 1, lambda name, args: len(_array(name, args[0]))),
     "States.ArrayUnique": (1, 1, _unique),
-    "States.Base64Encode": (1, 1, _base64_encode),
+    "States.Base64Encode": (1, 1, lambda name, args: _base64(_text(name, args[0], limit=MAX_TEXT))),
     "States.Base64Decode": (1, 1, _base64_decode),
     "States.Hash": (2, 2, _hash),
     "States.JsonMerge": (3, 3, _json_merge),
