@@ -80,6 +80,12 @@ def test_empty_text(text: str) -> None:
     assert only(text).code == "MISSING_DESCRIPTION"
 
 
+def test_none_is_an_empty_definition_and_bytes_are_not_text() -> None:
+    assert only(None).code == "MISSING_DESCRIPTION"  # type: ignore[arg-type]
+    problem = only(b'{"StartAt": "S"}')  # type: ignore[arg-type]
+    assert (problem.code, problem.location) == (SCHEMA, "/")
+
+
 @pytest.mark.parametrize("text", ["[]", '"StartAt"', "null", "3"])
 def test_json_that_is_not_an_object(text: str) -> None:
     assert (only(text).code, only(text).location) == (SCHEMA, "/")

@@ -97,9 +97,12 @@ def _load(definition: str | Mapping[str, Any], duplicates: dict[int, list[str]])
     """The definition as a dict; JSON objects with repeated keys noted in ``duplicates``."""
     if isinstance(definition, Mapping):
         return definition
-    if not isinstance(definition, str) or not definition.strip():
+    if definition is None or isinstance(definition, str) and not definition.strip():
         problem = Problem("MISSING_DESCRIPTION", "The definition is null or empty", "/")
         raise InvalidDefinition([problem])
+    if not isinstance(definition, str):
+        message = "The definition must be JSON text or an object"
+        raise InvalidDefinition([Problem(SCHEMA, message, "/")])
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result = dict(items)
@@ -242,7 +245,9 @@ class _Checker:
                 self.add(SCHEMA, f"Field '{field}' is not supported", at)
         self._query_language(state, at)
         self._io(state, at)
-        getattr(self, f"_{kind.lower()}")(state, at)
+        own = getattr(self, f"_{kind.lower()}", None)  # Pass, Succeed: none; Choice: below
+        if own is not None:
+            own(state, at)
         return self._transitions(kind, state, at)
 
     def _transitions(self, kind: str, state: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
@@ -337,15 +342,6 @@ class _Checker:
             self.add(SCHEMA, message, f"{at}/{field}")
         if f"{field}Path" in state:
             self._path(state, f"{field}Path", at, reference=True)
-
-    def _pass(self, state: Mapping[str, Any], at: str) -> None:
-        """A Pass state's own fields: Result is any JSON value."""
-
-    def _succeed(self, state: Mapping[str, Any], at: str) -> None:
-        """A Succeed state has no fields of its own."""
-
-    def _choice(self, state: Mapping[str, Any], at: str) -> None:
-        """A Choice state's rules are checked with its targets (``_choice_edges``)."""
 
     def _task(self, state: Mapping[str, Any], at: str) -> None:
         resource = state.get("Resource")
