@@ -326,6 +326,38 @@ def test_reading_never_changes_the_input() -> None:
     assert STORE == before
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        "$.store.book[1].author",
+        "$.store.book[-3].price",
+        "$.store.book[-4]",
+        "$.store.book[3]",
+        "$.store.bicycle[0]",
+        "$.store.book.author",
+        "$.store.bicycle.color[0]",
+        "$['my key']",
+        "$.nothing",
+        "$.nothing.x",
+        "$.empty[0]",
+        "$.missing",
+    ],
+)
+def test_definite_paths_select_what_jsonpath_ng_selects(path: str) -> None:
+    from faaslib.workflows import _paths
+
+    compiled = _paths._compile(path)
+    assert isinstance(compiled, _paths._Path)
+    assert compiled.steps is not None
+    expected = [match.value for match in compiled.expr.find(STORE)]
+    try:
+        got = [read_path(path, STORE, CONTEXT, field="InputPath")]
+    except StatesFailure:
+        got = []
+    assert got == expected
+    assert path_exists(path, STORE, CONTEXT) is bool(expected)
+
+
 # path_exists --------------------------------------------------------------------------------
 
 

@@ -99,21 +99,21 @@ def read_path(path: str, data: Any, context: Any, *, field: str) -> Any:
     """
     compiled = _compiled(path)
     document = context if compiled.context else data
-    if compiled.steps == ():
-        return document
-    matches = compiled.expr.find(document)
     if compiled.steps is None:
-        return [match.value for match in matches]
-    if not matches:
+        return [match.value for match in compiled.expr.find(document)]
+    value = _walk(document, compiled.steps)
+    if value is _NOTHING:
         raise StatesFailure(RUNTIME, _not_found(compiled, field, document))
-    return matches[0].value
+    return value
 
 
 def path_exists(path: str, data: Any, context: Any) -> bool:
     """Whether ``path`` selects something (Choice ``IsPresent``): a match, or a non-empty list."""
     compiled = _compiled(path)
     document = context if compiled.context else data
-    return compiled.steps == () or bool(compiled.expr.find(document))
+    if compiled.steps is None:
+        return bool(compiled.expr.find(document))
+    return _walk(document, compiled.steps) is not _NOTHING
 
 
 def put_result(data: Any, result: Any, result_path: str | None) -> Any:
@@ -212,11 +212,26 @@ def _check_dynamic(key: str, value: object) -> str | None:
     return f"The field '{key}' must hold a JSONPath or an intrinsic function call: {wrong}"
 
 
-class _Mismatch:
-    """The marker of a ResultPath that cannot be applied."""
+class _Marker:
+    """A value no JSON document holds."""
 
 
-_MISMATCH = _Mismatch()
+_MISMATCH = _Marker()  # a ResultPath that cannot be applied
+_NOTHING = _Marker()  # a definite path that selects nothing
+
+
+def _walk(node: Any, steps: tuple[Step, ...]) -> Any:
+    """The value at the names and indices of a definite path (as parsed by jsonpath-ng), or
+    ``_NOTHING``: a name selects in an object, an index (from the end when negative) in an array.
+    """
+    for step in steps:
+        if isinstance(step, str):
+            if not isinstance(node, Mapping) or step not in node:
+                return _NOTHING
+        elif not isinstance(node, list) or not -len(node) <= step < len(node):
+            return _NOTHING
+        node = node[step]
+    return node
 
 
 def _placed(node: Any, steps: tuple[Step, ...], result: Any) -> Any:
