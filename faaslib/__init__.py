@@ -63,6 +63,7 @@ from ._services.cloudfront import (
 )
 from ._services.cloudfront import RouteOrigin as RouteOrigin
 from ._services.cloudwatch_logs import CloudWatchLogs as CloudWatchLogs
+from ._services.cloudwatch_logs import LimitExceededException as LimitExceededException
 from ._services.cloudwatch_logs import LogGroup as LogGroup
 from ._services.codecommit import BranchNameExistsException as BranchNameExistsException
 from ._services.codecommit import CodeCommit as CodeCommit
@@ -249,6 +250,7 @@ __all__ = [
     "LexBot",
     "LexIntent",
     "LexSlot",
+    "LimitExceededException",
     "LogGroup",
     "LogType",
     "MailServer",

@@ -232,6 +232,8 @@ class Registry:
         :raises ~faaslib.ResourceConflictException: a function of that name exists already
         """
         self._check_free(spec.name)
+        for trigger in spec.events:
+            trigger._check_attach()
         self._specs[spec.name] = spec
         self._generation += 1
         for trigger in spec.events:
@@ -266,6 +268,10 @@ class Registry:
                 function_name=name,
             )
         updated = dataclasses.replace(spec, **changes)
+        leaving = [t for t in spec.events if all(t is not kept for kept in updated.events)]
+        for trigger in updated.events:
+            if all(trigger is not old for old in spec.events):
+                trigger._check_attach(leaving)
         self._specs[name] = updated
         self._generation += 1
         for trigger in updated.events:  # attach the new list first: triggers kept stay on
@@ -480,6 +486,8 @@ class Registry:
         renamed = [rename(spec) for spec in other]
         for spec in renamed:  # all or nothing: check every name before adding any
             self._check_free(spec.name)
+            for trigger in spec.events:
+                trigger._check_attach()
         self._specs.update((spec.name, spec) for spec in renamed)
         self._generation += 1
         for spec in renamed:

@@ -139,6 +139,11 @@ class Trigger:
         poll with the function's execution role, not its policy)."""
         return None
 
+    def _check_attach(self, leaving: Sequence[Trigger] = ()) -> None:
+        """Raise the error the service answers if this trigger cannot be added now (a limit
+        reached), ``leaving`` going as it comes; called before a registry lists it, so
+        nothing changes when it raises."""
+
     def _attach(self) -> None:
         """A function's spec now lists this trigger (see :class:`~faaslib.Registry`)."""
 

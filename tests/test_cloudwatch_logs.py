@@ -451,3 +451,28 @@ async def test_an_invocations_log_feeds_a_subscription_on_its_function_group() -
     [event] = reports
     [report] = awslogs_data(event)["logEvents"]
     assert report["message"].startswith("REPORT RequestId: ")
+
+
+def test_a_log_group_takes_two_subscription_filters_as_cloudwatch_logs_does() -> None:
+    group = LogGroup("/app/orders")
+    registry = faaslib.Registry()
+
+    def handler(event: dict[str, Any]) -> None: ...
+
+    registry.function(handler, name="first", events=[CloudWatchLogs(group, "ERROR")])
+    registry.function(handler, name="second", events=[CloudWatchLogs(group, "WARN")])
+    with pytest.raises(faaslib.LimitExceededException, match="2 subscription filters") as raised:
+        registry.function(handler, name="third", events=[CloudWatchLogs(group, "INFO")])
+    assert (raised.value.status_code, raised.value.error_type) == (400, "LimitExceededException")
+    assert "third" not in registry  # nothing registered
+    (errors,) = registry.get("first").events
+    with pytest.raises(faaslib.LimitExceededException):  # a third on the group
+        registry.update("first", events=[errors, CloudWatchLogs(group, "INFO")])
+    assert registry.get("first").events == (errors,)  # nothing changed
+    registry.update("first", events=[CloudWatchLogs(group, "FATAL")])  # one for another
+    registry.update("first", events=[CloudWatchLogs(group, "ERROR")])
+    kept = registry.get("second").events[0]
+    registry.update("second", events=[kept])  # the same filter again: still two
+    registry.update("second", events=[])  # one removed: room for another
+    registry.function(handler, name="third", events=[CloudWatchLogs(group, "INFO")])
+    assert len(registry) == 3

@@ -36,6 +36,7 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     faaslib.AlreadyExistsException: (None, "AlreadyExists", 400, "User"),
     faaslib.EdgeResponseError: (None, "LambdaValidationError", 502, "Service"),
     faaslib.EFSMountFailureException: (None, "EFSMountFailureException", 403, "User"),
+    faaslib.LimitExceededException: (None, "LimitExceededException", 400, "User"),
     faaslib.InvalidLambdaFunctionAssociation: (
         None,
         "InvalidLambdaFunctionAssociation",

@@ -20,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from .. import _logs
-from .._errors import InvalidParameterException, ResourceNotFoundException
+from .._errors import FaaslibError, InvalidParameterException, ResourceNotFoundException
 from .log_patterns import LogPattern
 from .push import Pump, PushSource, PushTrigger
 from .records import b64, utf8
@@ -28,10 +28,11 @@ from .records import b64, utf8
 if TYPE_CHECKING:
     from .._clock import Clock
     from .._site import Site
-    from .._triggers import TriggerHost
+    from .._triggers import Trigger, TriggerHost
 
 __all__ = [
     "CloudWatchLogs",
+    "LimitExceededException",
     "LogGroup",
     "awslogs_data",
     "awslogs_event",
@@ -71,6 +72,8 @@ _Matched = tuple[StoredEvent, dict[str, str] | None]
 #: Lambda's payload limit for Event invocations, less room for the filter's name (written at
 #: delivery).
 MAX_EVENT_PAYLOAD = 1_048_576
+#: CloudWatch Logs' quota of subscription filters per log group.
+MAX_SUBSCRIPTION_FILTERS = 2
 _PAYLOAD_ROOM = MAX_EVENT_PAYLOAD - 1024
 #: The prefix of the groups Lambda writes functions' logs to.
 FUNCTION_GROUP_PREFIX = "/aws/lambda/"
@@ -348,6 +351,15 @@ class LogGroup(PushSource):
         return f"<LogGroup {self.name} streams={len(self._streams)}>"
 
 
+class LimitExceededException(FaaslibError):
+    """A log group has its two subscription filters already (CloudWatch Logs' quota)."""
+
+    error_type = "LimitExceededException"
+    message_member = "message"
+    status_code = 400
+    fault = "User"
+
+
 @dataclass(frozen=True, eq=False)
 class CloudWatchLogs(PushTrigger):
     """Invoke the function (invocation type Event) with the events put to a
@@ -363,6 +375,8 @@ class CloudWatchLogs(PushTrigger):
     :param filter_name: the subscription filter's name the events carry in
         ``subscriptionFilters`` (default ``LambdaStream_<function>``, as the console names it)
     :raises InvalidParameterException: the pattern does not parse
+    :raises LimitExceededException: (when a function lists it) the group has two subscription
+        filters already
     """
 
     faas_trigger: ClassVar[str] = "datasource"
@@ -393,6 +407,14 @@ class CloudWatchLogs(PushTrigger):
 
     def invoked_as(self, function_name: str, site: Site) -> tuple[str, str]:
         return "logs.amazonaws.com", self.log_group.arn
+
+    def _check_attach(self, leaving: Sequence[Trigger] = ()) -> None:
+        staying = [s for s in self.log_group._subscribers if all(s is not t for t in leaving)]
+        if len(staying) >= MAX_SUBSCRIPTION_FILTERS and all(s is not self for s in staying):
+            raise LimitExceededException(
+                f"Resource limit exceeded: log group {self.log_group.name} has "
+                f"{MAX_SUBSCRIPTION_FILTERS} subscription filters already."
+            )
 
     def _attach(self) -> None:
         super()._attach()
