@@ -47,6 +47,7 @@ _FIELDS: dict[str, frozenset[str]] = {
                        "ToleratedFailurePercentagePath", "ToleratedFailureCount",
                        "ToleratedFailureCountPath"},
 }  # fmt: skip
+Edges = list[tuple[str, str]]  # each (target state, location of the field naming it)
 _TRANSITIONING = frozenset({"Task", "Pass", "Wait", "Parallel", "Map"})
 _DISTRIBUTED = ("ItemReader", "ResultWriter", "ItemBatcher")
 #: The fields of each kind of (nested) state machine.
@@ -198,10 +199,9 @@ class _Checker:
             self.add(SCHEMA, "QueryLanguage must be JSONPath or JSONata", where)
 
     def _processor_config(self, config: object, where: str) -> None:
-        if config is None:
-            return
         if not isinstance(config, Mapping):
-            self.add(SCHEMA, "ProcessorConfig must be an object", where)
+            if config is not None:
+                self.add(SCHEMA, "ProcessorConfig must be an object", where)
             return
         for field in config:
             if field not in ("Mode", "ExecutionType"):
@@ -216,7 +216,7 @@ class _Checker:
     def _duplicate(self, name: str, at: str) -> None:
         self.add("DUPLICATE_STATE_NAME", f"Duplicate State name: {name}", at)
 
-    def state(self, name: str, state: object, base: str) -> list[tuple[str, str]]:
+    def state(self, name: str, state: object, base: str) -> Edges:
         """Check one state; its transitions ``(target, location)``."""
         at = f"{base}/States/{_pointer(name)}"
         if name in self.names:
@@ -230,12 +230,11 @@ class _Checker:
             return []
         kind = state.get("Type")
         if kind not in _FIELDS:
-            message = (
-                "These fields are required: [Type]"
-                if kind is None
-                else (f"Type '{kind}' is not a state type: use one of {', '.join(_FIELDS)}")
-            )
-            self.add(SCHEMA, message, at if kind is None else f"{at}/Type")
+            if kind is None:
+                self.add(SCHEMA, "These fields are required: [Type]", at)
+            else:
+                message = f"Type '{kind}' is not a state type: use one of {', '.join(_FIELDS)}"
+                self.add(SCHEMA, message, f"{at}/Type")
             return _loose_edges(state, at)
         for field in state:
             if field in _DISTRIBUTED and kind == "Map":
@@ -250,9 +249,9 @@ class _Checker:
             own(state, at)
         return self._transitions(kind, state, at)
 
-    def _transitions(self, kind: str, state: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
+    def _transitions(self, kind: str, state: Mapping[str, Any], at: str) -> Edges:
         """Next/End, and every target a state names."""
-        edges: list[tuple[str, str]] = []
+        edges: Edges = []
         if kind in _TRANSITIONING:
             has_next, end = "Next" in state, state.get("End")
             if has_next and "End" in state:
@@ -268,17 +267,13 @@ class _Checker:
             edges += self._choice_edges(state, at)
         return edges + _rule_edges(state, "Catch", at)
 
-    def _choice_edges(self, state: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
+    def _choice_edges(self, state: Mapping[str, Any], at: str) -> Edges:
         """A Choice state's problems (its rules'); its targets."""
         self.problems += check_choice_state(state, at)
         return choice_targets(state, at)
 
     def _graph(
-        self,
-        start: object,
-        states: Mapping[str, Any],
-        edges: Mapping[str, list[tuple[str, str]]],
-        base: str,
+        self, start: object, states: Mapping[str, Any], edges: dict[str, Edges], base: str
     ) -> None:
         """Missing targets, a missing terminal state, and states nothing reaches."""
         for targets in edges.values():
@@ -308,7 +303,7 @@ class _Checker:
             if state.get(field) is not None:
                 self._path(state, field, at)
         if state.get("ResultPath") is not None:
-            self._path(state, "ResultPath", at, reference=True)
+            self._path(state, "ResultPath", at, ref=True)
         for field in ("Parameters", "ResultSelector", "ItemSelector"):
             if field in state:
                 if isinstance(state[field], Mapping):
@@ -320,10 +315,8 @@ class _Checker:
         if "Catch" in state:
             self.problems += check_catchers(state["Catch"], f"{at}/Catch")
 
-    def _path(
-        self, state: Mapping[str, Any], field: str, at: str, *, reference: bool = False
-    ) -> None:
-        message = check_path(state[field], reference=reference)
+    def _path(self, state: Mapping[str, Any], field: str, at: str, *, ref: bool = False) -> None:
+        message = check_path(state[field], reference=ref)
         if message is not None:
             self.add(SCHEMA, f"{field}: {message}", f"{at}/{field}")
 
@@ -335,13 +328,18 @@ class _Checker:
         return len(given)
 
     def _int(self, state: Mapping[str, Any], field: str, at: str, low: int, high: int) -> None:
-        """``field`` (with its ``...Path`` form, exclusive) an integer within bounds."""
+        """``field`` (or its ``...Path`` form, not both) an integer (a number for a percentage)
+        within bounds."""
         self._one_of(state, (field, f"{field}Path"), at)
-        if field in state and not is_int(state[field], low, high):
-            message = f"{field} must be an integer from {low} to {high}"
-            self.add(SCHEMA, message, f"{at}/{field}")
+        percentage, value = field.endswith("Percentage"), state.get(field, 0)
+        valid = (
+            is_number(value) and low <= value <= high and (percentage or is_int(value, low, high))
+        )
+        if field in state and not valid:
+            kind = "a number" if percentage else "an integer"
+            self.add(SCHEMA, f"{field} must be {kind} from {low} to {high}", f"{at}/{field}")
         if f"{field}Path" in state:
-            self._path(state, f"{field}Path", at, reference=True)
+            self._path(state, f"{field}Path", at, ref=True)
 
     def _task(self, state: Mapping[str, Any], at: str) -> None:
         resource = state.get("Resource")
@@ -372,7 +370,7 @@ class _Checker:
             self.add(SCHEMA, message, f"{at}/Timestamp")
         for field in ("SecondsPath", "TimestampPath"):
             if field in state:
-                self._path(state, field, at, reference=True)
+                self._path(state, field, at, ref=True)
 
     def _fail(self, state: Mapping[str, Any], at: str) -> None:
         for field in ("Error", "Cause"):
@@ -414,13 +412,7 @@ class _Checker:
             self._path(state, "ItemsPath", at)
         self._int(state, "MaxConcurrency", at, 0, _MAX_SECONDS)
         self._int(state, "ToleratedFailureCount", at, 0, _MAX_SECONDS)
-        self._one_of(state, ("ToleratedFailurePercentage", "ToleratedFailurePercentagePath"), at)
-        percentage = state.get("ToleratedFailurePercentage", 0)
-        if not is_number(percentage) or not 0 <= percentage <= 100:
-            message = "ToleratedFailurePercentage must be a number from 0 to 100"
-            self.add(SCHEMA, message, f"{at}/ToleratedFailurePercentage")
-        if "ToleratedFailurePercentagePath" in state:
-            self._path(state, "ToleratedFailurePercentagePath", at, reference=True)
+        self._int(state, "ToleratedFailurePercentage", at, 0, 100)
 
     def _nested(self, node: object, at: str, kind: str) -> None:
         if isinstance(node, Mapping):
@@ -429,7 +421,7 @@ class _Checker:
             self.add(SCHEMA, "A nested state machine must be an object", at)
 
 
-def _rule_edges(state: Mapping[str, Any], field: str, at: str) -> list[tuple[str, str]]:
+def _rule_edges(state: Mapping[str, Any], field: str, at: str) -> Edges:
     """The string ``Next`` of each object in the array ``state[field]`` (Catch, Choices)."""
     rules = state.get(field)
     return [
@@ -439,7 +431,7 @@ def _rule_edges(state: Mapping[str, Any], field: str, at: str) -> list[tuple[str
     ]
 
 
-def _loose_edges(state: Mapping[str, Any], at: str) -> list[tuple[str, str]]:
+def _loose_edges(state: Mapping[str, Any], at: str) -> Edges:
     """Every target a state of unknown type seems to name (so nothing cascades from it)."""
     edges = choice_targets(state, at) + _rule_edges(state, "Catch", at)
     return edges + ([(state["Next"], f"{at}/Next")] if isinstance(state.get("Next"), str) else [])
