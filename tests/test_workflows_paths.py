@@ -21,14 +21,8 @@ from faaslib.workflows._failure import (
     Problem,
     StatesFailure,
 )
-from faaslib.workflows._paths import (
-    check_path,
-    check_template,
-    path_exists,
-    put_result,
-    read_path,
-    resolve_template,
-)
+from faaslib.workflows._paths import check_path, path_exists, put_result, read_path
+from faaslib.workflows._templates import check_template, resolve_template
 
 STORE: dict[str, Any] = {
     "store": {

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._failure import INTRINSIC_FAILURE, StatesFailure
+from ._paths import check_path, read_path
 
 __all__ = ["check_intrinsic", "evaluate_intrinsic"]
 
@@ -91,8 +92,6 @@ def check_intrinsic(text: str) -> str | None:
         return f"{text!r} nests {calls} intrinsic functions; a field holds at most {MAX_CALLS}"
     for node in nodes:
         if isinstance(node, _Path):
-            from ._paths import check_path
-
             problem = check_path(node.path)
             if problem is not None:
                 return f"the argument {node.path!r} of {text!r}: {problem}"
@@ -122,8 +121,6 @@ def _value(arg: _Literal | _Path | _Call, data: Any, context: Any) -> Any:
         return arg.value
     if isinstance(arg, _Call):
         return _run(arg, data, context)
-    from ._paths import read_path
-
     return read_path(arg.path, data, context, field="Parameters")
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from ._failure import RESULT_PATH_MATCH_FAILURE, RUNTIME, Problem, StatesFailure
+from ._failure import RESULT_PATH_MATCH_FAILURE, RUNTIME, StatesFailure
 
 try:
     from jsonpath_ng import JSONPath
@@ -35,11 +35,10 @@ except ImportError as error:
 
 __all__ = [
     "check_path",
-    "check_template",
+    "json_type",
     "path_exists",
     "put_result",
     "read_path",
-    "resolve_template",
 ]
 
 _NOT_REFERENCE = (
@@ -77,7 +76,7 @@ class _Path:
 def check_path(text: object, *, reference: bool = False) -> str | None:
     """``None`` when ``text`` is a valid path (a Reference Path with ``reference``), else why not."""
     if not isinstance(text, str):
-        return f"must be a string (a path starting with '$'), not {_json_type(text)}"
+        return f"must be a string (a path starting with '$'), not {json_type(text)}"
     if not text.startswith("$"):
         return f"'{text}' is not a path: a path starts with '$'"
     compiled = _compile(text)
@@ -136,80 +135,6 @@ def put_result(data: Any, result: Any, result_path: str | None) -> Any:
         cause = f"Unable to apply ReplacementPath '{result_path}' to input '{_compact(data)}'"
         raise StatesFailure(RESULT_PATH_MATCH_FAILURE, cause)
     return placed
-
-
-def resolve_template(template: Any, data: Any, context: Any, *, field: str) -> Any:
-    """A new value of the payload template ``template`` (``Parameters``, ``ResultSelector``...).
-
-    Each key ending in ``.$`` loses the suffix and takes the value of its path (``$...``,
-    ``$$...``) or of its intrinsic function call (``States....``), recursively through objects
-    and arrays; other values are kept as they are. The template's objects and arrays are new;
-    values taken from ``data`` and ``context`` are shared, not copied (never change them).
-    ``field`` names the template in the cause of a value that is neither a path nor a call
-    (the definition check rejects those).
-    """
-    if isinstance(template, Mapping):
-        resolved: dict[str, Any] = {}
-        for key, value in template.items():
-            if isinstance(key, str) and key.endswith(".$"):
-                resolved[key[:-2]] = _dynamic(key, value, data, context, field)
-            else:
-                resolved[key] = resolve_template(value, data, context, field=field)
-        return resolved
-    if isinstance(template, list):
-        return [resolve_template(item, data, context, field=field) for item in template]
-    return template
-
-
-def check_template(template: object, location: str) -> list[Problem]:
-    """The problems of a payload template, each located under ``location`` (a JSON pointer).
-
-    A ``key.$`` value must be a string that is a path or a well-formed intrinsic call.
-    """
-    problems: list[Problem] = []
-    if isinstance(template, Mapping):
-        for key, value in template.items():
-            where = f"{location}/{_pointer_token(str(key))}"
-            if isinstance(key, str) and key.endswith(".$"):
-                message = _check_dynamic(key, value)
-                if message is not None:
-                    problems.append(Problem("SCHEMA_VALIDATION_FAILED", message, where))
-            else:
-                problems += check_template(value, where)
-    elif isinstance(template, list):
-        for index, item in enumerate(template):
-            problems += check_template(item, f"{location}/{index}")
-    return problems
-
-
-def _dynamic(key: str, value: object, data: Any, context: Any, field: str) -> Any:
-    """The value of a template's ``key.$``: a path's selection or an intrinsic call's result."""
-    if not isinstance(value, str):
-        cause = f"The value for the field '{key}' in '{field}' must be a path or an intrinsic call"
-        raise StatesFailure(RUNTIME, cause)
-    if value.startswith("States."):
-        from ._intrinsics import evaluate_intrinsic
-
-        return evaluate_intrinsic(value, data, context)
-    return read_path(value, data, context, field=key)
-
-
-def _check_dynamic(key: str, value: object) -> str | None:
-    """Why the value of a template's ``key.$`` is wrong, or ``None``."""
-    if not isinstance(value, str):
-        return (
-            f"The value for the field '{key}' must be a STRING that contains a JSONPath "
-            f"or an intrinsic function call, not {_json_type(value)}"
-        )
-    if value.startswith("States."):
-        from ._intrinsics import check_intrinsic
-
-        wrong = check_intrinsic(value)
-    else:
-        wrong = check_path(value)
-    if wrong is None:
-        return None
-    return f"The field '{key}' must hold a JSONPath or an intrinsic function call: {wrong}"
 
 
 class _Marker:
@@ -350,7 +275,7 @@ def _compact(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
-def _json_type(value: object) -> str:
+def json_type(value: object) -> str:
     """The JSON type name of ``value``."""
     if value is None:
         return "null"
@@ -363,8 +288,3 @@ def _json_type(value: object) -> str:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return "an array"
     return "a string" if isinstance(value, str) else type(value).__name__
-
-
-def _pointer_token(key: str) -> str:
-    """``key`` escaped as a JSON pointer token (RFC 6901)."""
-    return key.replace("~", "~0").replace("/", "~1")
