@@ -100,6 +100,18 @@ def test_a_state_name_twice_in_the_text() -> None:
     assert "A" in problem.message
 
 
+def test_a_state_name_twice_in_a_branch_of_the_text() -> None:
+    branch = '{"StartAt": "B", "States": {"B": {"Type": "Succeed"}, "B": {"Type": "Succeed"}}}'
+    text = (
+        '{"StartAt": "P", "States": {"P": {"Type": "Parallel", "End": true,'
+        f' "Branches": [{branch}, {branch.replace("B", "C")}]}}}}}}'
+    )
+    assert where(text) == [
+        ("DUPLICATE_STATE_NAME", "/States/P/Branches/0/States/B"),
+        ("DUPLICATE_STATE_NAME", "/States/P/Branches/1/States/C"),
+    ]
+
+
 # -- the top level -------------------------------------------------------------------------------
 
 

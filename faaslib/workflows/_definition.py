@@ -19,8 +19,9 @@ from typing import Any
 from ._choice import check_choice_state, choice_targets, is_timestamp
 from ._errors import InvalidDefinition
 from ._failure import Problem
-from ._paths import check_path, check_template
+from ._paths import check_path
 from ._retry import SCHEMA, check_catchers, check_retriers, is_int, is_number
+from ._templates import check_template
 
 __all__ = ["Definition", "parse_definition"]
 
@@ -47,6 +48,9 @@ _FIELDS: dict[str, frozenset[str]] = {
                        "ToleratedFailurePercentagePath", "ToleratedFailureCount",
                        "ToleratedFailureCountPath"},
 }  # fmt: skip
+#: The JSON objects of a definition's text that repeat keys: by id, the object (kept alive so
+#: its id is not reused) and the keys repeated.
+Repeats = dict[int, tuple[dict[str, Any], list[str]]]
 Edges = list[tuple[str, str]]  # each (target state, location of the field naming it)
 _TRANSITIONING = frozenset({"Task", "Pass", "Wait", "Parallel", "Map"})
 _DISTRIBUTED = ("ItemReader", "ResultWriter", "ItemBatcher")
@@ -85,7 +89,7 @@ def parse_definition(definition: str | Mapping[str, Any]) -> Definition:
 
     :raises InvalidDefinition: listing every problem found
     """
-    duplicates: dict[int, list[str]] = {}
+    duplicates: Repeats = {}
     source = _load(definition, duplicates)
     checker = _Checker(duplicates)
     checker.machine(source, "", "machine")
@@ -94,7 +98,7 @@ def parse_definition(definition: str | Mapping[str, Any]) -> Definition:
     return _build(source)
 
 
-def _load(definition: str | Mapping[str, Any], duplicates: dict[int, list[str]]) -> Any:
+def _load(definition: str | Mapping[str, Any], duplicates: Repeats) -> Any:
     """The definition as a dict; JSON objects with repeated keys noted in ``duplicates``."""
     if isinstance(definition, Mapping):
         return definition
@@ -109,7 +113,7 @@ def _load(definition: str | Mapping[str, Any], duplicates: dict[int, list[str]])
         result = dict(items)
         if len(result) < len(items):
             keys = [key for key, _ in items]
-            duplicates[id(result)] = [k for i, k in enumerate(keys) if k in keys[:i]]
+            duplicates[id(result)] = (result, [k for i, k in enumerate(keys) if k in keys[:i]])
         return result
 
     try:
@@ -144,7 +148,7 @@ def _pointer(name: str) -> str:
 class _Checker:
     """Collects the problems of one definition, with every state name seen in it."""
 
-    def __init__(self, duplicates: dict[int, list[str]]) -> None:
+    def __init__(self, duplicates: Repeats) -> None:
         self.problems: list[Problem] = []
         self.duplicates = duplicates
         self.names: set[str] = set()
@@ -172,7 +176,7 @@ class _Checker:
         if not isinstance(states, Mapping) or not states:
             self.add(SCHEMA, "States must be an object with at least one state", f"{base}/States")
             return
-        for name in self.duplicates.get(id(states), ()):
+        for name in self.duplicates.get(id(states), ({}, []))[1]:
             self._duplicate(name, f"{base}/States/{_pointer(name)}")
         edges = {name: self.state(name, state, base) for name, state in states.items()}
         if isinstance(start, str) and start not in states:
