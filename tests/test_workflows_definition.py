@@ -730,6 +730,22 @@ def test_branch_problems_are_located_in_the_branch() -> None:
     ]
 
 
+def test_machine_only_fields_in_a_branch_are_reported_once() -> None:
+    branch = {
+        "StartAt": "B",
+        "TimeoutSeconds": 0,
+        "QueryLanguage": "JSONata",
+        "Comment": 5,
+        "States": {"B": {"Type": "Succeed"}},
+    }
+    state = {"Type": "Parallel", "Branches": [branch], "End": True}
+    assert [(p.location, p.message) for p in problems_of(single(state))] == [
+        ("/States/S/Branches/0", "Field 'TimeoutSeconds' is not supported"),
+        ("/States/S/Branches/0", "Field 'QueryLanguage' is not supported"),
+        ("/States/S/Branches/0/Comment", "The value of 'Comment' must be a string"),
+    ]
+
+
 def test_branch_without_start_at() -> None:
     state = {"Type": "Parallel", "Branches": [{"States": {"B": {"Type": "Succeed"}}}], "End": True}
     problems = problems_of(single(state))

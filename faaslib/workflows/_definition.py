@@ -162,7 +162,7 @@ class _Checker:
         for field in node:
             if field not in _MACHINE_FIELDS[kind]:
                 self.add(SCHEMA, f"Field '{field}' is not supported", at)
-        self._top_fields(node, base)
+        self._top_fields(node, base, _MACHINE_FIELDS[kind])
         if kind == "processor":
             self._processor_config(node.get("ProcessorConfig"), f"{base}/ProcessorConfig")
         start, states = node.get("StartAt"), node.get("States")
@@ -183,15 +183,16 @@ class _Checker:
             self.add(MISSING_TARGET, f"Missing 'Next' target: {start}", f"{base}/StartAt")
         self._graph(start, states, edges, base)
 
-    def _top_fields(self, node: Mapping[str, Any], base: str) -> None:
-        """TimeoutSeconds, Version, Comment and QueryLanguage of a machine."""
-        if "TimeoutSeconds" in node and not is_int(node["TimeoutSeconds"], 1, _MAX_SECONDS):
+    def _top_fields(self, node: Mapping[str, Any], base: str, allowed: frozenset[str]) -> None:
+        """TimeoutSeconds, Version, Comment and QueryLanguage, where this kind takes them."""
+        fields = {field: node[field] for field in node if field in allowed}
+        if "TimeoutSeconds" in fields and not is_int(fields["TimeoutSeconds"], 1, _MAX_SECONDS):
             message = "TimeoutSeconds must be a positive integer"
             self.add(SCHEMA, message, f"{base}/TimeoutSeconds")
         for field in ("Version", "Comment"):
-            if field in node and not isinstance(node[field], str):
+            if field in fields and not isinstance(fields[field], str):
                 self.add(SCHEMA, f"The value of '{field}' must be a string", f"{base}/{field}")
-        self._query_language(node, base)
+        self._query_language(fields, base)
 
     def _query_language(self, node: Mapping[str, Any], base: str) -> None:
         language = node.get("QueryLanguage", "JSONPath")
