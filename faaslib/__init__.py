@@ -160,6 +160,22 @@ from ._versions import Alias as Alias
 
 __version__ = "0.1.0"
 
+from .workflows._errors import ExecutionAlreadyExists as ExecutionAlreadyExists
+from .workflows._errors import ExecutionDoesNotExist as ExecutionDoesNotExist
+from .workflows._errors import InvalidArn as InvalidArn
+from .workflows._errors import InvalidDefinition as InvalidDefinition
+from .workflows._errors import InvalidExecutionInput as InvalidExecutionInput
+from .workflows._errors import InvalidName as InvalidName
+from .workflows._errors import InvalidOutput as InvalidOutput
+from .workflows._errors import InvalidToken as InvalidToken
+from .workflows._errors import StateMachineAlreadyExists as StateMachineAlreadyExists
+from .workflows._errors import StateMachineDoesNotExist as StateMachineDoesNotExist
+from .workflows._errors import StateMachineTypeNotSupported as StateMachineTypeNotSupported
+from .workflows._errors import TaskDoesNotExist as TaskDoesNotExist
+from .workflows._errors import TaskTimedOut as TaskTimedOut
+from .workflows._machines import StateMachine as StateMachine
+from .workflows._result import ExecutionResult as ExecutionResult
+
 __all__ = [
     "ALB",
     "S3",
@@ -214,6 +230,9 @@ __all__ = [
     "EventBridgeRule",
     "EventBus",
     "EventSourceMapping",
+    "ExecutionAlreadyExists",
+    "ExecutionDoesNotExist",
+    "ExecutionResult",
     "FaaslibError",
     "Faults",
     "FileSystem",
@@ -226,16 +245,22 @@ __all__ = [
     "HttpApi",
     "HttpRequest",
     "HttpTrigger",
+    "InvalidArn",
+    "InvalidDefinition",
     "InvalidEventPatternException",
+    "InvalidExecutionInput",
     "InvalidJobStateException",
     "InvalidLambdaFunctionAssociation",
     "InvalidLambdaResponseException",
     "InvalidMessageContents",
+    "InvalidName",
+    "InvalidOutput",
     "InvalidParameterException",
     "InvalidParameterValueException",
     "InvalidPasswordException",
     "InvalidRequestContentException",
     "InvalidResultTokenException",
+    "InvalidToken",
     "Invocation",
     "InvocationResult",
     "InvocationType",
@@ -283,11 +308,17 @@ __all__ = [
     "SkillResponseError",
     "StackEvent",
     "Stage",
+    "StateMachine",
+    "StateMachineAlreadyExists",
+    "StateMachineDoesNotExist",
+    "StateMachineTypeNotSupported",
     "Stream",
     "StreamRecord",
     "SystemClock",
     "Table",
+    "TaskDoesNotExist",
     "TaskResult",
+    "TaskTimedOut",
     "TemplateError",
     "TemplateWarning",
     "TooManyRequestsException",

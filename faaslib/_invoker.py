@@ -44,11 +44,13 @@ from ._site import Site
 from ._stats import InvokerStatistics, PendingEvent
 from ._tracing import tracing_of
 from ._triggers import TriggerHost
+from .workflows._calls import WorkflowCalls
 
 if TYPE_CHECKING:
     from ._faults import Faults
     from ._history import History
     from ._services.mappings import EventSourceMapping
+    from .workflows._executions import Workflows
 
 if sys.version_info >= (3, 11):
     from typing import Self
@@ -117,7 +119,7 @@ def _delays(value: Sequence[float]) -> tuple[float, ...]:
     return tuple(float(d) for d in delays)
 
 
-class Invoker:
+class Invoker(WorkflowCalls):
     """Runs the functions of a registry: RequestResponse, Event and DryRun invocations.
 
     An async context manager owning one task group, on asyncio or trio::
@@ -261,6 +263,7 @@ class Invoker:
         invoke = partial(self.invoke, principal=LAMBDA)  # mappings; a pushing source says its own
         host = TriggerHost(site, invoke, self._events.deliver, history)
         self._triggers = RunningTriggers(host, self._tracing)
+        self._workflows: Workflows | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -550,9 +553,24 @@ class Invoker:
             await self._events.wait_settled()
             busy = self._triggers.busy()
             if not busy:
-                return
+                if self._workflows is None or self._workflows.settled():
+                    return
+                await self._workflows.wait_settled()  # its tasks may invoke, and so on
             for mapping in busy:  # its batches may queue events, and events feed queues
                 await mapping.wait_settled()
+
+    def _workflow_service(self) -> Workflows:
+        """The Step Functions of this invoker (the workflows extra), made on first use."""
+        if self._state is not _State.OPEN:
+            raise self._closed_error()
+        if self._workflows is None:
+            from .workflows._executions import Workflows
+
+            self._workflows = Workflows(
+                self._registry.state_machines, self.invoke, self._clock, self._task_group,
+                region=self._region, account=self._account,
+            )  # fmt: skip
+        return self._workflows
 
     # -- introspection -----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from ._errors import (
 from ._permissions import INVOKE, Policies, PolicyStatement
 from ._spec import FunctionOptions, FunctionSpec
 from ._versions import LATEST, Alias
+from .workflows._machines import MachineType, StateMachine, StateMachines
 
 if TYPE_CHECKING:
     import sys
@@ -85,6 +86,7 @@ class Registry:
         self._snapshot: RegistrySnapshot | None = None
         self._resources: dict[str, object] = {}
         self._policies = Policies()
+        self._machines = StateMachines()
 
     @classmethod
     def from_template(
@@ -499,6 +501,38 @@ class Registry:
             self._aliases[prefix + name] = dict(aliases)
         self._policies.include(other._policies, prefix)
         self._resources.update(other._resources)
+
+    def state_machine(
+        self,
+        name: str,
+        definition: str | Mapping[str, Any],
+        /,
+        *,
+        type: MachineType = "STANDARD",
+        role_arn: str | None = None,
+    ) -> StateMachine:
+        """Add a Step Functions state machine whose tasks invoke this registry's functions::
+
+            registry.state_machine("orders", Path("orders.asl.json").read_text())
+            arn = await invoker.start_execution("orders", '{"id": 7}')
+
+        :param definition: Amazon States Language, as JSON text or a dict (what a
+            ``DefinitionString`` or an ``.asl.json`` file holds), checked now (the workflows
+            extra)
+        :param type: ``STANDARD`` (history kept) or ``EXPRESS`` (``start_sync_execution``)
+        :param role_arn: the execution role (``$$.Execution.RoleArn``)
+        :raises ~faaslib.InvalidDefinition: the definition breaks the States Language (the
+            message lists every problem, naming the state and field); nothing is added
+        :raises ~faaslib.StateMachineAlreadyExists: a machine of that name is registered
+        """
+        machine = self._machines.add(name, definition, type=type, role_arn=role_arn)
+        self._generation += 1
+        return machine
+
+    @property
+    def state_machines(self) -> StateMachines:
+        """The registered state machines."""
+        return self._machines
 
     def get(self, name: str) -> FunctionSpec:
         """Return the spec registered under ``name``.

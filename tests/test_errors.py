@@ -37,6 +37,19 @@ EXPECTED: dict[type[FaaslibError], tuple[type[Exception] | None, str, int, str]]
     faaslib.EdgeResponseError: (None, "LambdaValidationError", 502, "Service"),
     faaslib.EFSMountFailureException: (None, "EFSMountFailureException", 403, "User"),
     faaslib.LimitExceededException: (None, "LimitExceededException", 400, "User"),
+    faaslib.ExecutionAlreadyExists: (None, "ExecutionAlreadyExists", 400, "User"),
+    faaslib.ExecutionDoesNotExist: (LookupError, "ExecutionDoesNotExist", 400, "User"),
+    faaslib.InvalidArn: (ValueError, "InvalidArn", 400, "User"),
+    faaslib.InvalidDefinition: (ValueError, "InvalidDefinition", 400, "User"),
+    faaslib.InvalidExecutionInput: (ValueError, "InvalidExecutionInput", 400, "User"),
+    faaslib.InvalidName: (ValueError, "InvalidName", 400, "User"),
+    faaslib.InvalidOutput: (ValueError, "InvalidOutput", 400, "User"),
+    faaslib.InvalidToken: (ValueError, "InvalidToken", 400, "User"),
+    faaslib.StateMachineAlreadyExists: (None, "StateMachineAlreadyExists", 400, "User"),
+    faaslib.StateMachineDoesNotExist: (LookupError, "StateMachineDoesNotExist", 400, "User"),
+    faaslib.StateMachineTypeNotSupported: (None, "StateMachineTypeNotSupported", 400, "User"),
+    faaslib.TaskDoesNotExist: (LookupError, "TaskDoesNotExist", 400, "User"),
+    faaslib.TaskTimedOut: (None, "TaskTimedOut", 400, "User"),
     faaslib.InvalidLambdaFunctionAssociation: (
         None,
         "InvalidLambdaFunctionAssociation",
@@ -104,6 +117,9 @@ def make(cls: type[FaaslibError]) -> FaaslibError:
         return faaslib.CustomResourceFailed("Thing", "Create", "something happened")
     if cls is faaslib.SkillResponseError:
         return faaslib.SkillResponseError("something happened")
+    if cls is faaslib.InvalidDefinition:
+        problem = faaslib.workflows.Problem("MISSING_TRANSITION_TARGET", "no next", "/States/A")
+        return faaslib.InvalidDefinition([problem])
     return cls("something happened", function_name="f")
 
 

@@ -8,7 +8,8 @@ from typing import Any
 import pytest
 
 from faaslib.workflows import InvalidDefinition, Problem
-from faaslib.workflows._definition import Definition, parse_definition
+from faaslib.workflows._definition import parse_definition
+from faaslib.workflows._model import Definition
 
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
 TARGET = "MISSING_TRANSITION_TARGET"

@@ -14,6 +14,7 @@ from ._errors import (
     InvalidDefinition,
     InvalidExecutionInput,
     InvalidName,
+    InvalidOutput,
     InvalidToken,
     StateMachineAlreadyExists,
     StateMachineDoesNotExist,
@@ -22,16 +23,22 @@ from ._errors import (
     TaskTimedOut,
 )
 from ._failure import Problem, StatesFailure
+from ._machines import StateMachine
+from ._result import ExecutionResult, ExecutionStatus
 
 __all__ = [
     "ExecutionAlreadyExists",
     "ExecutionDoesNotExist",
+    "ExecutionResult",
+    "ExecutionStatus",
     "InvalidArn",
     "InvalidDefinition",
     "InvalidExecutionInput",
     "InvalidName",
+    "InvalidOutput",
     "InvalidToken",
     "Problem",
+    "StateMachine",
     "StateMachineAlreadyExists",
     "StateMachineDoesNotExist",
     "StateMachineTypeNotSupported",

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import Any
 
 from ._choice import check_choice_state, choice_targets, is_timestamp
 from ._errors import InvalidDefinition
 from ._failure import Problem
+from ._model import Definition
 from ._paths import check_path
 from ._retry import SCHEMA, check_catchers, check_retriers, is_int, is_number
 from ._templates import check_template
@@ -61,27 +61,6 @@ _MACHINE_FIELDS = {
     "branch": frozenset({"Comment", "StartAt", "States"}),
     "processor": frozenset({"Comment", "StartAt", "States", "ProcessorConfig"}),
 }  # fmt: skip
-
-
-@dataclass(frozen=True)
-class Definition:
-    """A checked state machine (or a Parallel branch, or a Map's item processor).
-
-    :ivar start_at: the first state's name
-    :ivar states: each state's dict, as given
-    :ivar timeout_seconds: the machine's ``TimeoutSeconds`` (``None`` in branches)
-    :ivar comment: the ``Comment``
-    :ivar branches: for each Parallel state its branches, for each Map state its one
-        ``ItemProcessor`` (or ``Iterator``), parsed
-    :ivar source: the whole definition as given
-    """
-
-    start_at: str
-    states: Mapping[str, Mapping[str, Any]]
-    timeout_seconds: int | None
-    comment: str | None
-    branches: Mapping[str, tuple[Definition, ...]]
-    source: Mapping[str, Any]
 
 
 def parse_definition(definition: str | Mapping[str, Any]) -> Definition:

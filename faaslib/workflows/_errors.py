@@ -17,6 +17,7 @@ __all__ = [
     "InvalidDefinition",
     "InvalidExecutionInput",
     "InvalidName",
+    "InvalidOutput",
     "InvalidToken",
     "StateMachineAlreadyExists",
     "StateMachineDoesNotExist",
@@ -80,6 +81,12 @@ class InvalidExecutionInput(_StatesApiError, ValueError):
     """An execution's input is not JSON text (or an object pydantic can serialise)."""
 
     error_type = "InvalidExecutionInput"
+
+
+class InvalidOutput(_StatesApiError, ValueError):
+    """A task's answer (``send_task_success``) is not JSON text."""
+
+    error_type = "InvalidOutput"
 
 
 class InvalidArn(_StatesApiError, ValueError):

@@ -1,0 +1,324 @@
+"""``Task`` states that invoke Lambda functions, as Step Functions runs them.
+
+``"Resource": "arn:aws:states:::lambda:invoke"`` (the optimized integration) takes Lambda's
+``Invoke`` parameters (``FunctionName``, ``Payload``, ``Qualifier``, ``InvocationType``) and
+gives the whole ``Invoke`` answer (``Payload``, ``StatusCode``, ``ExecutedVersion``, the SDK's
+metadata); ``...lambda:invoke.waitForTaskToken`` then waits for the task token's answer. A
+function's ARN as the ``Resource`` (the older form) gives the function's answer itself. A
+function error is the task's error named by its ``errorType``; an ``Invoke`` that Lambda
+refuses is ``Lambda.<its error code>`` (``Lambda.TooManyRequestsException``).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import anyio
+
+from .._errors import FaaslibError
+from ._failure import DATA_LIMIT_EXCEEDED, HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesFailure
+from ._history import Strand, as_text
+from ._paths import read_path
+from ._templates import resolve_template
+
+if TYPE_CHECKING:
+    from .._result import InvocationResult
+    from ._host import Interpreting
+    from ._tokens import Waiting
+
+__all__ = ["LAMBDA_INVOKE", "MAX_PAYLOAD", "run_task"]
+
+T = TypeVar("T")
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+WAIT_FOR_TOKEN = ".waitForTaskToken"
+#: Step Functions' limit on a state's input, output and a task's result (256 KiB).
+MAX_PAYLOAD = 262_144
+_FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(?::[^:]+)?")
+_NO_DETAILS = {"truncated": False}
+
+
+async def run_task(
+    interpreter: Interpreting,
+    state: Mapping[str, Any],
+    data: Any,
+    context: dict[str, Any],
+    strand: Strand,
+) -> Any:
+    """The result of a Task state's work on its effective input ``data``."""
+    resource = state["Resource"]
+    timeout = _seconds(state, "TimeoutSeconds", data, context)
+    if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE + WAIT_FOR_TOKEN):
+        task = _IntegratedTask(interpreter, state, resource, strand, timeout)
+        return await task.run(data, context)
+    if _FUNCTION_ARN.fullmatch(resource):
+        return await _direct(interpreter, state, resource, data, context, strand, timeout)
+    raise StatesFailure(
+        RUNTIME, f"faaslib runs Lambda tasks only, not the resource '{resource}' of this state"
+    )
+
+
+class _IntegratedTask:
+    """One run of an ``arn:aws:states:::lambda:invoke[.waitForTaskToken]`` task."""
+
+    def __init__(
+        self,
+        interpreter: Interpreting,
+        state: Mapping[str, Any],
+        resource: str,
+        strand: Strand,
+        timeout: int | None,
+    ) -> None:
+        self.interpreter = interpreter
+        self.state = state
+        self.strand = strand
+        self.timeout = timeout
+        self.resource = resource.rsplit(":", 1)[-1]  # "invoke", "invoke.waitForTaskToken"
+        self.waits = resource.endswith(WAIT_FOR_TOKEN)
+
+    async def run(self, data: Any, context: dict[str, Any]) -> Any:
+        host = self.interpreter.host
+        token = waiting = None
+        if self.waits:
+            token, waiting = host.tokens.issue()
+            context["Task"] = {"Token": token}
+        try:
+            if "Parameters" in self.state:
+                data = resolve_template(self.state["Parameters"], data, context, field="Parameters")
+            scheduled: dict[str, Any] = {
+                **self._names(),
+                "region": host.region,
+                "parameters": as_text(data),
+            }
+            if self.timeout is not None:
+                scheduled["timeoutInSeconds"] = self.timeout
+            heartbeat = _seconds(self.state, "HeartbeatSeconds", data, context)
+            if heartbeat is not None:
+                scheduled["heartbeatInSeconds"] = heartbeat
+            self.strand.add("TaskScheduled", scheduled)
+            self.strand.add("TaskStarted", self._names())
+            if waiting is None:
+                result = await _within(self.interpreter, self.timeout, lambda: self._answer(data))
+            else:
+                result = await _within(
+                    self.interpreter, self.timeout, lambda: self._waited(data, waiting, heartbeat)
+                )
+        except StatesFailure as failure:
+            event = "TaskTimedOut" if failure.error == TIMEOUT else "TaskFailed"
+            self.strand.add(
+                event, {**self._names(), "error": failure.error, "cause": failure.cause}
+            )
+            raise
+        finally:
+            if token is not None:
+                host.tokens.end(token, "done")
+        self.strand.add(
+            "TaskSucceeded",
+            {**self._names(), "output": as_text(result), "outputDetails": _NO_DETAILS},
+        )
+        return result
+
+    def _names(self) -> dict[str, str]:
+        return {"resourceType": "lambda", "resource": self.resource}
+
+    async def _answer(self, parameters: Any) -> Any:
+        """Lambda's ``Invoke`` answer, as the SDK gives it."""
+        if not isinstance(parameters, Mapping) or not isinstance(
+            parameters.get("FunctionName"), str
+        ):
+            raise StatesFailure(
+                RUNTIME, "The lambda:invoke parameters need a FunctionName (a name or an ARN)"
+            )
+        payload = parameters.get("Payload")
+        data = b"" if payload is None else json.dumps(payload).encode()
+        invocation_type = parameters.get("InvocationType", "RequestResponse")
+        result = await _invoke(
+            self.interpreter, parameters["FunctionName"], data, invocation_type,
+            parameters.get("Qualifier"),
+        )  # fmt: skip
+        return _sdk_answer(result)
+
+    async def _waited(self, parameters: Any, waiting: Waiting, heartbeat: int | None) -> Any:
+        """Invoke, then wait for the token's answer (the invocation's own answer is only
+        recorded)."""
+        submitted = await self._answer(parameters)
+        self.strand.add(
+            "TaskSubmitted",
+            {**self._names(), "output": as_text(submitted), "outputDetails": _NO_DETAILS},
+        )
+        activity = self.interpreter.host.activity
+        async with activity.held():
+            if heartbeat is None:
+                await waiting.answered.wait()
+            else:
+                await _beating(self.interpreter, waiting, heartbeat)
+        if waiting.failure is not None:
+            raise waiting.failure
+        return waiting.output
+
+
+async def _beating(interpreter: Interpreting, waiting: Waiting, heartbeat: int) -> None:
+    """Wait for the answer while heartbeats come at least every ``heartbeat`` seconds."""
+    host = interpreter.host
+    async with anyio.create_task_group() as group:
+
+        async def answered() -> None:
+            await waiting.answered.wait()
+            group.cancel_scope.cancel()
+
+        group.start_soon(answered)
+        while True:
+            beats = waiting.beat
+            await host.activity.sleep_until(host.clock.time() + heartbeat, strand=False)
+            if waiting.beat == beats:
+                break
+        group.cancel_scope.cancel()
+    if not waiting.answered.is_set():
+        raise StatesFailure(HEARTBEAT_TIMEOUT, "")
+
+
+async def _direct(
+    interpreter: Interpreting,
+    state: Mapping[str, Any],
+    arn: str,
+    data: Any,
+    context: dict[str, Any],
+    strand: Strand,
+    seconds: int | None,
+) -> Any:
+    """A Task whose ``Resource`` is the function's ARN: the function's answer itself."""
+    if "Parameters" in state:
+        data = resolve_template(state["Parameters"], data, context, field="Parameters")
+    scheduled: dict[str, Any] = {
+        "resource": arn,
+        "input": as_text(data),
+        "inputDetails": _NO_DETAILS,
+    }
+    if seconds is not None:
+        scheduled["timeoutInSeconds"] = seconds
+    strand.add("LambdaFunctionScheduled", scheduled)
+    strand.add("LambdaFunctionStarted")
+
+    async def answer() -> Any:
+        result = await _invoke(interpreter, arn, json.dumps(data).encode(), "RequestResponse", None)
+        return _payload(result)
+
+    try:
+        output = await _within(interpreter, seconds, answer)
+    except StatesFailure as failure:
+        event = "LambdaFunctionTimedOut" if failure.error == TIMEOUT else "LambdaFunctionFailed"
+        strand.add(event, {"error": failure.error, "cause": failure.cause})
+        raise
+    strand.add("LambdaFunctionSucceeded", {"output": as_text(output), "outputDetails": _NO_DETAILS})
+    return output
+
+
+async def _invoke(
+    interpreter: Interpreting,
+    function: str,
+    data: bytes,
+    invocation_type: str,
+    qualifier: str | None,
+) -> InvocationResult:
+    """Invoke as Step Functions does: Lambda's refusals are ``Lambda.<code>`` errors and a
+    function error is the error its document names."""
+    try:
+        result = await interpreter.host.invoke(function, data, invocation_type, qualifier)
+    except FaaslibError as exc:
+        cause = (
+            f"{exc.message} (Service: Lambda, Status Code: {exc.status_code}, Request ID: "
+            f"{uuid.uuid4()})"
+        )
+        raise StatesFailure(f"Lambda.{exc.error_type}", cause) from None
+    if result.function_error is not None:
+        text = result.payload.decode(errors="replace")
+        try:
+            document = json.loads(result.payload)
+        except ValueError:
+            document = None
+        error = document.get("errorType") if isinstance(document, dict) else None
+        raise StatesFailure(error if isinstance(error, str) else "Lambda.Unknown", text)
+    if len(result.payload) > MAX_PAYLOAD:
+        raise StatesFailure(
+            DATA_LIMIT_EXCEEDED,
+            "The state/task 'lambda' returned a result with a size exceeding the maximum "
+            "number of bytes service limit.",
+        )
+    return result
+
+
+def _payload(result: InvocationResult) -> Any:
+    return json.loads(result.payload) if result.payload else None
+
+
+def _sdk_answer(result: InvocationResult) -> dict[str, Any]:
+    """The ``Invoke`` answer Step Functions' Lambda integration returns."""
+    payload = _payload(result) if result.status_code == 200 else ""
+    headers = {
+        "Connection": "keep-alive",
+        "Content-Length": str(len(result.payload)),
+        "Content-Type": "application/json",
+        "Date": email.utils.formatdate(usegmt=True),
+        "x-amzn-RequestId": result.request_id,
+    }
+    if result.executed_version is not None:
+        headers["X-Amz-Executed-Version"] = result.executed_version
+    answer: dict[str, Any] = {}
+    if result.executed_version is not None:
+        answer["ExecutedVersion"] = result.executed_version
+    answer["Payload"] = payload
+    answer["SdkHttpMetadata"] = {
+        "AllHttpHeaders": {name: [value] for name, value in headers.items()},
+        "HttpHeaders": headers,
+        "HttpStatusCode": result.status_code,
+    }
+    answer["SdkResponseMetadata"] = {"RequestId": result.request_id}
+    answer["StatusCode"] = result.status_code
+    return answer
+
+
+def _seconds(state: Mapping[str, Any], field: str, data: Any, context: Any) -> int | None:
+    """A task's ``TimeoutSeconds`` or ``HeartbeatSeconds``, or its Path form's value."""
+    if field in state:
+        return int(state[field])
+    path = state.get(field + "Path")
+    if path is None:
+        return None
+    value = read_path(path, data, context, field=field + "Path")
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise StatesFailure(
+            RUNTIME, f"The {field}Path '{path}' does not reference a positive integer"
+        )
+    return value
+
+
+async def _within(
+    interpreter: Interpreting, seconds: int | None, work: Callable[[], Awaitable[T]]
+) -> T:
+    """``work``'s result, or ``States.Timeout`` once ``seconds`` pass on the invoker's clock."""
+    if seconds is None:
+        return await work()
+    host = interpreter.host
+    outcome: list[T] = []
+    failure: list[StatesFailure] = []
+    async with anyio.create_task_group() as group:
+
+        async def watch() -> None:
+            await host.activity.sleep_until(host.clock.time() + seconds, strand=False)
+            group.cancel_scope.cancel()
+
+        group.start_soon(watch)
+        try:
+            outcome.append(await work())
+        except StatesFailure as exc:
+            failure.append(exc)
+        group.cancel_scope.cancel()
+    if failure:
+        raise failure[0]
+    if not outcome:  # the watch cancelled the work
+        raise StatesFailure(TIMEOUT, "")
+    return outcome[0]
