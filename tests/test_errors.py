@@ -22,6 +22,7 @@ from faaslib import (
     ValidationException,
 )
 from faaslib._arn import FunctionRef, function_arn, parse_function_ref
+from faaslib.workflows import Problem
 
 # --------------------------------------------------------------------------------------------
 # The exception tree
@@ -118,7 +119,7 @@ def make(cls: type[FaaslibError]) -> FaaslibError:
     if cls is faaslib.SkillResponseError:
         return faaslib.SkillResponseError("something happened")
     if cls is faaslib.InvalidDefinition:
-        problem = faaslib.workflows.Problem("MISSING_TRANSITION_TARGET", "no next", "/States/A")
+        problem = Problem("MISSING_TRANSITION_TARGET", "no next", "/States/A")
         return faaslib.InvalidDefinition([problem])
     return cls("something happened", function_name="f")
 
