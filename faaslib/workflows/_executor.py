@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ._choice import choose
 from ._failure import RUNTIME, StatesFailure
 from ._flows import run_map, run_parallel
-from ._history import Strand, as_text
+from ._history import Strand, as_text, limited_text
 from ._host import Host
 from ._paths import put_result, read_path
 from ._retry import matches, retry_delay
@@ -106,11 +106,10 @@ class Interpreter:
             caught = {"Error": failure.error, "Cause": failure.cause}
             output = put_result(raw, caught, catcher.get("ResultPath", "$"))
             following = catcher["Next"]
-        if kind != "Fail":
-            strand.add(
-                f"{kind}StateExited",
-                {"name": name, "output": as_text(output), "outputDetails": _NO_DETAILS},
-            )
+        text = limited_text(output, name)  # States.DataLimitExceeded: no Catch takes it
+        strand.add(
+            f"{kind}StateExited", {"name": name, "output": text, "outputDetails": _NO_DETAILS}
+        )
         return output, following
 
     async def _work(
@@ -137,6 +136,7 @@ class Interpreter:
         if kind == "Pass":
             if "Parameters" in state:
                 data = resolve_template(state["Parameters"], data, context, field="Parameters")
+                limited_text(data, name)
             result = state.get("Result", data)
         else:
             result = await self._retried(definition, name, state, data, context, strand)
@@ -164,11 +164,13 @@ class Interpreter:
             if failure is None:
                 return result
             index = _retrier(retriers, failure)
-            if index is None:
-                raise failure
-            attempts[index] += 1
-            delay = retry_delay(retriers[index], attempts[index], self.host.random)
+            delay = None
+            if index is not None:
+                attempts[index] += 1
+                delay = retry_delay(retriers[index], attempts[index], self.host.random)
             if delay is None:
+                if state["Type"] != "Task":  # ParallelStateFailed, MapStateFailed: no details
+                    strand.add(f"{state['Type']}StateFailed")
                 raise failure
             context["State"]["RetryCount"] += 1
             deadline = self.host.clock.time() + delay

@@ -1,6 +1,7 @@
 """``Parallel`` and ``Map`` states: branches and iterations run concurrently on the task group.
 
-A failing branch stops the others and fails the Parallel state with its error. A Map state
+A failing branch stops the others and fails the Parallel state with its error (the executor
+records ``...StateFailed`` once no retry is left). A Map state
 runs its ``ItemProcessor`` once per item of ``ItemsPath`` (each item's input from
 ``ItemSelector``, where ``$$.Map.Item.Index`` and ``$$.Map.Item.Value`` are known), at most
 ``MaxConcurrency`` at a time (0: no limit). A failing iteration stops the others and fails the
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from ._failure import EXCEEDED_TOLERATED_FAILURE, RUNTIME, StatesFailure
+from ._history import limited_text
 from ._paths import read_path
 from ._templates import resolve_template
 
@@ -40,20 +42,25 @@ async def run_parallel(
     """Each branch's output, in the order of ``Branches``."""
     if "Parameters" in state:
         data = resolve_template(state["Parameters"], data, context, field="Parameters")
+        limited_text(data, context["State"]["Name"])
     strand.add("ParallelStateStarted")
     results: list[Any] = [None] * len(branches)
 
     def branch(index: int) -> Callable[[], Awaitable[None]]:
+        path = strand.fork()  # every branch starts from ParallelStateStarted
+
         async def run() -> None:
-            results[index] = await interpreter.states(branches[index], data, strand.fork())
+            try:
+                results[index] = await interpreter.states(branches[index], data, path)
+            except StatesFailure:
+                strand.join(path)  # the Parallel state fails from the branch's last event
+                raise
+            strand.join(path)
 
         return run
 
-    try:
-        await _together(interpreter, [branch(i) for i in range(len(branches))])
-    except StatesFailure as failure:
-        strand.add("ParallelStateFailed", {"error": failure.error, "cause": failure.cause})
-        raise
+    await _together(interpreter, [branch(i) for i in range(len(branches))])
+    strand.settle()
     strand.add("ParallelStateSucceeded")
     return results
 
@@ -74,41 +81,44 @@ async def run_map(
     selector = state.get("ItemSelector", state.get("Parameters"))
     strand.add("MapStateStarted", {"length": len(items)})
     results: list[Any] = [None] * len(items)
-    limiter = anyio.CapacityLimiter(limit) if limit else None
+    gate = _Gate(int(limit)) if limit else None
 
     def iteration(index: int) -> Callable[[], Awaitable[None]]:
+        if gate is None:  # every iteration starts now, from MapStateStarted
+            path = strand.fork()
+            return lambda: one(index, path)
+
         async def run() -> None:
-            if limiter is None:
-                await one(index)
-            else:
-                async with limiter:
-                    await one(index)
+            await gate.enter(index)
+            try:  # an iteration starts where the last one to end ended
+                await one(index, strand.fork())
+            finally:
+                gate.leave()
 
         return run
 
-    async def one(index: int) -> None:
-        path = strand.fork()
+    async def one(index: int, path: Strand) -> None:
         details = {"name": name, "index": index}
         item = items[index]
         if selector is not None:
             item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
             item = resolve_template(selector, data, item_context, field="ItemSelector")
+            limited_text(item, name)
         path.add("MapIterationStarted", details)
         try:
             results[index] = await interpreter.states(processor, item, path)
         except StatesFailure as failure:
             path.add("MapIterationFailed", details)
+            strand.join(path)
             if not tolerance.tolerates(failure):
                 raise
             results[index] = {"Error": failure.error, "Cause": failure.cause}
             return
         path.add("MapIterationSucceeded", details)
+        strand.join(path)
 
-    try:
-        await _together(interpreter, [iteration(i) for i in range(len(items))])
-    except StatesFailure as failure:
-        strand.add("MapStateFailed", {"error": failure.error, "cause": failure.cause})
-        raise
+    await _together(interpreter, [iteration(i) for i in range(len(items))])
+    strand.settle()
     strand.add("MapStateSucceeded")
     return results
 
@@ -116,32 +126,66 @@ async def run_map(
 async def _together(
     interpreter: Interpreting, strands: list[Callable[[], Awaitable[None]]]
 ) -> None:
-    """Run ``strands`` concurrently; the first failure stops the others and is raised."""
+    """Run ``strands`` concurrently; the first failure stops the others and is raised.
+
+    The state steps aside (is not counted as active) while its strands run; the last strand
+    to end hands its count back to the state, so ``drain`` never sees a moment where nothing
+    is active between the strands' end and the state's going on.
+    """
+    if not strands:
+        return
     activity = interpreter.host.activity
     failures: list[StatesFailure] = []
-    stepped_aside = False
+    holding = len(strands)  # strands still counted as active
+
+    async def guarded(run: Callable[[], Awaitable[None]]) -> None:
+        nonlocal holding
+        try:
+            await run()
+        except StatesFailure as failure:
+            failures.append(failure)
+            group.cancel_scope.cancel()
+        finally:
+            holding -= 1
+            if holding:
+                activity.leave()
+
+    for _ in strands:
+        activity.enter()  # counted before the state steps aside for them
+    activity.leave()
     try:
         async with anyio.create_task_group() as group:
-
-            async def guarded(run: Callable[[], Awaitable[None]]) -> None:
-                try:
-                    await run()
-                except StatesFailure as failure:
-                    failures.append(failure)
-                    group.cancel_scope.cancel()
-                finally:
-                    activity.leave()
-
             for run in strands:
-                activity.enter()  # counted before the state steps aside for them
                 group.start_soon(guarded, run)
-            activity.leave()
-            stepped_aside = True
     finally:
-        if stepped_aside:
-            activity.enter()
+        for _ in range(holding - 1):  # strands cancelled before they ran hold a count
+            activity.leave()
     if failures:
         raise failures[0]
+
+
+class _Gate:
+    """Lets a Map state's iterations start in the items' order, at most ``limit`` at once."""
+
+    def __init__(self, limit: int) -> None:
+        self.free = limit
+        self.next = 0
+        self._changed = anyio.Event()
+
+    async def enter(self, index: int) -> None:
+        while index != self.next or not self.free:
+            await self._changed.wait()
+        self.free -= 1
+        self.next += 1
+        self._notify()
+
+    def leave(self) -> None:
+        self.free += 1
+        self._notify()
+
+    def _notify(self) -> None:
+        self._changed.set()
+        self._changed = anyio.Event()
 
 
 class _Tolerance:
