@@ -3,7 +3,9 @@
 A *strand* (an execution's path, a Parallel branch, a Map iteration) is active while it
 runs. One that sleeps (a ``Wait`` state, a retry's backoff) or a task's timer is a *timer*
 with its deadline on the invoker's clock; one that waits for a task token is *held*: only the
-caller's ``send_task_success`` moves it. Executions are settled when nothing is active and,
+caller's ``send_task_success`` moves it. Whatever wakes a waiting strand (a timer firing, a
+token's answer, a stop) counts it active at once, so ``drain`` cannot return between the
+wake-up and the strand's next step. Executions are settled when nothing is active and,
 on a :class:`~faaslib.VirtualClock`, no timer is due (on a real clock, no timer is left), as
 ``drain`` treats delayed events.
 """
@@ -11,7 +13,7 @@ on a :class:`~faaslib.VirtualClock`, no timer is due (on a real clock, no timer 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio
@@ -51,24 +53,47 @@ class Activity:
             self.enter()
 
     async def sleep_until(self, deadline: float, *, strand: bool) -> None:
-        """Sleep on the clock as a timer; a ``strand`` steps aside while it sleeps."""
+        """Sleep on the clock as a timer; a ``strand`` steps aside while it sleeps and is
+        active again as the timer fires (or the sleep is cancelled)."""
+        if not strand:
+            await self.timer(deadline)
+            return
+        woke: list[bool] = []
+
+        def woken() -> None:
+            woke.append(True)
+            self.enter()
+
+        try:
+            await self.timer(deadline, woken, sleeping=self.leave)
+        finally:
+            if not woke:
+                self.enter()
+
+    async def timer(
+        self,
+        deadline: float,
+        woken: Callable[[], None] | None = None,
+        *,
+        sleeping: Callable[[], None] | None = None,
+    ) -> None:
+        """Sleep until ``deadline`` as a timer. ``sleeping`` runs once the timer is counted
+        (before anything else can run: a strand stepping aside there is never seen settled
+        without its timer), ``woken`` as it fires, before ``drain`` can see the executions
+        settled (it makes whoever the timer wakes active)."""
         key = next(self._ids)
         self._timers[key] = deadline
-        if strand:
-            self.leave()
+        if sleeping is not None:
+            sleeping()
+        fired = False
         try:
             await self._clock.sleep_until(deadline)
+            fired = True
         finally:
             del self._timers[key]
-            if strand:
-                self.enter()
+            if fired and woken is not None:
+                woken()
             self._maybe_idle()
-
-    @asynccontextmanager
-    async def held(self) -> AsyncIterator[None]:
-        """The strand waits for a task token's answer: settled until it comes."""
-        async with self.stepping_aside():
-            yield
 
     def settled(self) -> bool:
         if self.active:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup
+from anyio.abc import TaskGroup, TaskStatus
 
 from ._activity import Activity
 from ._errors import (
@@ -62,6 +62,7 @@ class _Execution:
         self.watchdog = anyio.CancelScope()
         self.history: ExecutionHistory | None = None
         self.stopping: tuple[str | None, str | None] | None = None
+        self.woken = False  # the machine's timeout fired: counted active until it ends
 
     def result(self, machine_arn: str) -> ExecutionResult:
         return ExecutionResult(
@@ -99,7 +100,7 @@ class Workflows:
         self.region = region
         self.account = account
         self.activity = Activity(clock)
-        self.tokens = TaskTokens()
+        self.tokens = TaskTokens(self.activity, clock)
         self.random: Callable[[], float] = random.Random(seed).random
         self._executions: dict[str, _Execution] = {}
 
@@ -182,7 +183,7 @@ class Workflows:
             with execution.scope:
                 if timeout is not None:
                     deadline = execution.start + timeout
-                    self._task_group.start_soon(self._time_out, execution, deadline)
+                    await self._task_group.start(self._time_out, execution, deadline)
                 try:
                     output = await Interpreter(run).states(
                         machine.definition, execution.data, strand
@@ -209,6 +210,8 @@ class Workflows:
             if execution.status == "RUNNING":  # stopped, timed out, or the invoker closed
                 self._ended_from_outside(execution, strand)
             self.activity.leave()
+            if execution.woken:
+                self.activity.leave()
             execution.done.set()
 
     def _ended_from_outside(self, execution: _Execution, strand: Any) -> None:
@@ -223,13 +226,24 @@ class Workflows:
             details = {k: v for k, v in (("error", error), ("cause", cause)) if v is not None}
             strand.add("ExecutionAborted", details)
 
-    async def _time_out(self, execution: _Execution, deadline: float) -> None:
+    async def _time_out(
+        self,
+        execution: _Execution,
+        deadline: float,
+        *,
+        task_status: TaskStatus[None] = anyio.TASK_STATUS_IGNORED,
+    ) -> None:
         """Time the execution out at ``deadline`` (its machine's ``TimeoutSeconds``)."""
+
+        def woken() -> None:  # counted active until the execution has ended (see _run)
+            self.activity.enter()
+            execution.woken = True
+
         with execution.watchdog:
-            await self.activity.sleep_until(deadline, strand=False)
-            if execution.status == "RUNNING" and execution.stopping is None:
+            await self.activity.timer(deadline, woken, sleeping=task_status.started)
+            if execution.stopping is None:
                 execution.stopping = (TIMEOUT, "")
-                execution.scope.cancel()
+            execution.scope.cancel()
 
     def _end(
         self,
@@ -282,10 +296,15 @@ class Workflows:
     ) -> datetime.datetime:
         """Stop a running execution (``ABORTED``); when it stopped."""
         execution = self._find(execution_arn)
-        if execution.status == "RUNNING":
+        if execution.status == "RUNNING" and execution.stopping is None:
             execution.stopping = (error, cause)
-            execution.scope.cancel()
-            await execution.done.wait()
+            self.activity.enter()  # woken: drain waits until it has ended
+            try:
+                execution.scope.cancel()
+                await execution.done.wait()
+            finally:
+                self.activity.leave()
+        await execution.done.wait()
         assert execution.stop is not None
         return _date(execution.stop)
 

@@ -108,14 +108,17 @@ class _IntegratedTask:
                     self.interpreter, self.timeout, lambda: self._waited(data, waiting, heartbeat)
                 )
         except StatesFailure as failure:
-            event = "TaskTimedOut" if failure.error == TIMEOUT else "TaskFailed"
+            timed_out = failure.error in (TIMEOUT, HEARTBEAT_TIMEOUT)
+            if token is not None:
+                host.tokens.end(token, "timed out" if timed_out else "done")
+            event = "TaskTimedOut" if timed_out else "TaskFailed"
             self.strand.add(
                 event, {**self._names(), "error": failure.error, "cause": failure.cause}
             )
             raise
         finally:
             if token is not None:
-                host.tokens.end(token, "done")
+                host.tokens.end(token, "done")  # if still waiting: answered, or cancelled
         self.strand.add(
             "TaskSucceeded",
             {**self._names(), "output": as_text(result), "outputDetails": _NO_DETAILS},
@@ -150,35 +153,7 @@ class _IntegratedTask:
             "TaskSubmitted",
             {**self._names(), "output": as_text(submitted), "outputDetails": _NO_DETAILS},
         )
-        activity = self.interpreter.host.activity
-        async with activity.held():
-            if heartbeat is None:
-                await waiting.answered.wait()
-            else:
-                await _beating(self.interpreter, waiting, heartbeat)
-        if waiting.failure is not None:
-            raise waiting.failure
-        return waiting.output
-
-
-async def _beating(interpreter: Interpreting, waiting: Waiting, heartbeat: int) -> None:
-    """Wait for the answer while heartbeats come at least every ``heartbeat`` seconds."""
-    host = interpreter.host
-    async with anyio.create_task_group() as group:
-
-        async def answered() -> None:
-            await waiting.answered.wait()
-            group.cancel_scope.cancel()
-
-        group.start_soon(answered)
-        while True:
-            beats = waiting.beat
-            await host.activity.sleep_until(host.clock.time() + heartbeat, strand=False)
-            if waiting.beat == beats:
-                break
-        group.cancel_scope.cancel()
-    if not waiting.answered.is_set():
-        raise StatesFailure(HEARTBEAT_TIMEOUT, "")
+        return await waiting.answer(heartbeat)
 
 
 async def _direct(
@@ -302,23 +277,34 @@ async def _within(
     """``work``'s result, or ``States.Timeout`` once ``seconds`` pass on the invoker's clock."""
     if seconds is None:
         return await work()
-    host = interpreter.host
+    activity = interpreter.host.activity
+    deadline = interpreter.host.clock.time() + seconds
     outcome: list[T] = []
-    failure: list[StatesFailure] = []
-    async with anyio.create_task_group() as group:
+    failure: list[Exception] = []
+    fired: list[bool] = []
 
-        async def watch() -> None:
-            await host.activity.sleep_until(host.clock.time() + seconds, strand=False)
+    def woken() -> None:  # active until the work is cancelled
+        fired.append(True)
+        activity.enter()
+
+    try:
+        async with anyio.create_task_group() as group:
+
+            async def run() -> None:
+                try:
+                    outcome.append(await work())
+                except Exception as exc:  # noqa: BLE001 - raised again below, not in a group
+                    failure.append(exc)
+                group.cancel_scope.cancel()
+
+            group.start_soon(run)
+            await activity.timer(deadline, woken)  # counted before the work can wait
             group.cancel_scope.cancel()
-
-        group.start_soon(watch)
-        try:
-            outcome.append(await work())
-        except StatesFailure as exc:
-            failure.append(exc)
-        group.cancel_scope.cancel()
+    finally:
+        if fired:
+            activity.leave()
     if failure:
         raise failure[0]
-    if not outcome:  # the watch cancelled the work
+    if not outcome:  # the timer cancelled the work
         raise StatesFailure(TIMEOUT, "")
     return outcome[0]
