@@ -471,6 +471,8 @@ async def test_a_failing_branch_stops_the_others(run: Run) -> None:
     assert reached == []
     assert "AfterWait" not in run.entered()
     assert "LongWait" in run.entered()
+    assert result.stop_date is not None
+    assert result.stop_date.timestamp() == EPOCH + 10  # it failed then, not after the hour
 
 
 async def test_parallel_catch_routes_a_branch_error(run: Run) -> None:
@@ -669,6 +671,73 @@ async def test_map_without_max_concurrency_runs_every_iteration_at_once(
     assert gauge.peak == 5
 
 
+async def test_max_concurrency_one_runs_the_items_in_order(run: Run) -> None:
+    order: list[int] = []
+
+    @run.registry.function
+    async def note(event: Any) -> Any:
+        order.append(event)
+        await anyio.lowlevel.checkpoint()
+        return event
+
+    task = {
+        "Type": "Task",
+        "Resource": "arn:aws:lambda:us-east-1:123456789012:function:note",
+        "End": True,
+    }
+    states = {
+        "Each": {
+            "Type": "Map",
+            "MaxConcurrency": 1,
+            "ItemProcessor": processor({"Note": task}),
+            "End": True,
+        }
+    }
+    assert output(await run(machine(states), list(range(6)))) == list(range(6))
+    assert order == list(range(6))
+
+
+async def test_max_concurrency_path(run: Run) -> None:
+    gauge, definition = gauged_map(run, None, 6)
+    definition["States"]["Each"]["MaxConcurrencyPath"] = "$.limit"
+    result = await run(definition, {"items": list(range(6)), "limit": 2})
+    assert output(result) == list(range(6))
+    assert gauge.peak == 2
+
+
+async def test_a_failing_iteration_stops_the_others(run: Run) -> None:
+    reached: list[Any] = []
+
+    @run.registry.function
+    def record(event: Any) -> Any:
+        reached.append(event)
+        return event
+
+    item_states = {
+        "Which": {
+            "Type": "Choice",
+            "Choices": [{"Variable": "$", "StringEquals": "bad", "Next": "Shortly"}],
+            "Default": "Long",
+        },
+        "Shortly": {"Type": "Wait", "Seconds": 10, "Next": "Broken"},
+        "Broken": {"Type": "Fail", "Error": "Item.Bad"},
+        "Long": {"Type": "Wait", "Seconds": 3600, "Next": "Record"},
+        "Record": {
+            "Type": "Task",
+            "Resource": "arn:aws:lambda:us-east-1:123456789012:function:record",
+            "End": True,
+        },
+    }
+    states = {"Each": {"Type": "Map", "ItemProcessor": processor(item_states), "End": True}}
+    result = await run(machine(states), ["good", "bad", "good"], then=[10, 7200])
+    failed(result, "Item.Bad")
+    assert reached == []
+    assert "Record" not in run.entered()
+    assert run.entered().count("Long") == 2
+    assert result.stop_date is not None
+    assert result.stop_date.timestamp() == EPOCH + 10
+
+
 def failing_map(**tolerance: Any) -> dict[str, Any]:
     """A Map whose iteration fails for every item that is ``"bad"``."""
     check = {
@@ -773,6 +842,8 @@ async def test_context_object_execution_and_state_machine(run: Run) -> None:
         "state.$": "$$.State.Name",
         "entered.$": "$$.State.EnteredTime",
         "retries.$": "$$.State.RetryCount",
+        "role.$": "$$.Execution.RoleArn",
+        "machine_name.$": "$$.StateMachine.Name",
     }
     states = {
         "Later": {"Type": "Wait", "Seconds": 60, "Next": "Look"},
@@ -789,7 +860,10 @@ async def test_context_object_execution_and_state_machine(run: Run) -> None:
         "state": "Look",
         "entered": "2026-01-01T00:01:00.000Z",
         "retries": 0,
+        "role": seen["role"],
+        "machine_name": "m",
     }
+    assert seen["role"].startswith("arn:aws:iam::")
     assert result.execution_arn.endswith(":execution:m:run-1")
     assert result.state_machine_arn.endswith(":stateMachine:m")
 

@@ -128,27 +128,34 @@ async def _together(
 ) -> None:
     """Run ``strands`` concurrently; the first failure stops the others and is raised.
 
-    The state steps aside (is not counted as active) while its strands run; the last strand
-    to end hands its count back to the state, so ``drain`` never sees a moment where nothing
-    is active between the strands' end and the state's going on.
+    The state steps aside (is not counted as active) while its strands run. The strand that
+    fails first, or else the last to end, hands its count back to the state, so ``drain``
+    never sees a moment where nothing is active while the state is about to go on (the
+    others' cancellation still to be delivered, or the state not yet resumed).
     """
     if not strands:
         return
     activity = interpreter.host.activity
     failures: list[StatesFailure] = []
     holding = len(strands)  # strands still counted as active
+    handed = False  # a strand's count went back to the state
+
+    def release() -> None:
+        nonlocal holding, handed
+        holding -= 1
+        if not handed and (failures or not holding):
+            handed = True
+        else:
+            activity.leave()
 
     async def guarded(run: Callable[[], Awaitable[None]]) -> None:
-        nonlocal holding
         try:
             await run()
         except StatesFailure as failure:
             failures.append(failure)
             group.cancel_scope.cancel()
         finally:
-            holding -= 1
-            if holding:
-                activity.leave()
+            release()
 
     for _ in strands:
         activity.enter()  # counted before the state steps aside for them
@@ -158,7 +165,8 @@ async def _together(
             for run in strands:
                 group.start_soon(guarded, run)
     finally:
-        for _ in range(holding - 1):  # strands cancelled before they ran hold a count
+        # strands cancelled before they ran still hold a count; the state keeps one
+        for _ in range(holding if handed else holding - 1):
             activity.leave()
     if failures:
         raise failures[0]
