@@ -389,3 +389,20 @@ async def test_reverse_order() -> None:
         forward = invoker.get_execution_history(arn)
         backward = invoker.get_execution_history(arn, reverse_order=True)
     assert backward == forward[::-1]
+
+
+async def test_an_item_selector_failure_fails_its_iteration() -> None:
+    definition = map_machine(
+        {"Item": {"Type": "Pass", "End": True}}, ItemSelector={"x.$": "$.missing"}
+    )
+    events = await history(definition, [1])
+    assert chain(events) == [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "MapStateEntered"),
+        (3, 2, "MapStateStarted"),
+        (4, 3, "MapIterationStarted"),
+        (5, 4, "MapIterationFailed"),
+        (6, 4, "MapStateFailed"),
+        (7, 6, "ExecutionFailed"),
+    ]
+    assert events[-1]["executionFailedEventDetails"]["error"] == "States.Runtime"

@@ -99,13 +99,13 @@ async def run_map(
 
     async def one(index: int, path: Strand) -> None:
         details = {"name": name, "index": index}
-        item = items[index]
-        if selector is not None:
-            item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
-            item = resolve_template(selector, data, item_context, field="ItemSelector")
-            limited_text(item, name)
         path.add("MapIterationStarted", details)
         try:
+            item = items[index]
+            if selector is not None:  # its failure is the iteration's
+                item_context = {**context, "Map": {"Item": {"Index": index, "Value": item}}}
+                item = resolve_template(selector, data, item_context, field="ItemSelector")
+                limited_text(item, name)
             results[index] = await interpreter.states(processor, item, path)
         except StatesFailure as failure:
             path.add("MapIterationFailed", details)
