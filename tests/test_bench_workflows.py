@@ -39,7 +39,8 @@ def test_quick_workflows_run_prints_a_consistent_table() -> None:
     [(chain, executions, items)] = re.findall(
         r"^(\d+)-state Pass chain x ([\d,]+) executions; Map over ([\d,]+) items", out, re.MULTILINE
     )
-    assert (int(chain), number(items)) == (100, 10_000)
+    assert int(chain) == 100
+    assert number(items) >= 1_000
 
     rows = [match.groupdict() for match in ROW.finditer(out)]
     assert [(row["case"], row["backend"]) for row in rows] == [
