@@ -12,6 +12,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+import anyio
 import pytest
 
 import faaslib
@@ -1033,6 +1034,209 @@ async def test_parallel_branch_error_no_retrier_takes_is_caught_at_once() -> Non
     assert calls == ["c-7"]
 
 
+# -- The specification's own examples: Parameters with paths, Choice with path comparisons ------
+
+
+async def test_specification_parameters_example_with_a_slice() -> None:
+    registry = faaslib.Registry()
+
+    @registry.function(name="X")
+    async def x(event: dict[str, Any]) -> dict[str, Any]:
+        return event
+
+    registry.state_machine(
+        "parameters",
+        {
+            "StartAt": "X",
+            "States": {
+                "X": {
+                    "Type": "Task",
+                    "Resource": arn("X"),
+                    "Parameters": {
+                        "flagged": True,
+                        "parts": {"first.$": "$.vals[0]", "last3.$": "$.vals[-3:]"},
+                        "execution.$": "$$.Execution.Name",
+                    },
+                    "End": True,
+                }
+            },
+        },
+        type="EXPRESS",
+    )
+    async with faaslib.Invoker(registry) as invoker:
+        result = await invoker.start_sync_execution(
+            "parameters", {"flagged": 7, "vals": [0, 10, 20, 30, 40, 50]}, execution_name="run-1"
+        )
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output is not None
+    assert json.loads(result.output) == {
+        "flagged": True,
+        "parts": {"first": 0, "last3": [30, 40, 50]},
+        "execution": "run-1",
+    }
+
+
+AUDIT = {
+    "StartAt": "CheckRating",
+    "States": {
+        "CheckRating": {
+            "Type": "Choice",
+            "Choices": [
+                {
+                    "Variable": "$.rating",
+                    "NumericGreaterThanPath": "$.auditThreshold",
+                    "Next": "StartAudit",
+                },
+                {
+                    "And": [
+                        {"Variable": "$.reviewedAt", "IsPresent": True},
+                        {"Variable": "$.reviewedAt", "TimestampLessThan": "2016-03-14T01:59:00Z"},
+                    ],
+                    "Next": "Stale",
+                },
+            ],
+            "Default": "Fine",
+        },
+        "StartAudit": {"Type": "Pass", "Result": "audit", "End": True},
+        "Stale": {"Type": "Pass", "Result": "stale", "End": True},
+        "Fine": {"Type": "Pass", "Result": "fine", "End": True},
+    },
+}
+
+
+@pytest.mark.parametrize(
+    ("data", "verdict"),
+    [
+        ({"rating": 53, "auditThreshold": 60}, "fine"),
+        ({"rating": 61, "auditThreshold": 60}, "audit"),
+        ({"rating": 60, "auditThreshold": 60, "reviewedAt": "2016-03-13T23:00:00Z"}, "stale"),
+        ({"rating": 60, "auditThreshold": 60, "reviewedAt": "2016-03-14T02:00:00Z"}, "fine"),
+    ],
+)
+async def test_specification_choice_with_path_and_timestamp_comparisons(
+    data: dict[str, Any], verdict: str
+) -> None:
+    registry = faaslib.Registry()
+    registry.state_machine("audit", AUDIT, type="EXPRESS")
+    async with faaslib.Invoker(registry) as invoker:
+        result = await invoker.start_sync_execution("audit", data)
+    assert (result.status, result.output) == ("SUCCEEDED", json.dumps(verdict))
+
+
+async def test_map_with_the_older_iterator_and_parameters_fields() -> None:
+    """Before ItemProcessor and ItemSelector, the guide's Map examples used ``Iterator`` and
+    ``Parameters``: still accepted, with the same meaning."""
+    registry = faaslib.Registry()
+
+    @registry.function(name="Greet")
+    async def greet(event: dict[str, Any]) -> str:
+        return f"{event['index']}: hello {event['who']}"
+
+    registry.state_machine(
+        "legacy-map",
+        {
+            "StartAt": "Greet each",
+            "States": {
+                "Greet each": {
+                    "Type": "Map",
+                    "ItemsPath": "$.people",
+                    "Parameters": {
+                        "index.$": "$$.Map.Item.Index",
+                        "who.$": "$$.Map.Item.Value.who",
+                    },
+                    "Iterator": {
+                        "StartAt": "Greet",
+                        "States": {
+                            "Greet": {"Type": "Task", "Resource": arn("Greet"), "End": True}
+                        },
+                    },
+                    "ResultPath": "$.greetings",
+                    "End": True,
+                }
+            },
+        },
+        type="EXPRESS",
+    )
+    people = [{"who": "bob"}, {"who": "meg"}]
+    async with faaslib.Invoker(registry) as invoker:
+        result = await invoker.start_sync_execution("legacy-map", {"people": people})
+    assert result.status == "SUCCEEDED", result.cause
+    assert result.output is not None
+    assert json.loads(result.output) == {
+        "people": people,
+        "greetings": ["0: hello bob", "1: hello meg"],
+    }
+
+
+# -- The console's Hello World starter: Pass, Choice, Wait, Parallel ----------------------------
+
+HELLO_WORLD = {
+    "Comment": "A Hello World example showing Pass, Choice, Wait and Parallel states",
+    "StartAt": "Pass",
+    "States": {
+        "Pass": {
+            "Type": "Pass",
+            "Result": {"IsHelloWorldExample": True},
+            "Next": "Hello World example?",
+        },
+        "Hello World example?": {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.IsHelloWorldExample", "BooleanEquals": True, "Next": "Yes"},
+                {"Variable": "$.IsHelloWorldExample", "BooleanEquals": False, "Next": "No"},
+            ],
+            "Default": "Yes",
+        },
+        "Yes": {"Type": "Pass", "Next": "Wait 3 sec"},
+        "No": {"Type": "Fail", "Cause": "Not Hello World"},
+        "Wait 3 sec": {"Type": "Wait", "Seconds": 3, "Next": "Parallel State"},
+        "Parallel State": {
+            "Type": "Parallel",
+            "Branches": [
+                {"StartAt": "Hello", "States": {"Hello": {"Type": "Pass", "End": True}}},
+                {"StartAt": "World", "States": {"World": {"Type": "Pass", "End": True}}},
+            ],
+            "Next": "Hello World",
+        },
+        "Hello World": {"Type": "Pass", "End": True},
+    },
+}
+
+
+async def test_hello_world_starter_waits_three_seconds_on_the_clock() -> None:
+    clock = faaslib.VirtualClock()
+    registry = faaslib.Registry()
+    registry.state_machine("hello-world", HELLO_WORLD, type="EXPRESS")
+    results: list[ExecutionResult] = []
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        start = clock.time()
+
+        async def run() -> None:
+            results.append(await invoker.start_sync_execution("hello-world", '{"any": 1}'))
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run)
+            await invoker.drain()  # the execution waits in "Wait 3 sec"
+            assert not results
+            clock.advance(3)
+    [result] = results
+    assert result.status == "SUCCEEDED"
+    assert result.output == '[{"IsHelloWorldExample":true},{"IsHelloWorldExample":true}]'
+    assert result.stop_date is not None
+    assert (result.stop_date - result.start_date).total_seconds() == pytest.approx(3)
+    assert clock.time() - start == 3
+
+
+def test_hello_world_with_a_parallel_branch_ending_nowhere_is_invalid() -> None:
+    broken = json.loads(json.dumps(HELLO_WORLD))
+    broken["States"]["Parallel State"]["Branches"][1]["States"]["World"] = {
+        "Type": "Pass",
+        "Next": "Hello World",  # a state of the machine, not of the branch
+    }
+    locations = problem_locations(broken)
+    assert any(loc.startswith("/States/Parallel State/Branches/1") for loc in locations)
+
+
 # -- Wait, Fail and intrinsic functions: the guide's examples -----------------------------------
 
 
@@ -1200,6 +1404,8 @@ async def test_intrinsic_function_examples_of_the_guide() -> None:
         CHOICE_STATE_X,
         SHIPPING,
         LOOKUP_CUSTOMER,
+        AUDIT,
+        HELLO_WORLD,
     ],
     ids=[
         "catch",
@@ -1211,6 +1417,8 @@ async def test_intrinsic_function_examples_of_the_guide() -> None:
         "choice-x",
         "shipping",
         "lookup",
+        "audit",
+        "hello-world",
     ],
 )
 def test_each_sample_parses_as_json_text_too(definition: dict[str, Any]) -> None:
