@@ -83,6 +83,31 @@ async def test_invoke_by_name_wraps_the_answer_as_the_sdk_gives_it() -> None:
     assert http["AllHttpHeaders"] == {name: [value] for name, value in headers.items()}
 
 
+async def test_invoke_answer_headers_as_lambda_sends_them_dated_by_the_clock() -> None:
+    registry = Registry()
+
+    @registry.function
+    async def answer(event: Any) -> dict[str, Any]:
+        return {}
+
+    task_machine(registry, invoke_task("answer"))
+    async with Invoker(registry, clock=VirtualClock(START)) as invoker:
+        http = (await run(invoker)).json()["SdkHttpMetadata"]
+    headers = http["HttpHeaders"]
+    assert list(headers) == [
+        "Connection", "Content-Length", "Content-Type", "Date", "X-Amz-Executed-Version",
+        "x-amzn-Remapped-Content-Length", "x-amzn-RequestId", "X-Amzn-Trace-Id",
+    ]  # fmt: skip
+    assert headers["Date"] == "Fri, 15 Jan 2027 08:00:00 GMT"  # START on the virtual clock
+    assert headers["x-amzn-Remapped-Content-Length"] == "0"
+    assert headers["Content-Length"] == "2"
+    assert headers["X-Amzn-Trace-Id"].startswith("Root=1-")
+    assert list(http["AllHttpHeaders"]) == [
+        "X-Amz-Executed-Version", "x-amzn-Remapped-Content-Length", "Connection",
+        "x-amzn-RequestId", "Content-Length", "Date", "X-Amzn-Trace-Id", "Content-Type",
+    ]  # fmt: skip
+
+
 async def test_invoke_static_payload_with_paths_and_the_context_object() -> None:
     registry = Registry()
     seen: list[Any] = []

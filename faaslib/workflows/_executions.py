@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
+from .._errors import InvokerClosed
 from ._activity import Activity
 from ._errors import (
     ExecutionAlreadyExists,
@@ -124,7 +125,10 @@ class Workflows:
     async def start_sync_execution(
         self, state_machine: str, input: object = None, *, name: str | None = None
     ) -> ExecutionResult:
-        """Run an EXPRESS machine's execution to its end; its result."""
+        """Run an EXPRESS machine's execution to its end; its result.
+
+        :raises InvokerClosed: the invoker closed before the execution ended
+        """
         machine = self._machines.get(state_machine)
         if machine.type != "EXPRESS":
             raise StateMachineTypeNotSupported(
@@ -132,6 +136,8 @@ class Workflows:
             )
         execution = self._start(machine, input, name)
         await execution.done.wait()
+        if execution.status == "RUNNING":  # cut off: the invoker closed
+            raise InvokerClosed("Invoker is closed")
         return execution.result(self._machine_arn(machine))
 
     def _start(self, machine: StateMachine, input: object, name: str | None) -> _Execution:

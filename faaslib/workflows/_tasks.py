@@ -14,6 +14,7 @@ from __future__ import annotations
 import email.utils
 import json
 import re
+import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -143,7 +144,7 @@ class _IntegratedTask:
             self.interpreter, parameters["FunctionName"], data, invocation_type,
             parameters.get("Qualifier"),
         )  # fmt: skip
-        return _sdk_answer(result)
+        return _sdk_answer(result, self.interpreter.host.clock.time())
 
     async def _waited(self, parameters: Any, waiting: Waiting, heartbeat: int | None) -> Any:
         """Invoke, then wait for the token's answer (the invocation's own answer is only
@@ -230,25 +231,27 @@ def _payload(result: InvocationResult) -> Any:
     return json.loads(result.payload) if result.payload else None
 
 
-def _sdk_answer(result: InvocationResult) -> dict[str, Any]:
-    """The ``Invoke`` answer Step Functions' Lambda integration returns."""
+def _sdk_answer(result: InvocationResult, now: float) -> dict[str, Any]:
+    """The ``Invoke`` answer Step Functions' Lambda integration returns, its ``Date`` header
+    ``now`` on the invoker's clock."""
     payload = _payload(result) if result.status_code == 200 else ""
-    headers = {
+    version = result.executed_version
+    headers = {  # in the order AWS lists them in AllHttpHeaders
+        "X-Amz-Executed-Version": version,
+        "x-amzn-Remapped-Content-Length": "0",
         "Connection": "keep-alive",
-        "Content-Length": str(len(result.payload)),
-        "Content-Type": "application/json",
-        "Date": email.utils.formatdate(usegmt=True),
         "x-amzn-RequestId": result.request_id,
+        "Content-Length": str(len(result.payload)),
+        "Date": email.utils.formatdate(now, usegmt=True),
+        "X-Amzn-Trace-Id": f"Root=1-{int(now):08x}-{secrets.token_hex(12)};Sampled=0",
+        "Content-Type": "application/json",
     }
-    if result.executed_version is not None:
-        headers["X-Amz-Executed-Version"] = result.executed_version
-    answer: dict[str, Any] = {}
-    if result.executed_version is not None:
-        answer["ExecutedVersion"] = result.executed_version
+    present = {name: value for name, value in headers.items() if value is not None}
+    answer: dict[str, Any] = {} if version is None else {"ExecutedVersion": version}
     answer["Payload"] = payload
     answer["SdkHttpMetadata"] = {
-        "AllHttpHeaders": {name: [value] for name, value in headers.items()},
-        "HttpHeaders": headers,
+        "AllHttpHeaders": {name: [value] for name, value in present.items()},
+        "HttpHeaders": dict(sorted(present.items(), key=lambda item: item[0].lower())),
         "HttpStatusCode": result.status_code,
     }
     answer["SdkResponseMetadata"] = {"RequestId": result.request_id}
