@@ -133,6 +133,32 @@ async def test_invoke_static_payload_with_paths_and_the_context_object() -> None
 
 
 @pytest.mark.parametrize(
+    ("payload", "event"),
+    [
+        ('{"a": 1}', {"a": 1}),  # a string is the payload's text itself, as Lambda gets it
+        ('"text"', "text"),
+        ("null", None),
+        (None, {}),  # no payload: Lambda's {}
+        ([1, "x"], [1, "x"]),
+    ],
+)
+async def test_invoke_payload_text_or_json(payload: Any, event: Any) -> None:
+    registry = Registry()
+    seen: list[Any] = []
+
+    @registry.function
+    async def record(received: Any) -> None:
+        seen.append(received)
+
+    parameters = {"FunctionName": "record", "Payload.$": "$.payload"}
+    task_machine(registry, {"Resource": INVOKE, "Parameters": parameters})
+    async with Invoker(registry) as invoker:
+        result = await run(invoker, {"payload": payload})
+    assert result.status == "SUCCEEDED"
+    assert seen == [event]
+
+
+@pytest.mark.parametrize(
     ("parameters", "version"),
     [
         ({"FunctionName": "greet:1"}, "1"),
@@ -435,6 +461,27 @@ async def test_an_unknown_function_is_lambda_resource_not_found() -> None:
     assert result.error == "Lambda.ResourceNotFoundException"
     assert result.cause is not None
     assert "Status Code: 404" in result.cause
+
+
+@pytest.mark.parametrize("resource", ["invoke", "arn"])
+async def test_a_result_over_256_kib_is_data_limit_exceeded_which_states_all_misses(
+    resource: str,
+) -> None:
+    registry = Registry()
+
+    @registry.function
+    async def big(event: Any) -> str:
+        return "x" * 262_144
+
+    task = invoke_task("big") if resource == "invoke" else {"Resource": ARN + "big"}
+    catch = [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}]
+    retry = [{"ErrorEquals": ["States.ALL"]}]
+    task_machine(
+        registry, {**task, "Retry": retry, "Catch": catch}, {"Caught": {"Type": "Succeed"}}
+    )
+    async with Invoker(registry, clock=VirtualClock(START)) as invoker:
+        result = await run(invoker)
+    assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
 
 
 # -- Retry timing -------------------------------------------------------------------------------

@@ -137,8 +137,7 @@ class _IntegratedTask:
             raise StatesFailure(
                 RUNTIME, "The lambda:invoke parameters need a FunctionName (a name or an ARN)"
             )
-        payload = parameters.get("Payload")
-        data = b"" if payload is None else json.dumps(payload).encode()
+        data = _payload_bytes(parameters.get("Payload"))
         invocation_type = parameters.get("InvocationType", "RequestResponse")
         result = await _invoke(
             self.interpreter, parameters["FunctionName"], data, invocation_type,
@@ -225,6 +224,16 @@ async def _invoke(
             "number of bytes service limit.",
         )
     return result
+
+
+def _payload_bytes(payload: Any) -> bytes:
+    """What Lambda gets of a ``Payload``: a string is the text itself (as ``Invoke`` takes
+    it), ``null`` or none Lambda's empty payload, any other value its JSON."""
+    if payload is None:
+        return b""
+    if isinstance(payload, str):
+        return payload.encode()
+    return json.dumps(payload).encode()
 
 
 def _payload(result: InvocationResult) -> Any:
