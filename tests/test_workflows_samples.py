@@ -12,7 +12,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
-import anyio
 import pytest
 
 import faaslib
@@ -568,6 +567,41 @@ HUMAN_APPROVAL = {
 }
 
 
+@pytest.mark.parametrize(
+    ("verdict", "last_state"),
+    [("Approved", "ApprovedPassState"), ("Rejected", "RejectedPassState")],
+)
+async def test_human_approval_waits_for_the_answer_to_its_token(
+    verdict: str, last_state: str
+) -> None:
+    registry = faaslib.Registry()
+    requests: list[dict[str, Any]] = []
+
+    @registry.function(name="SendApprovalRequest")
+    async def send_request(event: dict[str, Any]) -> None:
+        requests.append(event)  # the sample e-mails links carrying the token
+
+    registry.state_machine("approval", HUMAN_APPROVAL)
+    async with faaslib.Invoker(registry) as invoker:
+        execution = await invoker.start_execution("approval", '{"order": 17}')
+        await invoker.drain()
+        assert invoker.describe_execution(execution).status == "RUNNING"
+        [request] = requests
+        context = request["ExecutionContext"]
+        assert context["Execution"]["Id"] == execution
+        assert context["Execution"]["Input"] == {"order": 17}
+        assert context["State"]["Name"] == "Lambda Callback"
+        status = f"{verdict}! Task {verdict.lower()} by someone@example.com"
+        invoker.send_task_success(context["Task"]["Token"], json.dumps({"Status": status}))
+        await invoker.drain()
+        described = invoker.describe_execution(execution)
+        history = invoker.get_execution_history(execution)
+    assert described.status == "SUCCEEDED"
+    assert described.output is not None
+    assert json.loads(described.output) == {"Status": status}
+    assert state_names(history)[-1] == last_state
+
+
 CALLBACK = {
     "Comment": "Starts a task and waits for its callback; a failure goes to its own state",
     "StartAt": "Start Task And Wait For Callback",
@@ -599,6 +633,45 @@ CALLBACK = {
         },
     },
 }
+
+
+@pytest.mark.parametrize("succeed", [True, False])
+async def test_callback_pattern_notifies_success_or_failure(succeed: bool) -> None:
+    registry = faaslib.Registry()
+    tokens: list[str] = []
+    notices: list[dict[str, Any]] = []
+
+    @registry.function(name="StartWork")
+    async def start_work(event: dict[str, str]) -> None:
+        assert event["MessageTitle"] == "Callback task started"
+        tokens.append(event["TaskToken"])
+
+    @registry.function(name="Notify")
+    async def notify(event: dict[str, Any]) -> str:
+        notices.append(event)
+        return str(event["Message"])
+
+    registry.state_machine("callback", CALLBACK)
+    async with faaslib.Invoker(registry) as invoker:
+        execution = await invoker.start_execution("callback")
+        await invoker.drain()
+        [token] = tokens
+        if succeed:
+            invoker.send_task_success(token, '{"done": true}')
+        else:
+            invoker.send_task_failure(token, error="WorkerGaveUp", cause="disk full")
+        await invoker.drain()
+        described = invoker.describe_execution(execution)
+    assert described.status == "SUCCEEDED"
+    [notice] = notices
+    if succeed:
+        assert notice == {"Message": "Callback completed", "Detail": {"done": True}}
+        assert described.output == '"Callback completed"'
+    else:
+        assert notice == {
+            "Message": "Task started by Step Functions failed",
+            "Detail": {"Error": "WorkerGaveUp", "Cause": "disk full"},
+        }
 
 
 # -- Choice state: the guide's ChoiceStateX ------------------------------------------------------
@@ -901,6 +974,34 @@ async def test_map_validates_each_parcel_with_its_courier() -> None:
     }
 
 
+async def test_map_history_of_the_shipping_example_after_drain() -> None:
+    registry = faaslib.Registry()
+
+    @registry.function(name="ship-val")
+    async def validate(event: dict[str, Any]) -> dict[str, Any]:
+        parcel = event["parcel"]
+        return {"prod": parcel["prod"], "courier": event["courier"], "ok": parcel["quantity"] > 0}
+
+    registry.state_machine("shipping", SHIPPING)
+    async with faaslib.Invoker(registry) as invoker:
+        execution = await invoker.start_execution("shipping", SHIPMENT)
+        await invoker.drain()
+        described = invoker.describe_execution(execution)
+        history = invoker.get_execution_history(execution)
+    assert described.status == "SUCCEEDED"
+    assert described.output is not None
+    output = json.loads(described.output)
+    # ResultPath puts the results on the Map's raw input, not on its InputPath's selection.
+    assert output["ship-date"] == "2016-03-14T01:59:00Z"
+    assert output["detail"]["shipped"] == [
+        {"prod": parcel["prod"], "courier": "UQS", "ok": True} for parcel in PARCELS
+    ]
+    types = [event["type"] for event in history]
+    assert types.count("MapIterationStarted") == types.count("MapIterationSucceeded") == 5
+    started = next(e for e in history if e["type"] == "MapStateStarted")
+    assert started["mapStateStartedEventDetails"] == {"length": 5}
+
+
 async def test_map_item_selector_context_example_of_the_guide() -> None:
     registry = faaslib.Registry()
     registry.state_machine(
@@ -1032,6 +1133,39 @@ async def test_parallel_branch_error_no_retrier_takes_is_caught_at_once() -> Non
     assert json.loads(output["failure"]["Cause"])["errorMessage"] == "phone book offline"
     assert "found" not in output
     assert calls == ["c-7"]
+
+
+async def test_parallel_gives_each_branchs_output_in_order_after_a_retry() -> None:
+    clock = faaslib.VirtualClock()
+    registry, calls = customer_functions(["Lookup.Unavailable"])
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        start = clock.time()
+        execution = await invoker.start_execution("lookup", {"customer": "c-42"})
+        described = await run_to_end(invoker, clock, execution)
+    assert described.status == "SUCCEEDED"
+    assert described.output is not None
+    assert json.loads(described.output) == {
+        "customer": "c-42",
+        "found": [{"address": "1 Main St (c-42)"}, {"phone": "555-0100"}],
+    }
+    assert calls == ["c-42", "c-42"]
+    assert clock.time() - start == 2  # the whole Parallel state reran after its backoff
+
+
+async def test_parallel_whose_branch_keeps_failing_is_caught_after_the_retries() -> None:
+    clock = faaslib.VirtualClock()
+    registry, calls = customer_functions(["Lookup.Unavailable"] * 9)
+    async with faaslib.Invoker(registry, clock=clock) as invoker:
+        start = clock.time()
+        execution = await invoker.start_execution("lookup", {"customer": "c-7"})
+        described = await run_to_end(invoker, clock, execution)
+    assert described.status == "SUCCEEDED"
+    assert described.output is not None
+    output = json.loads(described.output)
+    assert output["failure"]["Error"] == "Lookup.Unavailable"
+    assert "found" not in output
+    assert len(calls) == 4  # a try and MaxAttempts (3) retries
+    assert clock.time() - start == 2 + 4 + 8
 
 
 # -- The specification's own examples: Parameters with paths, Choice with path comparisons ------
@@ -1206,25 +1340,29 @@ HELLO_WORLD = {
 async def test_hello_world_starter_waits_three_seconds_on_the_clock() -> None:
     clock = faaslib.VirtualClock()
     registry = faaslib.Registry()
-    registry.state_machine("hello-world", HELLO_WORLD, type="EXPRESS")
-    results: list[ExecutionResult] = []
+    registry.state_machine("hello-world", HELLO_WORLD)
     async with faaslib.Invoker(registry, clock=clock) as invoker:
         start = clock.time()
-
-        async def run() -> None:
-            results.append(await invoker.start_sync_execution("hello-world", '{"any": 1}'))
-
-        async with anyio.create_task_group() as group:
-            group.start_soon(run)
-            await invoker.drain()  # the execution waits in "Wait 3 sec"
-            assert not results
-            clock.advance(3)
-    [result] = results
-    assert result.status == "SUCCEEDED"
-    assert result.output == '[{"IsHelloWorldExample":true},{"IsHelloWorldExample":true}]'
-    assert result.stop_date is not None
-    assert (result.stop_date - result.start_date).total_seconds() == pytest.approx(3)
+        execution = await invoker.start_execution("hello-world", '{"any": 1}')
+        await invoker.drain()
+        waiting = invoker.describe_execution(execution)
+        so_far = invoker.get_execution_history(execution)
+        clock.advance(3)
+        await invoker.drain()
+        described = invoker.describe_execution(execution)
+        history = invoker.get_execution_history(execution)
+    assert waiting.status == "RUNNING"
+    assert state_names(so_far)[-1] == "Wait 3 sec"
+    assert so_far[-1]["type"] == "WaitStateEntered"
+    assert described.status == "SUCCEEDED"
+    assert described.output == '[{"IsHelloWorldExample":true},{"IsHelloWorldExample":true}]'
+    assert described.stop_date is not None
+    assert (described.stop_date - described.start_date).total_seconds() == pytest.approx(3)
     assert clock.time() - start == 3
+    assert sorted(state_names(history)) == sorted(
+        ["Pass", "Hello World example?", "Yes", "Wait 3 sec", "Parallel State", "Hello", "World"]
+        + ["Hello World"]
+    )
 
 
 def test_hello_world_with_a_parallel_branch_ending_nowhere_is_invalid() -> None:
