@@ -319,18 +319,103 @@ async def test_wait_timestamp_path_ends_then(run: Run) -> None:
     assert output(await run(definition, data, then=[1801])) == data
 
 
-@pytest.mark.parametrize("delay", ["ten", -1, 1.5, True, None, {"s": 1}])
-async def test_a_bad_seconds_path_value_is_states_runtime(run: Run, delay: Any) -> None:
-    failed(await run(wait_machine(SecondsPath="$.delay"), {"delay": delay}), "States.Runtime")
+#: How a States.Runtime cause begins for the Wait state, entered at event 2.
+IN_W = "An error occurred while executing the state 'W' (entered at the event id #2). "
+
+
+@pytest.mark.parametrize(
+    ("delay", "shown"),
+    [("ten", "ten"), (1.5, "1.5"), (True, "true"), (None, "null"), ({"s": 1}, '{"s":1}')],
+)
+async def test_a_seconds_path_value_that_is_not_an_integer_is_states_runtime(
+    run: Run, delay: Any, shown: str
+) -> None:
+    result = await run(wait_machine(SecondsPath="$.delay"), {"delay": delay})
+    assert failed(result, "States.Runtime") == (
+        f"{IN_W}The SecondsPath parameter cannot be parsed as a long value: $.delay == {shown}"
+    )
+    assert [event["type"] for event in run.history][-2:] == ["WaitStateEntered", "ExecutionFailed"]
+
+
+async def test_a_negative_seconds_path_value_is_states_runtime(run: Run) -> None:
+    result = await run(wait_machine(SecondsPath="$.delay"), {"delay": -1})
+    assert failed(result, "States.Runtime") == (
+        f"{IN_W}The SecondsPath parameter references a negative value: $.delay == -1"
+    )
 
 
 async def test_a_missing_seconds_path_is_states_runtime(run: Run) -> None:
-    failed(await run(wait_machine(SecondsPath="$.delay"), {}), "States.Runtime")
+    result = await run(wait_machine(SecondsPath="$.delay"), {})
+    assert failed(result, "States.Runtime") == (
+        f"{IN_W}The SecondsPath parameter does not reference an input value: $.delay"
+    )
 
 
-@pytest.mark.parametrize("stamp", ["tomorrow", "2026-01-01", "2026-01-01T00:00:00", 5, None])
-async def test_a_bad_timestamp_path_value_is_states_runtime(run: Run, stamp: Any) -> None:
-    failed(await run(wait_machine(TimestampPath="$.t"), {"t": stamp}), "States.Runtime")
+@pytest.mark.parametrize(
+    ("stamp", "shown"),
+    [
+        ("tomorrow", "tomorrow"),
+        ("2026-01-01", "2026-01-01"),
+        ("2026-01-01T00:00:00", "2026-01-01T00:00:00"),
+        ("2026-01-01T00:00:00.000", "2026-01-01T00:00:00.000"),
+        (5, "5"),
+        (None, "null"),
+    ],
+)
+async def test_a_bad_timestamp_path_value_is_states_runtime(
+    run: Run, stamp: Any, shown: str
+) -> None:
+    result = await run(wait_machine(TimestampPath="$.t"), {"t": stamp})
+    assert failed(result, "States.Runtime") == (
+        f"{IN_W}The TimestampPath parameter does not reference a valid ISO-8601 extended "
+        f"offset date-time format string: $.t == {shown}"
+    )
+
+
+async def test_a_missing_timestamp_path_is_states_runtime(run: Run) -> None:
+    result = await run(wait_machine(TimestampPath="$.t"), {})
+    assert failed(result, "States.Runtime") == (
+        f"{IN_W}The TimestampPath parameter does not reference an input value: $.t"
+    )
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "2026-01-01T00:00:10Z",
+        "2026-01-01T00:00:10.00Z",
+        "2026-01-01T00:00:10.000Z",
+        "2026-01-01T00:00:10.000000Z",
+        "2026-01-01T00:00:10.0000000Z",
+        "2026-01-01T01:00:10+01:00",
+    ],
+)
+async def test_timestamp_path_forms_aws_takes(run: Run, stamp: str) -> None:
+    definition = wait_machine(TimestampPath="$.t")
+    assert output(await run(definition, {"t": stamp}, then=[10])) == {"t": stamp}
+
+
+async def test_a_runtime_error_names_the_state_and_its_entered_event(run: Run) -> None:
+    states = {
+        "First": {"Type": "Pass", "Next": "Check Address"},
+        "Check Address": pass_state(Parameters={"address.$": "$.application.address"}),
+    }
+    result = await run(machine(states), {"flagged": False})
+    assert failed(result, "States.Runtime") == (
+        "An error occurred while executing the state 'Check Address' (entered at the event "
+        "id #4). The JSONPath '$.application.address' specified for the field 'address.$' "
+        """could not be found in the input '{"flagged":false}'"""
+    )
+
+
+async def test_a_runtime_error_in_a_branch_names_the_inner_state(run: Run) -> None:
+    inner = branch({"Inner": pass_state(InputPath="$.nope")})
+    states = {"Par": {"Type": "Parallel", "Branches": [inner], "End": True}}
+    cause = failed(await run(machine(states), {}), "States.Runtime")
+    assert cause.startswith(
+        "An error occurred while executing the state 'Inner' (entered at the event id #4). "
+    )
+    assert "'Par'" not in cause
 
 
 async def test_wait_applies_input_and_output_paths(run: Run) -> None:

@@ -20,7 +20,7 @@ from ._failure import RUNTIME, StatesFailure
 from ._flows import run_map, run_parallel
 from ._history import Strand, as_text, limited_text
 from ._host import Host
-from ._paths import put_result, read_path
+from ._paths import path_exists, put_result, read_path
 from ._retry import matches, retry_delay
 from ._tasks import run_task
 from ._templates import resolve_template
@@ -92,7 +92,7 @@ class Interpreter:
         when it ends its branch)."""
         state = definition.states[name]
         kind = state["Type"]
-        strand.add(
+        entered = strand.add(
             f"{kind}StateEntered",
             {"name": name, "input": as_text(raw), "inputDetails": _NO_DETAILS},
         )
@@ -100,9 +100,10 @@ class Interpreter:
         try:
             output, following = await self._work(definition, name, state, raw, context, strand)
         except StatesFailure as failure:
+            failure = _located(failure, name, entered)
             catcher = _catcher(state, failure)
             if catcher is None:
-                raise
+                raise failure from None
             caught = {"Error": failure.error, "Cause": failure.cause}
             output = put_result(raw, caught, catcher.get("ResultPath", "$"))
             following = catcher["Next"]
@@ -199,29 +200,56 @@ class Interpreter:
 
     async def _wait(self, state: Mapping[str, Any], data: Any, context: dict[str, Any]) -> None:
         if "Seconds" in state:
-            seconds = state["Seconds"]
+            until = self.host.clock.time() + state["Seconds"]
         elif "SecondsPath" in state:
-            seconds = read_path(state["SecondsPath"], data, context, field="SecondsPath")
-            if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
-                raise StatesFailure(
-                    RUNTIME,
-                    f"The SecondsPath parameter does not reference a valid integer: {seconds!r}",
-                )
+            until = self.host.clock.time() + _wait_seconds(state["SecondsPath"], data, context)
+        elif "Timestamp" in state:
+            until = parse_timestamp(state["Timestamp"]) or 0.0  # the definition check parsed it
         else:
-            if "Timestamp" in state:
-                stamp = state["Timestamp"]
-            else:
-                stamp = read_path(state["TimestampPath"], data, context, field="TimestampPath")
-            until = parse_timestamp(stamp)
-            if until is None:
-                raise StatesFailure(
-                    RUNTIME,
-                    f"The TimestampPath parameter does not reference a valid ISO-8601 extended "
-                    f"offset date-time format string: {stamp!r}",
-                )
-            await self.host.activity.sleep_until(until, strand=True)
-            return
-        await self.host.activity.sleep_until(self.host.clock.time() + seconds, strand=True)
+            until = _wait_until(state["TimestampPath"], data, context)
+        await self.host.activity.sleep_until(until, strand=True)
+
+
+def _wait_value(field: str, path: str, data: Any, context: Any) -> Any:
+    if not path_exists(path, data, context):
+        raise StatesFailure(
+            RUNTIME, f"The {field} parameter does not reference an input value: {path}"
+        )
+    return read_path(path, data, context, field=field)
+
+
+def _wait_seconds(path: str, data: Any, context: Any) -> int:
+    """The seconds a ``SecondsPath`` selects (a non-negative integer)."""
+    seconds = _wait_value("SecondsPath", path, data, context)
+    if isinstance(seconds, bool) or not isinstance(seconds, int):
+        raise StatesFailure(
+            RUNTIME,
+            f"The SecondsPath parameter cannot be parsed as a long value: {_shown(path, seconds)}",
+        )
+    if seconds < 0:
+        raise StatesFailure(
+            RUNTIME,
+            f"The SecondsPath parameter references a negative value: {_shown(path, seconds)}",
+        )
+    return seconds
+
+
+def _wait_until(path: str, data: Any, context: Any) -> float:
+    """The time a ``TimestampPath`` selects (an RFC 3339 time stamp with its offset)."""
+    stamp = _wait_value("TimestampPath", path, data, context)
+    until = parse_timestamp(stamp)
+    if until is None:
+        raise StatesFailure(
+            RUNTIME,
+            "The TimestampPath parameter does not reference a valid ISO-8601 extended offset "
+            f"date-time format string: {_shown(path, stamp)}",
+        )
+    return until
+
+
+def _shown(path: str, value: Any) -> str:
+    """``$.path == value`` as a cause shows a path's value (text as it is)."""
+    return f"{path} == {value if isinstance(value, str) else as_text(value)}"
 
 
 def parse_timestamp(value: object) -> float | None:
@@ -272,6 +300,19 @@ def _fail_field(state: Mapping[str, Any], field: str, raw: Any, context: Any) ->
     if not isinstance(value, str):
         raise StatesFailure(RUNTIME, f"The {field}Path '{path}' does not reference a string")
     return value
+
+
+_IN_STATE = "An error occurred while executing the state "
+
+
+def _located(failure: StatesFailure, state: str, entered: int) -> StatesFailure:
+    """A ``States.Runtime`` failure of the state's own, its cause naming the state and the
+    event where it was entered, as Step Functions words it (one of a state within it, a
+    branch's or an iteration's, already names that state)."""
+    if failure.error != RUNTIME or failure.cause.startswith(_IN_STATE):
+        return failure
+    where = f"{_IN_STATE}'{state}' (entered at the event id #{entered}). "
+    return StatesFailure(RUNTIME, where + failure.cause)
 
 
 def _retrier(retriers: Any, failure: StatesFailure) -> int | None:
