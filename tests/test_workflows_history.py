@@ -406,3 +406,31 @@ async def test_an_item_selector_failure_fails_its_iteration() -> None:
         (7, 6, "ExecutionFailed"),
     ]
     assert events[-1]["executionFailedEventDetails"]["error"] == "States.Runtime"
+
+
+async def test_parallel_retried_records_parallel_state_failed_once() -> None:
+    definition = {
+        "StartAt": "Par",
+        "States": {
+            "Par": {
+                "Type": "Parallel",
+                "Branches": [
+                    {"StartAt": "Boom", "States": {"Boom": {"Type": "Fail", "Error": "E"}}}
+                ],
+                "Retry": [{"ErrorEquals": ["E"], "IntervalSeconds": 5, "MaxAttempts": 1}],
+                "End": True,
+            }
+        },
+    }
+    events = await history(definition, advance=5)
+    assert chain(events) == [
+        (1, 0, "ExecutionStarted"),
+        (2, 0, "ParallelStateEntered"),
+        (3, 2, "ParallelStateStarted"),
+        (4, 3, "FailStateEntered"),
+        (5, 4, "ParallelStateStarted"),
+        (6, 5, "FailStateEntered"),
+        (7, 6, "ParallelStateFailed"),
+        (8, 7, "ExecutionFailed"),
+    ]
+    assert events[4]["timestamp"].timestamp() == EPOCH + 5

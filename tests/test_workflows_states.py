@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import anyio
+import anyio.abc
 import anyio.lowlevel
 import pytest
 
@@ -1134,3 +1135,37 @@ async def test_an_express_machine_runs_synchronously(run: Run) -> None:
     async with faaslib.Invoker(run.registry, clock=run.clock) as invoker:
         result = await invoker.start_sync_execution("quick", '{"n": 1}')
     assert output(result) == {"n": 2}
+
+
+async def test_an_express_machine_runs_parallel_and_map_synchronously(run: Run) -> None:
+    each = {
+        "Type": "Map",
+        "ItemSelector": {"i.$": "$$.Map.Item.Index"},
+        "ItemProcessor": processor({"Item": pass_state()}),
+        "End": True,
+    }
+    states = {
+        "Par": {
+            "Type": "Parallel",
+            "Branches": [branch({"Each": each}), branch({"Wait": wait_state(60)})],
+            "End": True,
+        }
+    }
+    run.registry.state_machine("quick", machine(states), type="EXPRESS")
+    results: list[ExecutionResult] = []
+    invoker = faaslib.Invoker(run.registry, clock=run.clock)
+    async with invoker, anyio.create_task_group() as group:
+
+        async def call(*, task_status: anyio.abc.TaskStatus[None]) -> None:
+            task_status.started()  # the execution starts before this task next yields
+            results.append(await invoker.start_sync_execution("quick", "[7, 8]"))
+
+        await group.start(call)
+        await invoker.drain()
+        assert results == []
+        run.clock.advance(60)
+    assert output(results[0]) == [[{"i": 0}, {"i": 1}], [7, 8]]
+
+
+def wait_state(seconds: int) -> dict[str, Any]:
+    return {"Type": "Wait", "Seconds": seconds, "End": True}
