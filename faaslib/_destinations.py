@@ -11,6 +11,7 @@ import pydantic_core
 
 from ._arn import parse_function_ref
 from ._errors import ValidationException
+from .workflows._machines import machine_name_of
 
 if TYPE_CHECKING:
     from typing import TypeAlias
@@ -53,7 +54,8 @@ class DeadLetterTarget(Protocol):
 
 
 #: Where an asynchronous invocation's record goes: a registered function's name or ARN
-#: (invoked with invocation type Event), a :class:`DestinationTarget`, or a callable.
+#: (invoked with invocation type Event), a registered state machine's ARN (an execution
+#: started with the record as input), a :class:`DestinationTarget`, or a callable.
 Destination: TypeAlias = str | DestinationTarget | Callable[[Any], Any]
 #: Where the original event of a failed asynchronous invocation goes: a :data:`Destination`,
 #: or a :class:`DeadLetterTarget` (whose ``send`` takes Lambda's message attributes).
@@ -74,6 +76,12 @@ def check_destination(field: str, value: object) -> None:
     if value is None or (not isinstance(value, str) and (_send_of(value) or callable(value))):
         return
     if isinstance(value, str) and parse_function_ref(value) is not None:
+        return
+    if isinstance(value, str) and machine_name_of(value) is not None:
+        if field == "deadLetterConfig.targetArn":
+            raise ValidationException(
+                field, value, "Member must be an Amazon SQS queue or an Amazon SNS topic"
+            )
         return
     raise ValidationException(
         field,

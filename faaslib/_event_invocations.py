@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +30,7 @@ from ._ids import UNHANDLED, new_request_id
 from ._journal import JournalEntry
 from ._result import InvocationResult
 from ._stats import PendingEvent, counted
+from .workflows._machines import machine_name_of
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -97,6 +98,8 @@ class EventInvocations:
         self._resolve = resolve
         self._refresh = refresh
         self.runner: Runner | None = None
+        #: Starts an execution of a state machine destination (set by the invoker).
+        self.start_execution: Callable[[str, Any], Awaitable[object]] | None = None
         self._closed = False
         self._leaving = False
         self._idle: anyio.Event | None = None
@@ -305,7 +308,7 @@ class EventInvocations:
                 if event is None:  # a retry, a replay, or an event of a long queue
                     event = fn.decode(queued.data)
             except FaaslibError as exc:  # the function's event type changed since
-                result = self._undecodable(queued, exc)
+                result = _failed(queued, "Runtime.UnmarshalError", exc.message)
             else:
                 runner = self.runner
                 assert runner is not None  # set when the invoker opened
@@ -318,9 +321,14 @@ class EventInvocations:
         except InvokerClosed:
             raise
         except FaaslibError as exc:  # Lambda refused the attempt (a file system not mounted)
-            result = self._refused(queued, exc)
-        except Exception as exc:  # noqa: BLE001 - faaslib's own failure: this attempt's only
-            result = self._broken(queued, exc)
+            logger.warning("Event %s of %s not run: %s", queued.request_id, fn.name, exc.message)
+            result = _failed(queued, exc.error_type, exc.message)
+        except Exception as exc:
+            logger.error(  # with its traceback; the attempt failed, no other event is lost
+                "faaslib failed running Event %s of %s: %r", queued.request_id, fn.name, exc,
+                exc_info=exc,
+            )  # fmt: skip
+            result = _failed(queued, "Runtime.Unknown", f"faaslib failed: {exc!r}")
         finally:
             self.running.discard(queued)
             self._concurrency.free(concurrency)
@@ -355,36 +363,6 @@ class EventInvocations:
     def _ended(self, queued: QueuedEvent, ending: Ending, condition: str = "") -> None:
         if self._history is not None:
             self._history.ended(queued.request_id, ending, queued.fn.name, condition)
-
-    def _undecodable(self, queued: QueuedEvent, exc: FaaslibError) -> InvocationResult:
-        """The attempt of an event its function's event type no longer accepts: it fails."""
-        queued.fn.errors += 1
-        document = runtime_error("Runtime.UnmarshalError", exc.message, queued.request_id)
-        return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
-
-    def _refused(self, queued: QueuedEvent, exc: FaaslibError) -> InvocationResult:
-        """An attempt Lambda refused to run: failed with Lambda's error type (retried, then
-        sent on), as the function's records show it."""
-        logger.warning(
-            "Event %s of function %s not run: %s", queued.request_id, queued.fn.name, exc.message
-        )
-        queued.fn.errors += 1
-        document = runtime_error(exc.error_type, exc.message, queued.request_id)
-        return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
-
-    def _broken(self, queued: QueuedEvent, exc: Exception) -> InvocationResult:
-        """An attempt faaslib itself failed to make: logged with its traceback, and a failed
-        attempt (retried, then sent on), so no other event is lost with the invoker."""
-        logger.error(
-            "faaslib failed running Event %s of function %s: %r",
-            queued.request_id,
-            queued.fn.name,
-            exc,
-            exc_info=exc,
-        )
-        queued.fn.errors += 1
-        document = runtime_error("Runtime.Unknown", f"faaslib failed: {exc!r}", queued.request_id)
-        return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)
 
     def _retry_later(self, queued: QueuedEvent) -> None:
         if queued.trace is not None:  # the next attempt's queue wait starts now
@@ -520,6 +498,10 @@ class EventInvocations:
         if not isinstance(destination, str):
             await deliver(destination, message, attributes)
             return
+        if machine_name_of(destination) is not None:  # a state machine: an execution
+            assert self.start_execution is not None  # set by the invoker
+            await self.start_execution(destination, message)
+            return
         # A function destination: an Event invocation, accepted even when the queue is full.
         fn, invoked_arn = self._resolve(destination)
         data = payload_bytes(message, fn.name)
@@ -557,3 +539,11 @@ class EventInvocations:
         if self._idle is not None and self.settled():
             self._idle.set()
             self._idle = None
+
+
+def _failed(queued: QueuedEvent, error_type: str, message: str) -> InvocationResult:
+    """A failed attempt (retried, then sent on) that the handler did not make: its event no
+    longer decodes, Lambda refused to run it, or faaslib itself failed."""
+    queued.fn.errors += 1
+    document = runtime_error(error_type, message, queued.request_id)
+    return InvocationResult(200, document, queued.request_id, UNHANDLED, queued.fn.version)

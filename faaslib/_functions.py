@@ -15,6 +15,7 @@ from ._errors import (
 )
 from ._execution import FunctionRuntime
 from ._ids import LATEST
+from .workflows._machines import machine_name_of
 
 if TYPE_CHECKING:
     from ._concurrency import ConcurrencyPool
@@ -145,6 +146,14 @@ class FunctionTable:
         for spec, where in versions:
             for field in ("on_success", "on_failure", "dead_letter"):
                 ref = getattr(spec, field)
+                if isinstance(ref, str) and machine_name_of(ref) is not None:
+                    if machine_name_of(ref) in self._registry.state_machines:
+                        continue
+                    return InvalidParameterValueException(
+                        f"The destination ARN {ref} is invalid. ({field} of function {where}: "
+                        "no such state machine)",
+                        function_name=spec.name,
+                    )
                 if isinstance(ref, str) and (arn := self._unresolved(ref)) is not None:
                     return InvalidParameterValueException(
                         f"The destination ARN {arn} is invalid. ({field} of function {where}: "

@@ -45,6 +45,7 @@ from ._stats import InvokerStatistics, PendingEvent
 from ._tracing import tracing_of
 from ._triggers import TriggerHost
 from .workflows._calls import WorkflowCalls
+from .workflows._targets import machine_host
 
 if TYPE_CHECKING:
     from ._faults import Faults
@@ -262,7 +263,8 @@ class Invoker(WorkflowCalls):
         self._permissions = PermissionCheck(site) if check_permissions else None
         invoke = partial(self.invoke, principal=LAMBDA)  # mappings; a pushing source says its own
         host = TriggerHost(site, invoke, self._events.deliver, history)
-        self._triggers = RunningTriggers(host, self._tracing)
+        machines = machine_host(host, self._workflow_service)  # their triggers start executions
+        self._triggers = RunningTriggers(host, self._tracing, machines)
         self._workflows: Workflows | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
@@ -288,6 +290,7 @@ class Invoker(WorkflowCalls):
             tracing=self._tracing,
         )
         self._events.runner = self._runner
+        self._events.start_execution = self.start_execution
         self._events.tracing = self._tracing
         self._task_group: TaskGroup = anyio.create_task_group()
         await self._task_group.__aenter__()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import sys
 
     from ._destinations import DeadLetter
+    from ._triggers import Trigger
 
     if sys.version_info >= (3, 11):
         from typing import Unpack
@@ -510,6 +511,7 @@ class Registry:
         *,
         type: MachineType = "STANDARD",
         role_arn: str | None = None,
+        events: Sequence[Trigger] = (),
     ) -> StateMachine:
         """Add a Step Functions state machine whose tasks invoke this registry's functions::
 
@@ -521,11 +523,15 @@ class Registry:
             extra)
         :param type: ``STANDARD`` (history kept) or ``EXPRESS`` (``start_sync_execution``)
         :param role_arn: the execution role (``$$.Execution.RoleArn``)
+        :param events: triggers that start executions, as they invoke functions: a
+            ``Schedule``, an ``EventBridgeRule`` (both as on AWS), or any other (a ``Queue``'s
+            ``SQS`` trigger runs each batch as an execution to its end, as EventBridge Pipes
+            would)
         :raises ~faaslib.InvalidDefinition: the definition breaks the States Language (the
             message lists every problem, naming the state and field); nothing is added
         :raises ~faaslib.StateMachineAlreadyExists: a machine of that name is registered
         """
-        machine = self._machines.add(name, definition, type=type, role_arn=role_arn)
+        machine = self._machines.add(name, definition, type=type, role_arn=role_arn, events=events)
         self._generation += 1
         return machine
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from ._registry import Registry
     from ._tracing import Tracing
-    from ._triggers import TriggerHost, TriggerRunner
+    from ._triggers import Trigger, TriggerHost, TriggerRunner
 
 __all__ = ["RunningTriggers"]
 
@@ -23,8 +23,12 @@ __all__ = ["RunningTriggers"]
 class RunningTriggers:
     """The runners of one invoker's triggers, by (function name, trigger)."""
 
-    def __init__(self, host: TriggerHost, tracing: Tracing | None) -> None:
+    def __init__(
+        self, host: TriggerHost, tracing: Tracing | None, machine_host: TriggerHost | None = None
+    ) -> None:
         self.host = host
+        #: The host of state machines' triggers: its ``invoke`` starts executions.
+        self.machine_host = machine_host
         self._tracing = tracing
         self._runners: dict[tuple[str, int], TriggerRunner] = {}
 
@@ -32,12 +36,20 @@ class RunningTriggers:
         """Run every trigger the functions declare (each says how: a mapping that polls, a
         pump that pushes, a schedule), and stop those no longer declared."""
         wanted: set[tuple[str, int]] = set()
-        for spec in registry:
-            for trigger in spec.events:
-                key = (spec.name, id(trigger))
+        targets: list[tuple[str, str, tuple[Trigger, ...], TriggerHost]] = [
+            (spec.name, spec.name, spec.events, self.host) for spec in registry
+        ]
+        if self.machine_host is not None:
+            targets += [
+                (f"states:{m.name}", m.name, m.events, self.machine_host)
+                for m in registry.state_machines
+            ]
+        for target, name, triggers, host in targets:
+            for trigger in triggers:
+                key = (target, id(trigger))
                 wanted.add(key)
                 if key not in self._runners:
-                    runner = trigger.runner(spec.name, host_for(self._tracing, self.host, trigger))
+                    runner = trigger.runner(name, host_for(self._tracing, host, trigger))
                     self._runners[key] = runner
                     task_group.start_soon(_run, runner)
         for key in set(self._runners) - wanted:

@@ -63,6 +63,16 @@ def test_typed_sources_example_runs() -> None:
     ]
 
 
+def test_workflow_example_runs_on_a_virtual_clock() -> None:
+    out = run_example("workflow.py")
+    assert out.splitlines() == [
+        "after drain  : RUNNING (in review)",
+        "after 1 hour : RUNNING (charge declined)",
+        'after 1 min  : SUCCEEDED {"charged":130.0,"card":"4242"}',
+        "events       : 37 from ExecutionStarted to ExecutionSucceeded",
+    ]
+
+
 def _python_blocks() -> list[str]:
     return re.findall(r"```python\n(.*?)```", README, flags=re.DOTALL)
 

@@ -532,6 +532,10 @@ def export_sam(
     builder = _Builder(registry, reference, code_uri, runtime)
     for spec in registry:
         builder.function(spec)
+    for machine in registry.state_machines:
+        builder.warn(
+            f"state machine {machine.name!r}: Step Functions state machines are not exported"
+        )
     template: Json = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",

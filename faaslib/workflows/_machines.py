@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from .._errors import InvalidParameterValueException
+from .._triggers import Trigger
 from ._errors import InvalidArn, InvalidName, StateMachineAlreadyExists, StateMachineDoesNotExist
 from ._model import Definition
 
-__all__ = ["MachineType", "StateMachine", "StateMachines", "check_name", "machine_arn"]
+__all__ = [
+    "MachineType",
+    "StateMachine",
+    "StateMachines",
+    "check_name",
+    "machine_arn",
+    "machine_name_of",
+]
 
 MachineType = Literal["STANDARD", "EXPRESS"]
 #: Step Functions' names: 1-80 characters, none of them white space, brackets, wildcards,
@@ -36,13 +45,23 @@ def machine_arn(name: str, region: str, account: str) -> str:
     return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
 
 
+def machine_name_of(arn: str) -> str | None:
+    """The name in a state machine's ARN, or ``None`` when ``arn`` is not one."""
+    found = _MACHINE_ARN.fullmatch(arn)
+    return None if found is None else found.group(1)
+
+
 @dataclass(frozen=True)
 class StateMachine:
     """A state machine: its name, checked definition and type (``STANDARD`` or ``EXPRESS``).
 
     :ivar definition: the parsed, checked definition
     :ivar source: the definition as JSON text (``DefinitionString``)
-    :ivar role_arn: the execution role (``$$.Execution.RoleArn``), never checked
+    :ivar role_arn: the execution role (``$$.Execution.RoleArn``; default: one named after
+        the machine), never checked
+    :ivar events: the triggers that start its executions (SAM's ``Events`` of an
+        ``AWS::Serverless::StateMachine``): a :class:`~faaslib.Schedule`, an
+        :class:`~faaslib.EventBridgeRule`, ...
     """
 
     name: str
@@ -50,6 +69,7 @@ class StateMachine:
     type: MachineType = "STANDARD"
     role_arn: str = ""
     source: str = field(default="", compare=False)
+    events: tuple[Trigger, ...] = field(default=(), compare=False)
 
     def arn(self, region: str, account: str) -> str:
         return machine_arn(self.name, region, account)
@@ -68,6 +88,7 @@ class StateMachines:
         *,
         type: MachineType = "STANDARD",
         role_arn: str | None = None,
+        events: Sequence[Trigger] = (),
     ) -> StateMachine:
         """Check and add a machine (see :meth:`faaslib.Registry.state_machine`)."""
         from ._definition import parse_definition  # the workflows extra, when first used
@@ -79,9 +100,18 @@ class StateMachines:
             raise StateMachineAlreadyExists(f"State Machine Already Exists: '{name}'")
         parsed = parse_definition(definition)
         text = definition if isinstance(definition, str) else json.dumps(definition)
-        role = role_arn or f"arn:aws:iam::123456789012:role/service-role/StepFunctions-{name}-role"
-        machine = StateMachine(name, parsed, type, role, text)
+        triggers = tuple(events)
+        for trigger in triggers:
+            if not isinstance(trigger, Trigger):
+                raise InvalidParameterValueException(
+                    f"events of state machine {name}: {trigger!r} is not a trigger such as "
+                    "faaslib.Schedule(...)"
+                )
+            trigger._check_attach()
+        machine = StateMachine(name, parsed, type, role_arn or "", text, triggers)
         self._machines[name] = machine
+        for trigger in triggers:
+            trigger._attach()
         return machine
 
     def get(self, name_or_arn: str) -> StateMachine:
@@ -92,10 +122,12 @@ class StateMachines:
         """
         name = name_or_arn
         if name_or_arn.startswith("arn:"):
-            found = _MACHINE_ARN.fullmatch(name_or_arn)
-            if found is None:
-                raise InvalidArn(f"Invalid Arn: 'Resource type not valid in this context: {name}'")
-            name = found.group(1)
+            named = machine_name_of(name_or_arn)
+            if named is None:
+                raise InvalidArn(
+                    f"Invalid Arn: 'Resource type not valid in this context: {name_or_arn}'"
+                )
+            name = named
         machine = self._machines.get(name)
         if machine is None:
             raise StateMachineDoesNotExist(f"State Machine Does Not Exist: '{name_or_arn}'")
