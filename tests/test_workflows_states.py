@@ -1169,3 +1169,56 @@ async def test_an_express_machine_runs_parallel_and_map_synchronously(run: Run) 
 
 def wait_state(seconds: int) -> dict[str, Any]:
     return {"Type": "Wait", "Seconds": seconds, "End": True}
+
+
+@pytest.mark.parametrize("limit", [0, 1])
+async def test_stopping_an_execution_inside_parallel_and_map_leaves_nothing_running(
+    run: Run, limit: int
+) -> None:
+    """Stopped while branches and iterations wait (some not yet admitted by MaxConcurrency),
+    the execution ends ABORTED and drain has nothing left to wait for."""
+    each = {
+        "Type": "Map",
+        "MaxConcurrency": limit,
+        "ItemProcessor": processor({"Long": wait_state(3600)}),
+        "End": True,
+    }
+    states = {
+        "Par": {
+            "Type": "Parallel",
+            "Branches": [branch({"Each": each}), branch({"Hold": wait_state(7200)})],
+            "End": True,
+        }
+    }
+    run.registry.state_machine("m", machine(states))
+    async with faaslib.Invoker(run.registry, clock=run.clock) as invoker:
+        arn = await invoker.start_execution("m", "[1, 2, 3]")
+        await invoker.drain()
+        await invoker.stop_execution(arn, error="Stop", cause="enough")
+        with anyio.fail_after(5):
+            await invoker.drain()
+            run.clock.advance(10_000)
+            await invoker.drain()
+        result = invoker.describe_execution(arn)
+        entered = invoker.get_execution_history(arn)
+    assert result.status == "ABORTED"
+    assert (result.error, result.cause) == ("Stop", "enough")
+    assert not any(event["type"] == "WaitStateExited" for event in entered)
+
+
+async def test_map_with_max_concurrency_waits_on_the_clock(run: Run) -> None:
+    """Iterations waiting for their turn do not keep drain from returning while the
+    admitted ones sleep; each hour lets the next two in."""
+    each = {
+        "Type": "Map",
+        "MaxConcurrency": 2,
+        "ItemProcessor": processor({"Nap": wait_state(3600)}),
+        "End": True,
+    }
+    result = await run(machine({"Each": each}), [1, 2, 3, 4, 5], then=[3600, 3599])
+    assert result.status == "RUNNING"
+    assert run.entered().count("Nap") == 4
+    done = await Run()(machine({"Each": each}), [1, 2, 3, 4, 5], then=[3600, 3600, 3600])
+    assert output(done) == [1, 2, 3, 4, 5]
+    assert done.stop_date is not None
+    assert done.stop_date.timestamp() == EPOCH + 3 * 3600

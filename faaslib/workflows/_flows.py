@@ -24,6 +24,7 @@ from ._paths import read_path
 from ._templates import resolve_template
 
 if TYPE_CHECKING:
+    from ._activity import Activity
     from ._history import Strand
     from ._host import Interpreting
     from ._model import Definition
@@ -81,7 +82,7 @@ async def run_map(
     selector = state.get("ItemSelector", state.get("Parameters"))
     strand.add("MapStateStarted", {"length": len(items)})
     results: list[Any] = [None] * len(items)
-    gate = _Gate(int(limit)) if limit else None
+    gate = _Gate(int(limit), interpreter.host.activity) if limit else None
 
     def iteration(index: int) -> Callable[[], Awaitable[None]]:
         if gate is None:  # every iteration starts now, from MapStateStarted
@@ -173,27 +174,47 @@ async def _together(
 
 
 class _Gate:
-    """Lets a Map state's iterations start in the items' order, at most ``limit`` at once."""
+    """Lets a Map state's iterations start in the items' order, at most ``limit`` at once.
 
-    def __init__(self, limit: int) -> None:
+    An iteration waiting for its turn is not active (it waits for others that are, or that
+    sleep); the one whose end frees a place counts the iteration it lets in as active at
+    once, so ``drain`` never sees a moment where nothing is active between the two.
+    """
+
+    def __init__(self, limit: int, activity: Activity) -> None:
         self.free = limit
         self.next = 0
-        self._changed = anyio.Event()
+        self._activity = activity
+        self._waiting: dict[int, anyio.Event] = {}
 
     async def enter(self, index: int) -> None:
-        while index != self.next or not self.free:
-            await self._changed.wait()
-        self.free -= 1
-        self.next += 1
-        self._notify()
+        if index == self.next and self.free:
+            self._admit_next()
+            self._admit_waiting()  # those that came before their turn may go too
+            return
+        turn = self._waiting[index] = anyio.Event()
+        self._activity.leave()
+        try:
+            await turn.wait()
+        finally:
+            if not turn.is_set():  # cancelled while waiting: active again, to end
+                del self._waiting[index]
+                self._activity.enter()
 
     def leave(self) -> None:
         self.free += 1
-        self._notify()
+        self._admit_waiting()
 
-    def _notify(self) -> None:
-        self._changed.set()
-        self._changed = anyio.Event()
+    def _admit_waiting(self) -> None:
+        while self.free and self.next in self._waiting:
+            turn = self._waiting.pop(self.next)
+            self._admit_next()
+            self._activity.enter()  # on behalf of the iteration let in
+            turn.set()
+
+    def _admit_next(self) -> None:
+        self.free -= 1
+        self.next += 1
 
 
 class _Tolerance:
