@@ -4,8 +4,9 @@ Each state takes its raw input, applies ``InputPath``, then does its work (``Par
 the task, ``ResultSelector``), places the result with ``ResultPath`` on the raw input and
 selects its output with ``OutputPath``, as the specification's input and output processing
 says. ``Retry`` reruns the work after a backoff on the invoker's clock; ``Catch`` turns an
-error into a transition. ``Task`` is in :mod:`._tasks`, ``Parallel`` and ``Map`` in
-:mod:`._flows`.
+error into a transition. A state's output over 256 KiB is ``States.DataLimitExceeded``; a
+``States.Runtime`` failure's cause names the state and the event it was entered at, as Step
+Functions words it. ``Task`` is in :mod:`._tasks`, ``Parallel`` and ``Map`` in :mod:`._flows`.
 """
 
 from __future__ import annotations
