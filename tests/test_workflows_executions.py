@@ -160,7 +160,21 @@ def faaslib_arn(function: str) -> str:
 
 async def test_start_sync_execution_waits_for_the_clock() -> None:
     registry = Registry()
-    registry.state_machine("m", WAIT, type="EXPRESS")
+    started = anyio.Event()
+
+    @registry.function
+    async def begin(event: Any) -> Any:
+        started.set()
+        return event
+
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": faaslib_arn("begin"), "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 60, "End": True},
+        },
+    }
+    registry.state_machine("m", definition, type="EXPRESS")
     clock = VirtualClock(START)
     results: list[ExecutionResult] = []
     async with Invoker(registry, clock=clock) as invoker, anyio.create_task_group() as group:
@@ -169,6 +183,7 @@ async def test_start_sync_execution_waits_for_the_clock() -> None:
             results.append(await invoker.start_sync_execution("m"))
 
         group.start_soon(call)
+        await started.wait()
         await invoker.drain()
         assert results == []
         clock.advance(60)
@@ -183,7 +198,7 @@ async def test_start_sync_execution_of_a_standard_machine_is_not_supported() -> 
         assert invoker.list_executions("m") == []
 
 
-async def test_an_express_execution_keeps_no_history() -> None:
+async def test_an_express_execution_keeps_no_history_and_is_not_listed() -> None:
     registry = Registry()
     registry.state_machine("m", PASS, type="EXPRESS")
     async with Invoker(registry) as invoker:
@@ -191,6 +206,8 @@ async def test_an_express_execution_keeps_no_history() -> None:
         await invoker.drain()
         with pytest.raises(faaslib.InvalidArn):
             invoker.get_execution_history(arn)
+        with pytest.raises(faaslib.StateMachineTypeNotSupported):
+            invoker.list_executions("m")  # ListExecutions: STANDARD machines only
 
 
 # -- execution names ----------------------------------------------------------------------------
@@ -486,7 +503,21 @@ async def test_closing_the_invoker_leaves_nothing_hanging() -> None:
     }
     registry.state_machine("tokens", {"StartAt": "T", "States": {"T": token_task}})
     registry.state_machine("waits", {"TimeoutSeconds": 7200, **WAIT})
-    registry.state_machine("sync", WAIT, type="EXPRESS")
+    started = anyio.Event()
+
+    @registry.function
+    async def begin(event: Any) -> Any:
+        started.set()
+        return event
+
+    sync_definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": faaslib_arn("begin"), "Next": "W"},
+            "W": {"Type": "Wait", "Seconds": 60, "End": True},
+        },
+    }
+    registry.state_machine("sync", sync_definition, type="EXPRESS")
     clock = VirtualClock(START)
     outcomes: list[str] = []
     with anyio.fail_after(10):
@@ -501,6 +532,7 @@ async def test_closing_the_invoker_leaves_nothing_hanging() -> None:
                     outcomes.append("cut off")
 
                 group.start_soon(sync)
+                await started.wait()
                 await invoker.drain()
                 assert len(tokens) == 1
             with pytest.raises(faaslib.InvokerClosed):

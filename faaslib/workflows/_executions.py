@@ -129,11 +129,21 @@ class Workflows:
 
         :raises InvokerClosed: the invoker closed before the execution ended
         """
-        machine = self._machines.get(state_machine)
-        if machine.type != "EXPRESS":
+        if self._machines.get(state_machine).type != "EXPRESS":
             raise StateMachineTypeNotSupported(
                 "This operation is not supported by this type of state machine"
             )
+        return await self.run_to_end(state_machine, input, name=name)
+
+    async def run_to_end(
+        self, state_machine: str, input: object = None, *, name: str | None = None
+    ) -> ExecutionResult:
+        """Run an execution of a machine of either type to its end; its result (what a
+        trigger invoking the machine synchronously waits for).
+
+        :raises InvokerClosed: the invoker closed before the execution ended
+        """
+        machine = self._machines.get(state_machine)
         execution = self._start(machine, input, name)
         await execution.done.wait()
         if execution.status == "RUNNING":  # cut off: the invoker closed
@@ -286,8 +296,15 @@ class Workflows:
     def list_executions(
         self, state_machine: str, *, status_filter: ExecutionStatus | None = None
     ) -> list[ExecutionResult]:
-        """The machine's executions, newest first."""
+        """The machine's executions, newest first.
+
+        :raises StateMachineTypeNotSupported: the machine is EXPRESS (as on AWS)
+        """
         machine = self._machines.get(state_machine)
+        if machine.type == "EXPRESS":
+            raise StateMachineTypeNotSupported(
+                "This operation is not supported by this type of state machine"
+            )
         arn = self._machine_arn(machine)
         found = [
             execution.result(arn)
