@@ -848,6 +848,28 @@ async def test_a_missed_heartbeat_is_states_heartbeat_timeout_after_the_last_bea
     assert (result.status, result.error) == ("FAILED", "States.HeartbeatTimeout")
 
 
+async def test_heartbeat_seconds_path_reads_the_input() -> None:
+    registry = Registry()
+    tokens = token_machine(registry, HeartbeatSecondsPath="$.beat")
+    clock = VirtualClock(START)
+    async with Invoker(registry, clock=clock) as invoker:
+        arn = await invoker.start_execution("m", {"beat": 7})
+        await invoker.drain()
+        clock.advance(6)
+        await invoker.drain()
+        invoker.send_task_heartbeat(tokens[0])
+        clock.advance(6)
+        await invoker.drain()
+        assert invoker.describe_execution(arn).status == "RUNNING"
+        clock.advance(1)
+        await invoker.drain()
+        result = invoker.describe_execution(arn)
+        assert details(invoker, arn, "TaskScheduled")["heartbeatInSeconds"] == 7
+    assert (result.status, result.error) == ("FAILED", "States.HeartbeatTimeout")
+    assert result.stop_date is not None
+    assert result.stop_date.timestamp() == START + 13
+
+
 async def test_heartbeat_timeout_is_caught_by_name_not_by_states_timeout() -> None:
     registry = Registry()
     token_machine(

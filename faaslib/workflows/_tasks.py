@@ -88,6 +88,7 @@ class _IntegratedTask:
             token, waiting = host.tokens.issue()
             context["Task"] = {"Token": token}
         try:
+            heartbeat = _seconds(self.state, "HeartbeatSeconds", data, context)  # of the input
             if "Parameters" in self.state:
                 data = resolve_template(self.state["Parameters"], data, context, field="Parameters")
             scheduled: dict[str, Any] = {
@@ -97,7 +98,6 @@ class _IntegratedTask:
             }
             if self.timeout is not None:
                 scheduled["timeoutInSeconds"] = self.timeout
-            heartbeat = _seconds(self.state, "HeartbeatSeconds", data, context)
             if heartbeat is not None:
                 scheduled["heartbeatInSeconds"] = heartbeat
             self.strand.add("TaskScheduled", scheduled)
