@@ -540,3 +540,28 @@ async def test_closing_the_invoker_leaves_nothing_hanging() -> None:
             with pytest.raises(faaslib.InvokerClosed):
                 invoker.send_task_success(tokens[0], "{}")
     assert outcomes == ["cut off"]
+
+
+async def test_leaving_the_invoker_by_an_exception_cuts_off_a_running_task() -> None:
+    registry = Registry()
+    started = anyio.Event()
+
+    @registry.function(timeout=60)
+    async def slow(event: Any) -> Any:
+        started.set()
+        await anyio.sleep(30)
+
+    definition = {
+        "StartAt": "T",
+        "States": {"T": {"Type": "Task", "Resource": faaslib_arn("slow"), "End": True}},
+    }
+    registry.state_machine("m", definition)
+
+    async def leave_by_an_exception() -> None:
+        async with Invoker(registry) as invoker:
+            await invoker.start_execution("m")
+            await started.wait()
+            raise KeyError("leaving")
+
+    with anyio.fail_after(10), pytest.raises(KeyError):
+        await leave_by_an_exception()
