@@ -8,13 +8,15 @@ is measured only for payloads that might be too deep, in C-level passes too.
 
 from __future__ import annotations
 
+import json
 import re
 from array import array
 from itertools import accumulate
+from typing import Any
 
 from ._errors import InvalidParameterValueException, InvalidRequestContentException
 
-__all__ = ["PARSER_DEPTH", "check_depth", "depth_bound", "json_depth"]
+__all__ = ["PARSER_DEPTH", "check_depth", "depth_bound", "json_depth", "loads_within"]
 
 #: How deep pydantic-core's JSON parser nests (its recursion limit).
 PARSER_DEPTH = 200
@@ -61,3 +63,14 @@ def depth_bound(value: object) -> int | None:
             f"parser's own limit), got {value!r}"
         )
     return None if value == PARSER_DEPTH else value
+
+
+def loads_within(text: str | bytes | bytearray, bound: int = PARSER_DEPTH) -> Any:
+    """``json.loads(text)``, after checking that it nests at most ``bound`` levels.
+
+    :raises ValueError: not JSON, or nested deeper (never a RecursionError)
+    """
+    data = text.encode() if isinstance(text, str) else bytes(text)
+    if json_depth(data) > bound:
+        raise ValueError(f"JSON nested deeper than {bound} levels")
+    return json.loads(data)

@@ -565,3 +565,59 @@ async def test_leaving_the_invoker_by_an_exception_cuts_off_a_running_task() -> 
 
     with anyio.fail_after(10), pytest.raises(KeyError):
         await leave_by_an_exception()
+
+
+# -- no input and no engine failure takes the invoker down ---------------------------------------
+
+DEEP = "[" * 50_000 + "]" * 50_000
+
+
+async def test_an_input_nested_too_deep_is_invalid_input() -> None:
+    registry = Registry()
+    registry.state_machine("pass", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    async with Invoker(registry) as invoker:
+        with pytest.raises(faaslib.InvalidExecutionInput, match="deeper"):
+            await invoker.start_execution("pass", DEEP)
+        assert (await invoker.start_execution("pass", "[[1]]")).startswith("arn:aws:states:")
+
+
+async def test_a_string_parsed_too_deep_fails_the_execution_not_the_invoker() -> None:
+    registry = Registry()
+    parse = {"Type": "Pass", "Parameters": {"v.$": "States.StringToJson($.s)"}, "End": True}
+    registry.state_machine("parse", {"StartAt": "Parse", "States": {"Parse": parse}})
+    async with Invoker(registry) as invoker:
+        deep = await invoker.start_execution("parse", json.dumps({"s": DEEP}))
+        fine = await invoker.start_execution("parse", json.dumps({"s": "[1]"}))
+        await invoker.drain()
+        failed = invoker.describe_execution(deep)
+        assert (failed.status, failed.error) == ("FAILED", "States.IntrinsicFailure")
+        assert invoker.describe_execution(fine).json() == {"v": [1]}
+
+
+async def test_a_fault_of_the_engine_fails_its_execution_and_nothing_else(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from faaslib.workflows import _executor
+
+    def broken(state: Any, data: Any, context: Any) -> str:
+        raise RuntimeError("an engine bug")
+
+    monkeypatch.setattr(_executor, "choose", broken)  # a bug faaslib cannot be made to have
+    registry = Registry()
+    rule = {"Variable": "$.x", "IsPresent": True, "Next": "Done"}
+    choice = {"Type": "Choice", "Choices": [rule], "Default": "Done"}
+    registry.state_machine(
+        "choosy", {"StartAt": "C", "States": {"C": choice, "Done": {"Type": "Succeed"}}}
+    )
+    registry.state_machine("pass", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})
+    async with Invoker(registry) as invoker:
+        arn = await invoker.start_execution("choosy", "{}")
+        await invoker.drain()
+        failed = invoker.describe_execution(arn)
+        assert (failed.status, failed.error) == ("FAILED", "States.Runtime")
+        assert "an engine bug" in (failed.cause or "")
+        assert invoker.get_execution_history(arn)[-1]["type"] == "ExecutionFailed"
+        other = await invoker.start_execution("pass", '{"still": "running"}')
+        await invoker.drain()
+        assert invoker.describe_execution(other).json() == {"still": "running"}
+    assert "an engine bug" in caplog.text  # logged with its traceback

@@ -924,3 +924,28 @@ async def test_a_stopped_execution_ends_its_tokens() -> None:
         with pytest.raises(faaslib.TaskDoesNotExist):
             invoker.send_task_success(tokens[0], "{}")
         assert invoker.describe_execution(arn).status == "ABORTED"
+
+
+@pytest.mark.parametrize("direct", [False, True], ids=["lambda:invoke", "function ARN"])
+async def test_a_task_input_over_256_kib_after_parameters_is_never_sent(direct: bool) -> None:
+    called: list[object] = []
+    registry = Registry()
+
+    @registry.function
+    def echo(event: Any) -> None:
+        called.append(event)
+
+    payload = {"a.$": "$.s", "b.$": "$.s", "c.$": "$.s"}  # three copies of 100,000 bytes
+    if direct:
+        task = {"Type": "Task", "Resource": ARN + "echo", "Parameters": payload}
+    else:
+        task = {
+            "Type": "Task",
+            "Resource": INVOKE,
+            "Parameters": {"FunctionName": "echo", "Payload": payload},
+        }
+    task_machine(registry, task)
+    async with Invoker(registry) as invoker:
+        result = await run(invoker, {"s": "x" * 100_000})
+    assert (result.status, result.error) == ("FAILED", "States.DataLimitExceeded")
+    assert called == []

@@ -8,7 +8,7 @@ invoker's task group, keeps its record and history, hands out task tokens and te
 from __future__ import annotations
 
 import datetime
-import json
+import logging
 import random
 import uuid
 from collections.abc import Callable
@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 from anyio.abc import TaskGroup, TaskStatus
 
+from .._depth import loads_within
 from .._errors import InvokerClosed
 from ._activity import Activity
 from ._errors import (
@@ -27,7 +28,7 @@ from ._errors import (
     StateMachineTypeNotSupported,
 )
 from ._executor import Interpreter, Run
-from ._failure import TIMEOUT, StatesFailure
+from ._failure import RUNTIME, TIMEOUT, StatesFailure
 from ._history import ExecutionHistory, as_text
 from ._machines import StateMachine, StateMachines, check_name
 from ._result import ExecutionResult, ExecutionStatus
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from .._clock import Clock
     from .._result import InvocationResult
 
+logger = logging.getLogger("faaslib")
 __all__ = ["Workflows"]
 
 _UTC = datetime.timezone.utc
@@ -211,7 +213,8 @@ class Workflows:
                             "The state/task returned a result with a size exceeding the maximum "
                             "number of bytes service limit.",
                         )
-                except StatesFailure as failure:
+                except Exception as exc:  # noqa: BLE001 - a state's failure, or faaslib's own
+                    failure = exc if isinstance(exc, StatesFailure) else _broken(execution, exc)
                     self._end(execution, "FAILED", failure.error, failure.cause)
                     strand.add("ExecutionFailed", {"error": failure.error, "cause": failure.cause})
                 else:
@@ -348,16 +351,23 @@ class Workflows:
         await self.activity.wait_settled()
 
 
+def _broken(execution: _Execution, exc: Exception) -> StatesFailure:
+    """faaslib itself failed running an execution: logged with its traceback, and the
+    execution fails with ``States.Runtime``; the invoker and the other executions go on."""
+    logger.error("faaslib failed running execution %s: %r", execution.arn, exc, exc_info=exc)
+    return StatesFailure(RUNTIME, f"faaslib failed: {exc!r}")
+
+
 def _input(value: object) -> tuple[Any, str]:
     """An execution's input: JSON text (``None`` is ``{}``), or an object pydantic serialises."""
     if value is None:
         return {}, "{}"
     if isinstance(value, (str, bytes, bytearray)):
         try:
-            data = json.loads(value)
-        except ValueError:
+            data = loads_within(value)
+        except ValueError as exc:
             raise InvalidExecutionInput(
-                "Invalid State Machine Execution Input: 'the input is not JSON text'"
+                f"Invalid State Machine Execution Input: 'the input is not JSON text: {exc}'"
             ) from None
     else:
         from pydantic_core import to_jsonable_python

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from .._depth import PARSER_DEPTH, json_depth
 from ._failure import INTRINSIC_FAILURE, StatesFailure
 from ._paths import check_path, read_path
 
@@ -348,9 +349,11 @@ def _string_to_json(name: str, args: list[Any]) -> Any:
         raise ValueError(f"{constant} is not JSON")
 
     try:
+        if json_depth(text.encode()) > PARSER_DEPTH:
+            raise ValueError(f"nested deeper than {PARSER_DEPTH} levels")
         return json.loads(text, parse_constant=reject)
-    except ValueError:
-        raise _fail(name, f"{_show(text)} is not JSON text") from None
+    except ValueError as exc:
+        raise _fail(name, f"{_show(text)} is not JSON text ({exc})") from None
 
 
 def _partition(name: str, args: list[Any]) -> list[list[Any]]:

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from .._depth import loads_within
 from .._errors import FaaslibError
 from ._failure import DATA_LIMIT_EXCEEDED, HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesFailure
 from ._history import Strand, as_text
@@ -94,7 +95,7 @@ class _IntegratedTask:
             scheduled: dict[str, Any] = {
                 **self._names(),
                 "region": host.region,
-                "parameters": as_text(data),
+                "parameters": _within_limit(as_text(data)),
             }
             if self.timeout is not None:
                 scheduled["timeoutInSeconds"] = self.timeout
@@ -170,7 +171,7 @@ async def _direct(
         data = resolve_template(state["Parameters"], data, context, field="Parameters")
     scheduled: dict[str, Any] = {
         "resource": arn,
-        "input": as_text(data),
+        "input": _within_limit(as_text(data)),
         "inputDetails": _NO_DETAILS,
     }
     if seconds is not None:
@@ -212,7 +213,7 @@ async def _invoke(
     if result.function_error is not None:
         text = result.payload.decode(errors="replace")
         try:
-            document = json.loads(result.payload)
+            document = loads_within(result.payload)
         except ValueError:
             document = None
         error = document.get("errorType") if isinstance(document, dict) else None
@@ -236,8 +237,22 @@ def _payload_bytes(payload: Any) -> bytes:
     return json.dumps(payload).encode()
 
 
+def _within_limit(text: str) -> str:
+    """A task's input text, if Step Functions' 256 KiB limit lets it through."""
+    if len(text.encode()) > MAX_PAYLOAD:
+        raise StatesFailure(
+            DATA_LIMIT_EXCEEDED,
+            "The state/task input, after Parameters, has a size exceeding the maximum number of "
+            "bytes service limit.",
+        )
+    return text
+
+
 def _payload(result: InvocationResult) -> Any:
-    return json.loads(result.payload) if result.payload else None
+    try:
+        return loads_within(result.payload) if result.payload else None
+    except ValueError as exc:  # a worker's answer, nested too deep to read
+        raise StatesFailure(RUNTIME, f"The function's answer cannot be read: {exc}") from None
 
 
 def _sdk_answer(result: InvocationResult, now: float) -> dict[str, Any]:

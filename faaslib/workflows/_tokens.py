@@ -7,12 +7,12 @@ timer firing, makes it active again at once. Each heartbeat restarts the timer.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio
 
+from .._depth import loads_within
 from ._errors import InvalidOutput, InvalidToken, TaskDoesNotExist, TaskTimedOut
 from ._failure import HEARTBEAT_TIMEOUT, StatesFailure
 
@@ -107,7 +107,7 @@ class TaskTokens:
     def succeed(self, token: str, output: str | bytes) -> None:
         waiting = self._find(token)
         try:
-            waiting.output = json.loads(output)
+            waiting.output = loads_within(output)
         except (TypeError, ValueError):
             raise InvalidOutput("Invalid Output: the output is not JSON text") from None
         self._answer(token, waiting)
