@@ -1091,3 +1091,20 @@ def test_the_wait_for_callback_shape() -> None:
         },
     }
     parse_definition(definition)
+
+
+def test_a_definition_nested_too_deep_is_invalid_never_a_recursion_error() -> None:
+    deep_text = '{"StartAt": "A", "States": {"A": {"Type": "Pass", "End": true, "Result": '
+    deep_text += "[" * 100_000 + "]" * 100_000 + "}}}"
+    with pytest.raises(InvalidDefinition, match="deeper than 200 levels") as raised:
+        parse_definition(deep_text)
+    assert raised.value.problems[0].code == "INVALID_JSON_DESCRIPTION"
+    parameters: dict[str, Any] = {"a.$": "$"}
+    for _ in range(5_000):  # a dict built in Python, deeper than the checker can recurse
+        parameters = {"a": parameters}
+    deep = {
+        "StartAt": "A",
+        "States": {"A": {"Type": "Pass", "End": True, "Parameters": parameters}},
+    }
+    with pytest.raises(InvalidDefinition, match="deeper than"):
+        parse_definition(deep)

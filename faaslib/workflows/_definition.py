@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from .._depth import PARSER_DEPTH, json_depth
 from ._choice import check_choice_state, choice_targets, is_timestamp
 from ._errors import InvalidDefinition
 from ._failure import Problem
@@ -63,6 +64,9 @@ _MACHINE_FIELDS = {
 }  # fmt: skip
 
 
+_TOO_DEEP = f"The definition nests objects and arrays deeper than {PARSER_DEPTH} levels"
+
+
 def parse_definition(definition: str | Mapping[str, Any]) -> Definition:
     """Check a whole ASL definition (JSON text or a dict) and return it parsed.
 
@@ -71,7 +75,10 @@ def parse_definition(definition: str | Mapping[str, Any]) -> Definition:
     duplicates: Repeats = {}
     source = _load(definition, duplicates)
     checker = _Checker(duplicates)
-    checker.machine(source, "", "machine")
+    try:
+        checker.machine(source, "", "machine")
+    except RecursionError:  # a dict nested deeper than Python recurses
+        raise InvalidDefinition([Problem(SCHEMA, _TOO_DEEP, "/")]) from None
     if checker.problems:
         raise InvalidDefinition(checker.problems)
     return _build(source)
@@ -95,6 +102,8 @@ def _load(definition: str | Mapping[str, Any], duplicates: Repeats) -> Any:
             duplicates[id(result)] = (result, [k for i, k in enumerate(keys) if k in keys[:i]])
         return result
 
+    if json_depth(definition.encode()) > PARSER_DEPTH:
+        raise InvalidDefinition([Problem("INVALID_JSON_DESCRIPTION", _TOO_DEEP, "/")])
     try:
         value = json.loads(definition, object_pairs_hook=pairs)
     except json.JSONDecodeError as error:
