@@ -66,7 +66,8 @@ class WorkflowCalls:
     def list_executions(
         self, state_machine: str, *, status_filter: ExecutionStatus | None = None
     ) -> list[ExecutionResult]:
-        """A machine's executions, newest first (``ListExecutions``)."""
+        """A STANDARD machine's executions, newest first (``ListExecutions``; an EXPRESS
+        machine raises :class:`~faaslib.StateMachineTypeNotSupported`, as on AWS)."""
         return self._workflow_service().list_executions(state_machine, status_filter=status_filter)
 
     async def stop_execution(
