@@ -70,6 +70,17 @@ async def test_an_eventbridge_rule_starts_an_execution_per_matching_event() -> N
     assert [event["detail"] for event in kept] == [{"id": 1}]
 
 
+async def test_a_topics_messages_start_executions() -> None:
+    kept: list[Any] = []
+    topic = faaslib.Topic("news")
+    registry = registry_keeping(kept, events=[faaslib.SNS(topic)])
+    async with faaslib.Invoker(registry) as invoker:
+        topic.publish("hello")
+        await invoker.drain()
+    ((record,),) = [event["Records"] for event in kept]
+    assert record["Sns"]["Message"] == "hello"
+
+
 async def test_a_queues_batches_run_as_executions_to_their_end() -> None:
     kept: list[Any] = []
     queue = faaslib.Queue("jobs")
