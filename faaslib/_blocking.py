@@ -12,6 +12,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from ._clock import VirtualClock
 from ._errors import InvalidParameterValueException, InvokerClosed
 from ._invoker import Invoker
+from .workflows._blocking_calls import BlockingWorkflowCalls
 
 if TYPE_CHECKING:
     from ._clock import Clock
@@ -74,7 +75,7 @@ class BlockingEventSourceMapping:
         return f"<BlockingEventSourceMapping {self.function_name} {self.state} {self.uuid}>"
 
 
-class BlockingInvoker(AbstractContextManager["BlockingInvoker"]):
+class BlockingInvoker(BlockingWorkflowCalls, AbstractContextManager["BlockingInvoker"]):
     """An :class:`Invoker` for synchronous code (scripts, WSGI views, plain tests).
 
     The invoker runs on an event loop in a background thread (one per ``with`` block); each

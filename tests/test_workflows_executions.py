@@ -621,3 +621,53 @@ async def test_a_fault_of_the_engine_fails_its_execution_and_nothing_else(
         await invoker.drain()
         assert invoker.describe_execution(other).json() == {"still": "running"}
     assert "an engine bug" in caplog.text  # logged with its traceback
+
+
+def test_a_blocking_invoker_runs_executions_from_synchronous_code() -> None:
+    registry = Registry()
+    tokens: list[str] = []
+
+    @registry.function
+    def ask(event: dict[str, Any]) -> None:
+        tokens.append(event["token"])
+
+    wait = {"Type": "Wait", "Seconds": 60, "Next": "Ask"}
+    ask_state = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+        "Parameters": {"FunctionName": "ask", "Payload": {"token.$": "$$.Task.Token"}},
+        "End": True,
+    }
+    registry.state_machine(
+        "asking", {"StartAt": "Wait", "States": {"Wait": wait, "Ask": ask_state}}
+    )
+    registry.state_machine(
+        "quick", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, type="EXPRESS"
+    )
+    with faaslib.BlockingInvoker(Invoker(registry, clock=VirtualClock())) as invoker:
+        assert invoker.start_sync_execution("quick", '{"a": 1}').json() == {"a": 1}
+        arn = invoker.start_execution("asking", "{}", execution_name="one")
+        invoker.drain()
+        invoker.advance(60)
+        invoker.drain()
+        (token,) = tokens
+        invoker.send_task_heartbeat(token)
+        invoker.send_task_success(token, '{"answer": 42}')
+        invoker.drain()
+        assert invoker.describe_execution(arn).json() == {"answer": 42}
+        assert [e.name for e in invoker.list_executions("asking", status_filter="SUCCEEDED")] == [
+            "one"
+        ]
+        assert (
+            invoker.get_execution_history(arn, reverse_order=True)[0]["type"]
+            == "ExecutionSucceeded"
+        )
+        second = invoker.start_execution("asking", "{}")
+        stopped = invoker.stop_execution(second, error="Enough", cause="stopped by a test")
+        assert invoker.describe_execution(second).stop_date == stopped
+        arn3 = invoker.start_execution("asking", "{}")
+        invoker.advance(60)
+        invoker.drain()
+        invoker.send_task_failure(tokens[-1], error="No", cause="declined")
+        invoker.drain()
+        assert invoker.describe_execution(arn3).error == "No"

@@ -20,7 +20,7 @@ import anyio
 
 from ._failure import EXCEEDED_TOLERATED_FAILURE, RUNTIME, StatesFailure
 from ._history import limited_text
-from ._paths import read_path
+from ._paths import number_field, read_path
 from ._templates import resolve_template
 
 if TYPE_CHECKING:
@@ -259,12 +259,4 @@ def _items(state: Mapping[str, Any], data: Any, context: Any) -> list[Any]:
 
 
 def _number(state: Mapping[str, Any], field: str, data: Any, context: Any) -> float | None:
-    if field in state:
-        return float(state[field])
-    path = state.get(field + "Path")
-    if path is None:
-        return None
-    value = read_path(path, data, context, field=field + "Path")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise StatesFailure(RUNTIME, f"The {field}Path '{path}' does not reference a number")
-    return float(value)
+    return number_field(state, field, data, context, low=0, whole=False)

@@ -36,6 +36,7 @@ except ImportError as error:
 __all__ = [
     "check_path",
     "json_type",
+    "number_field",
     "path_exists",
     "put_result",
     "read_path",
@@ -288,3 +289,27 @@ def json_type(value: object) -> str:
     if isinstance(value, Sequence) and not isinstance(value, str):
         return "an array"
     return "a string" if isinstance(value, str) else type(value).__name__
+
+
+def number_field(
+    state: Mapping[str, Any], field: str, data: Any, context: Any, *, low: float, whole: bool
+) -> float | None:
+    """A state's number ``field`` (``TimeoutSeconds``, ``MaxConcurrency``, ...), or what its
+    Path form (``TimeoutSecondsPath``) selects; ``None`` with neither.
+
+    :raises StatesFailure: ``States.Runtime``: the path selects no number (a whole one with
+        ``whole``) of at least ``low``
+    """
+    if field in state:
+        return float(state[field])
+    path = state.get(field + "Path")
+    if path is None:
+        return None
+    value = read_path(path, data, context, field=field + "Path")
+    kind = int if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kind) or value < low:
+        wanted = "a whole number" if whole else "a number"
+        raise StatesFailure(
+            RUNTIME, f"The {field}Path '{path}' does not reference {wanted} of at least {low:g}"
+        )
+    return float(value)

@@ -25,7 +25,7 @@ from .._depth import loads_within
 from .._errors import FaaslibError
 from ._failure import DATA_LIMIT_EXCEEDED, HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesFailure
 from ._history import Strand, as_text
-from ._paths import read_path
+from ._paths import number_field
 from ._templates import resolve_template
 
 if TYPE_CHECKING:
@@ -285,17 +285,8 @@ def _sdk_answer(result: InvocationResult, now: float) -> dict[str, Any]:
 
 def _seconds(state: Mapping[str, Any], field: str, data: Any, context: Any) -> int | None:
     """A task's ``TimeoutSeconds`` or ``HeartbeatSeconds``, or its Path form's value."""
-    if field in state:
-        return int(state[field])
-    path = state.get(field + "Path")
-    if path is None:
-        return None
-    value = read_path(path, data, context, field=field + "Path")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise StatesFailure(
-            RUNTIME, f"The {field}Path '{path}' does not reference a positive integer"
-        )
-    return value
+    value = number_field(state, field, data, context, low=1, whole=True)
+    return None if value is None else int(value)
 
 
 async def _within(
