@@ -106,7 +106,6 @@ class _Builder(ServiceExports):
         self._apis: dict[str, str] = {}  # stage -> logical id of its AWS::Serverless::Api
         self._default_buses: set[int] = set()
         self._queue_policies: set[str] = set()  # queues EventBridge may send dead letters to
-        self._subscriptions: dict[str, int] = {}  # log group name -> subscription filters
         self._streams: dict[int, str] = {}  # id(delivery stream) -> its processor's name
         #: (id(pool), trigger name) -> the function the pool invokes for it: the last listing
         #: it, as the pool invokes the one connected last.

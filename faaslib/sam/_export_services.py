@@ -34,8 +34,6 @@ __all__ = ["FUNCTION_LOGS", "ServiceExports", "camel"]
 Json = dict[str, Any]
 #: The log groups Lambda makes itself, one a function: no resource of the template.
 FUNCTION_LOGS = "/aws/lambda/"
-#: A log group takes at most two subscription filters.
-_MAX_SUBSCRIPTIONS = 2
 
 
 def camel(name: str) -> str:
@@ -53,7 +51,6 @@ class ServiceExports:
     functions: dict[str, str]
     _default_buses: set[int]
     _queue_policies: set[str]
-    _subscriptions: dict[str, int]
     _streams: dict[int, str]
     _cognito: dict[tuple[int, str], str]
 
@@ -171,12 +168,6 @@ class ServiceExports:
                 )
         else:
             name = {"Ref": self.source(group)}
-        count = self._subscriptions[group.name] = self._subscriptions.get(group.name, 0) + 1
-        if count == _MAX_SUBSCRIPTIONS + 1:
-            self.warn(
-                f"{spec.name}: log group {group.name!r} has over {_MAX_SUBSCRIPTIONS} "
-                "subscription filters: CloudWatch Logs refuses the third"
-            )
         if trigger.filter_name is not None:
             self.warn(
                 f"{spec.name}: subscription filter name {trigger.filter_name!r} not exported "
