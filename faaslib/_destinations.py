@@ -69,19 +69,20 @@ def check_destination(field: str, value: object) -> None:
         with a ``send`` method, nor a callable; or it is a dead-letter target that says it may
         not be one (``faas_dead_letter = False``: an event bus, which only destinations take)
     """
-    if field == "deadLetterConfig.targetArn" and getattr(value, "faas_dead_letter", True) is False:
-        raise ValidationException(  # an event bus: a destination, never a dead-letter target
+    machine = isinstance(value, str) and machine_name_of(value) is not None
+    if field == "deadLetterConfig.targetArn" and (
+        machine or getattr(value, "faas_dead_letter", True) is False
+    ):  # an event bus or a state machine: a destination, never a dead-letter target
+        raise ValidationException(
             field, value, "Member must be an Amazon SQS queue or an Amazon SNS topic"
         )
-    if value is None or (not isinstance(value, str) and (_send_of(value) or callable(value))):
+    if (
+        value is None
+        or machine
+        or (not isinstance(value, str) and (_send_of(value) or callable(value)))
+    ):
         return
     if isinstance(value, str) and parse_function_ref(value) is not None:
-        return
-    if isinstance(value, str) and machine_name_of(value) is not None:
-        if field == "deadLetterConfig.targetArn":
-            raise ValidationException(
-                field, value, "Member must be an Amazon SQS queue or an Amazon SNS topic"
-            )
         return
     raise ValidationException(
         field,

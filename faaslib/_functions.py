@@ -146,8 +146,9 @@ class FunctionTable:
         for spec, where in versions:
             for field in ("on_success", "on_failure", "dead_letter"):
                 ref = getattr(spec, field)
-                if isinstance(ref, str) and machine_name_of(ref) is not None:
-                    if machine_name_of(ref) in self._registry.state_machines:
+                machine = machine_name_of(ref) if isinstance(ref, str) else None
+                if machine is not None:
+                    if machine in self._registry.state_machines:
                         continue
                     return InvalidParameterValueException(
                         f"The destination ARN {ref} is invalid. ({field} of function {where}: "

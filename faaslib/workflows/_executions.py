@@ -29,10 +29,9 @@ from ._errors import (
 )
 from ._executor import Interpreter, Run
 from ._failure import RUNTIME, TIMEOUT, StatesFailure
-from ._history import ExecutionHistory, as_text
+from ._history import MAX_DATA, ExecutionHistory, as_text
 from ._machines import StateMachine, StateMachines, check_name
 from ._result import ExecutionResult, ExecutionStatus
-from ._tasks import MAX_PAYLOAD
 from ._tokens import TaskTokens
 
 if TYPE_CHECKING:
@@ -206,13 +205,7 @@ class Workflows:
                     output = await Interpreter(run).states(
                         machine.definition, execution.data, strand
                     )
-                    text = as_text(output)
-                    if len(text.encode()) > MAX_PAYLOAD:
-                        raise StatesFailure(
-                            "States.DataLimitExceeded",
-                            "The state/task returned a result with a size exceeding the maximum "
-                            "number of bytes service limit.",
-                        )
+                    text = as_text(output)  # the last state's output: checked for size there
                 except Exception as exc:  # noqa: BLE001 - a state's failure, or faaslib's own
                     failure = exc if isinstance(exc, StatesFailure) else _broken(execution, exc)
                     self._end(execution, "FAILED", failure.error, failure.cause)
@@ -377,7 +370,7 @@ def _input(value: object) -> tuple[Any, str]:
         except Exception as exc:  # noqa: BLE001 - any object pydantic cannot serialise
             raise InvalidExecutionInput(f"Invalid State Machine Execution Input: '{exc}'") from None
     text = as_text(data)
-    if len(text.encode()) > MAX_PAYLOAD:
+    if len(text.encode()) > MAX_DATA:
         raise InvalidExecutionInput(
             "Invalid State Machine Execution Input: 'the input is over 262144 bytes'"
         )

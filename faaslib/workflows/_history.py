@@ -45,8 +45,9 @@ def as_text(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def limited_text(value: Any, state: str) -> str:
-    """``value`` as text, if within :data:`MAX_DATA` bytes.
+def limited_text(value: Any, state: str, *, what: str = "returned a result") -> str:
+    """``value`` as text, if within :data:`MAX_DATA` bytes (``what`` says what it is, in
+    the failure's cause).
 
     :raises StatesFailure: ``States.DataLimitExceeded`` (no ``States.ALL`` catches it)
     """
@@ -54,8 +55,8 @@ def limited_text(value: Any, state: str) -> str:
     if len(text) > MAX_DATA // 4 and len(text.encode()) > MAX_DATA:
         raise StatesFailure(
             DATA_LIMIT_EXCEEDED,
-            f"The state/task '{state}' returned a result with a size exceeding the maximum "
-            "number of bytes service limit.",
+            f"The state/task '{state}' {what} with a size exceeding the maximum number of "
+            "bytes service limit.",
         )
     return text
 

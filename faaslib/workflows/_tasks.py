@@ -24,7 +24,7 @@ import anyio
 from .._depth import loads_within
 from .._errors import FaaslibError
 from ._failure import DATA_LIMIT_EXCEEDED, HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesFailure
-from ._history import Strand, as_text
+from ._history import MAX_DATA, Strand, as_text, limited_text
 from ._paths import number_field
 from ._templates import resolve_template
 
@@ -33,13 +33,13 @@ if TYPE_CHECKING:
     from ._host import Interpreting
     from ._tokens import Waiting
 
-__all__ = ["LAMBDA_INVOKE", "MAX_PAYLOAD", "run_task"]
+__all__ = ["LAMBDA_INVOKE", "run_task"]
 
 T = TypeVar("T")
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 WAIT_FOR_TOKEN = ".waitForTaskToken"
-#: Step Functions' limit on a state's input, output and a task's result (256 KiB).
-MAX_PAYLOAD = 262_144
+#: What a task sends, in the cause of a ``States.DataLimitExceeded``.
+_INPUT = "has an input, after Parameters,"
 _FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(?::[^:]+)?")
 _NO_DETAILS = {"truncated": False}
 
@@ -95,7 +95,7 @@ class _IntegratedTask:
             scheduled: dict[str, Any] = {
                 **self._names(),
                 "region": host.region,
-                "parameters": _within_limit(as_text(data)),
+                "parameters": limited_text(data, context["State"]["Name"], what=_INPUT),
             }
             if self.timeout is not None:
                 scheduled["timeoutInSeconds"] = self.timeout
@@ -171,7 +171,7 @@ async def _direct(
         data = resolve_template(state["Parameters"], data, context, field="Parameters")
     scheduled: dict[str, Any] = {
         "resource": arn,
-        "input": _within_limit(as_text(data)),
+        "input": limited_text(data, context["State"]["Name"], what=_INPUT),
         "inputDetails": _NO_DETAILS,
     }
     if seconds is not None:
@@ -218,7 +218,7 @@ async def _invoke(
             document = None
         error = document.get("errorType") if isinstance(document, dict) else None
         raise StatesFailure(error if isinstance(error, str) else "Lambda.Unknown", text)
-    if len(result.payload) > MAX_PAYLOAD:
+    if len(result.payload) > MAX_DATA:
         raise StatesFailure(
             DATA_LIMIT_EXCEEDED,
             "The state/task 'lambda' returned a result with a size exceeding the maximum "
@@ -235,17 +235,6 @@ def _payload_bytes(payload: Any) -> bytes:
     if isinstance(payload, str):
         return payload.encode()
     return json.dumps(payload).encode()
-
-
-def _within_limit(text: str) -> str:
-    """A task's input text, if Step Functions' 256 KiB limit lets it through."""
-    if len(text.encode()) > MAX_PAYLOAD:
-        raise StatesFailure(
-            DATA_LIMIT_EXCEEDED,
-            "The state/task input, after Parameters, has a size exceeding the maximum number of "
-            "bytes service limit.",
-        )
-    return text
 
 
 def _payload(result: InvocationResult) -> Any:
