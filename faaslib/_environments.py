@@ -121,7 +121,7 @@ class Runner:
         #: it by the history and tracing.
         self.last_duration_ms = 0.0
         self.last_init_ms: float | None = None
-        #: Whether this runner asked :mod:`._logs` to capture log records (for log groups).
+        #: Whether this runner asked :mod:`._logs` to capture log records (a tail, a log group).
         self._capturing_logs = False
         #: The file systems its environments mounted, held until :meth:`close`.
         self._mounts: dict[FileSystem, Mount] = {}
@@ -392,7 +392,7 @@ class Runner:
     ) -> tuple[InvocationResult, Ending | None]:
         """A thread-mode run with its log captured: its tail in the result if ``tail``, the
         whole log to the function's log groups if it has any."""
-        if fn.log_sinks and not self._capturing_logs:  # log records too, until close()
+        if not self._capturing_logs:  # log records too, until close()
             _logs.install()
             self._capturing_logs = True
         result, ending, buffer = await execute_logged(

@@ -17,7 +17,6 @@ import anyio
 from anyio.abc import TaskGroup
 from anyio.lowlevel import checkpoint
 
-from . import _logs
 from ._clock import Clock, SystemClock
 from ._concurrency import ConcurrencyPool
 from ._context import parse_client_context
@@ -241,8 +240,6 @@ class Invoker(WorkflowCalls):
         # Read on the hot path: the table's cache, and its resolution for the rest.
         self._targets = self._functions.targets
         self._resolve = self._functions.resolve
-        #: The runner of each (function, trigger) the functions declare.
-        self._capturing_logs = False
         self._refusal: InvalidParameterValueException | None = None
         self._throttles = 0
         self._calls_to_checkpoint = CHECKPOINT_EVERY
@@ -348,9 +345,6 @@ class Invoker(WorkflowCalls):
 
     def _close(self, *, cancel: bool) -> None:
         self._state = _State.CLOSED
-        if self._capturing_logs:
-            _logs.uninstall()
-            self._capturing_logs = False
         self._events.close(cancel=cancel)
         self._task_group.cancel_scope.cancel()
 
@@ -455,12 +449,8 @@ class Invoker(WorkflowCalls):
                     "Rate Exceeded.", function_name=fn.name, reason=throttled
                 )
             try:
-                tail = log_type == "Tail"
-                if tail and not self._capturing_logs:
-                    _logs.install()
-                    self._capturing_logs = True
                 return await self._runner.run(
-                    fn, event, data, request_id, invoked_arn, context_data, tail
+                    fn, event, data, request_id, invoked_arn, context_data, log_type == "Tail"
                 )
             finally:
                 self._concurrency.free(concurrency)
