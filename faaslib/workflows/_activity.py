@@ -13,8 +13,7 @@ on a :class:`~faaslib.VirtualClock`, no timer is due (on a real clock, no timer 
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 
 import anyio
 
@@ -42,15 +41,6 @@ class Activity:
         """A strand ends (or steps aside to wait)."""
         self.active -= 1
         self._maybe_idle()
-
-    @asynccontextmanager
-    async def stepping_aside(self) -> AsyncIterator[None]:
-        """The strand waits for others (its branches): it is not active meanwhile."""
-        self.leave()
-        try:
-            yield
-        finally:
-            self.enter()
 
     async def sleep_until(self, deadline: float, *, strand: bool) -> None:
         """Sleep on the clock as a timer; a ``strand`` steps aside while it sleeps and is
