@@ -1,12 +1,14 @@
-"""Looking at this process's child processes (Linux's ``/proc``), for tests of worker
-processes: that none is left behind."""
+"""Child processes for tests: looking at this process's children (Linux's ``/proc``), that
+none is left behind; and the environment of a helper script run from ``tests/``."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-__all__ = ["children"]
+__all__ = ["children", "script_env"]
+
+TESTS = Path(__file__).parent
 
 
 def children() -> set[int]:
@@ -21,3 +23,10 @@ def children() -> set[int]:
             if int(stat.rpartition(")")[2].split()[1]) == os.getpid():
                 found.add(int(entry))
     return found
+
+
+def script_env() -> dict[str, str]:
+    """This environment, with faaslib's checkout and ``tests/`` on ``PYTHONPATH``: a helper
+    script, and the worker processes it starts, import both."""
+    paths = [str(TESTS.parent), str(TESTS), os.environ.get("PYTHONPATH", "")]
+    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}

@@ -7,11 +7,8 @@ processes are in tests/faults_workers.py.
 
 from __future__ import annotations
 
-import gc
-import importlib
+import json
 import logging
-import os
-import resource
 import sys
 import threading
 import time
@@ -23,9 +20,11 @@ import anyio
 import faults_workers as workers
 import pytest
 from journal_helpers import reopen
-from proc_helpers import children
+from proc_helpers import children, script_env
 
 import faaslib
+
+NOFILE_RUN = Path(__file__).parent / "faults_nofile_run.py"
 
 linux_only = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="worker processes, /proc and signals of Linux"
@@ -210,49 +209,33 @@ async def test_process_handlers_that_crash_hog_memory_or_linger_lose_no_event(
 
 @linux_only
 async def test_a_worker_process_that_cannot_be_started_fails_its_invocation_not_the_invoker(
-    tmp_path: Path,
+    tmp_path: Path, anyio_backend_name: str
 ) -> None:
     """No descriptor left for a new worker's pipes (``RLIMIT_NOFILE``): the invocation that
     needed it fails as a failed cold start (``Runtime.Unknown``), an Event one is retried and
-    given up to ``on_failure``, and the invoker runs on, and starts workers again once it can."""
+    given up to ``on_failure``, and the invoker runs on, and starts workers again once it can.
+
+    In a fresh interpreter (tests/faults_nofile_run.py): in this one, other tests' threads
+    and files could free descriptors under the limit, and let a worker start."""
     log = tmp_path / "log"
-    failures: list[dict[str, Any]] = []
-    registry = faaslib.Registry()
-    registry.function(
-        workers.well_behaved,
-        name="good",
-        isolation="process",
-        max_retry_attempts=1,
-        on_failure=failures.append,
-    )
-    importlib.import_module("faaslib._process")  # imported when first needed: not then
-    limits = resource.getrlimit(resource.RLIMIT_NOFILE)
-    async with faaslib.Invoker(registry, retry_delays=(0.05,)) as invoker:
-        # Earlier tests' files and sockets closed by the garbage collector meanwhile would free
-        # descriptors under the limit: none is collected while it holds.
-        gc.collect()
-        gc.disable()
-        lowest_free = os.dup(0)
-        os.close(lowest_free)
-        resource.setrlimit(resource.RLIMIT_NOFILE, (lowest_free, limits[1]))
-        try:
-            result = await invoker.invoke("good", {"log": str(log), "id": 1})
-            event = await invoker.invoke("good", {"log": str(log), "id": 2}, "Event")
-            with anyio.fail_after(10):
-                await invoker.drain()
-        finally:
-            resource.setrlimit(resource.RLIMIT_NOFILE, limits)
-            gc.enable()
-        assert (await invoker.invoke("good", {"log": str(log), "id": 3})).function_error is None
-    assert result.function_error == "Unhandled"
-    document = result.json()
+    with anyio.fail_after(30):
+        done = await anyio.run_process(
+            [sys.executable, str(NOFILE_RUN), str(log), anyio_backend_name],
+            env=script_env(),
+            check=False,
+        )
+    assert done.returncode == 0, done.stderr.decode()
+    report = json.loads(done.stdout)
+    function_error, request_id, document = report["sync"]
+    assert function_error == "Unhandled"
     assert document["errorType"] == "Runtime.Unknown"
-    assert document["errorMessage"].startswith(f"RequestId: {result.request_id} Error: ")
+    assert document["errorMessage"].startswith(f"RequestId: {request_id} Error: ")
     assert "Too many open files" in document["errorMessage"]
-    [record] = failures
-    assert record["requestContext"]["requestId"] == event.request_id
+    [record] = report["failures"]
+    assert record["requestContext"]["requestId"] == report["event"], report
     assert record["requestContext"]["approximateInvokeCount"] == 2
     assert record["responsePayload"]["errorType"] == "Runtime.Unknown"
+    assert report["after"] is None
     assert noted(log) == {"done 3": 1}
 
 

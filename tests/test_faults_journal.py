@@ -26,13 +26,12 @@ from typing import Any
 import anyio
 import pytest
 from journal_helpers import reopen, running
+from proc_helpers import script_env
 
 import faaslib
 from faaslib._journal import JournalEntry
 
-TESTS = Path(__file__).parent
-ROOT = TESTS.parent
-RUN = TESTS / "faults_journal_run.py"
+RUN = Path(__file__).parent / "faults_journal_run.py"
 EVENTS = 60
 
 
@@ -140,11 +139,6 @@ async def test_a_journal_cut_inside_its_last_page_reports_the_rows_it_lost(
 # -- a disk that fills up while the invoker runs --------------------------------------------------
 
 
-def _env() -> dict[str, str]:
-    paths = [str(ROOT), str(TESTS), os.environ.get("PYTHONPATH", "")]
-    return {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, paths))}
-
-
 def _unshare_works() -> bool:
     unshare = shutil.which("unshare")
     if unshare is None or not sys.platform.startswith("linux"):
@@ -178,7 +172,7 @@ def _run_and_replay(tmp_path: Path, fault: str, ending: str, backend: str) -> li
     )
     command = ["sh", "-c", shell] if fault == "fsize" else ["unshare", "-rm", "sh", "-c", shell]
     done = subprocess.run(
-        command, capture_output=True, text=True, timeout=60, env=_env(), check=False
+        command, capture_output=True, text=True, timeout=60, env=script_env(), check=False
     )
     lines = done.stdout.splitlines()
     assert done.returncode == 0, done.stderr
