@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ._destinations import DeadLetter
     from ._triggers import Trigger
+    from .sam._import import TemplateApplication
 
     if sys.version_info >= (3, 11):
         from typing import Unpack
@@ -111,33 +112,24 @@ class Registry:
         ``Globals`` apply; ``Timeout``, ``MemorySize``, ``ReservedConcurrentExecutions``,
         ``EventInvokeConfig``, ``DeadLetterQueue``, ``AutoPublishAlias`` and ``Events`` become
         faaslib's settings and triggers, over the queues, topics, buckets, streams and tables
-        the template declares (:attr:`resources`). What faaslib does not run (layers, images,
-        other runtimes, a VPC, ...) is a :class:`~faaslib.TemplateWarning` naming the resource.
+        the template declares (:attr:`resources`); its state machines become
+        :meth:`state_machine`'s. What faaslib does not run (layers, images, other runtimes, a
+        VPC, ...) is a :class:`~faaslib.TemplateWarning` naming the resource.
 
         :param parameters: values of the template's ``Parameters`` (as
             ``sam deploy --parameter-overrides``); the others take their ``Default``
         :param region: ``AWS::Region`` (and the region in the ARNs the template resolves):
             give the invoker the same one, as its sources take the invoker's
         :param account: ``AWS::AccountId``
-        :raises ~faaslib.TemplateError: the template does not read or resolve, or a setting
-            is out of Lambda's range; nothing is registered
+        :raises ~faaslib.TemplateError: the template does not read or resolve, a setting is
+            out of Lambda's range, or a state machine's definition is invalid (the message
+            names its resource); nothing is registered
         """
         from .sam._import import read_template
 
         application = read_template(path, parameters=parameters, region=region, account=account)
         registry = cls()
-        for spec in application.functions:
-            registry.add(spec)
-        for name, alias, provisioned in application.aliases:
-            version = registry.publish_version(name)
-            registry.create_alias(name, alias, version, provisioned_concurrency=provisioned)
-        registry._resources.update(application.resources)
-        statement_id = ""
-        try:
-            for name, statement_id, statement in application.permissions:
-                registry.add_permission(name, statement_id, **statement)
-        except FaaslibError as exc:  # an AWS::Lambda::Permission AddPermission refuses
-            raise TemplateError(f"Resources.{statement_id}: {exc}") from None
+        _add_template(registry, application)
         for message in application.warnings:
             warnings.warn(message, TemplateWarning, stacklevel=2)
         return registry
@@ -563,3 +555,32 @@ class Registry:
 
     def __repr__(self) -> str:
         return f"<Registry functions={sorted(self._specs)!r}>"
+
+
+def _add_template(registry: Registry, application: TemplateApplication) -> None:
+    """What a template holds, added to a new registry (see :meth:`Registry.from_template`).
+
+    :raises ~faaslib.TemplateError: AWS would refuse a resource (a permission, a state
+        machine); the message names it
+    """
+    for spec in application.functions:
+        registry.add(spec)
+    for name, alias, provisioned in application.aliases:
+        version = registry.publish_version(name)
+        registry.create_alias(name, alias, version, provisioned_concurrency=provisioned)
+    registry._resources.update(application.resources)
+    logical_id = ""
+    try:
+        for name, logical_id, statement in application.permissions:
+            registry.add_permission(name, logical_id, **statement)
+        for machine in application.machines:
+            logical_id = machine.logical_id
+            registry.state_machine(
+                machine.name,
+                machine.definition,
+                type=machine.type,
+                role_arn=machine.role_arn,
+                events=machine.events,
+            )
+    except FaaslibError as exc:  # AddPermission or CreateStateMachine refuses
+        raise TemplateError(f"Resources.{logical_id}: {exc}") from None

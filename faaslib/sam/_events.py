@@ -260,6 +260,30 @@ class EventWiring:
             )
         return found + self._extra.get(name, [])
 
+    def machine_triggers(self, logical_id: str) -> list[Trigger]:
+        """A state machine's ``Events``: SAM's ``Schedule``, ``ScheduleV2``,
+        ``EventBridgeRule`` and ``CloudWatchEvent`` as for functions; others are warnings."""
+        reader = self._reader
+        where = f"Resources.{logical_id}.Properties.Events"
+        found: list[Trigger] = []
+        for event_id, event in (reader.names.properties(logical_id).get("Events") or {}).items():
+            here = f"{where}.{event_id}"
+            if not isinstance(event, Mapping) or "Type" not in event:
+                raise TemplateError(f"{here}: an event needs a Type")
+            kind = str(event["Type"])
+            values = reader.resolve(event.get("Properties") or {}, f"{here}.Properties")
+            if kind in ("Schedule", "ScheduleV2"):
+                found.append(self._schedule(kind, values, here, logical_id))
+            elif kind in ("EventBridgeRule", "CloudWatchEvent"):
+                rule = self._eventbridge_rule(values, here)
+                found += [] if rule is None else [rule]
+            else:
+                reader.warn(
+                    f"{logical_id}: event {event_id} of type {kind} does not start a state "
+                    "machine in faaslib; left out"
+                )
+        return found
+
     def _event(
         self, kind: str, values: Mapping[str, Any], where: str, function_id: str
     ) -> Trigger | None:

@@ -30,6 +30,7 @@ from .._services.sns import Topic
 from .._services.sqs import Queue
 from .._spec import FunctionSpec
 from ._events import TRUE, EventWiring, build
+from ._import_machines import MACHINE_TYPES, TemplateMachine, read_machines
 from ._intrinsics import Intrinsics
 from ._names import Names
 from ._template import apply_globals, load_template
@@ -90,6 +91,7 @@ class TemplateApplication:
     :ivar warnings: what the template uses that faaslib does not run, each naming its resource
     :ivar permissions: ``(function, statement id, add_permission's keywords)`` for each
         ``AWS::Lambda::Permission``
+    :ivar machines: the state machines
     """
 
     functions: list[FunctionSpec] = field(default_factory=list)
@@ -97,6 +99,7 @@ class TemplateApplication:
     permissions: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
     resources: dict[str, object] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    machines: list[TemplateMachine] = field(default_factory=list)
 
 
 def read_template(
@@ -260,6 +263,7 @@ class _Reader:
         self.wiring.read_resources()
         for logical_id, code in functions:
             self.application.functions.append(self._function(logical_id, code))
+        self.application.machines = read_machines(self)
         names = {spec.name for spec in self.application.functions}
         for name, logical_id, statement in self.wiring.permissions:
             if name in names:  # a function of another stack has its own policy there
@@ -275,7 +279,7 @@ class _Reader:
         for logical_id in self.resources:
             kind = self.names.type_of(logical_id) or ""
             if (
-                kind in FUNCTION_TYPES
+                kind in (*FUNCTION_TYPES, *MACHINE_TYPES)
                 or kind in SOURCE_TYPES
                 or kind in _QUIET_TYPES
                 or not self.active(logical_id)

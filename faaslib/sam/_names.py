@@ -30,7 +30,12 @@ NAME_PROPERTIES = {
     "AWS::Cognito::UserPool": "UserPoolName",
     "AWS::KinesisFirehose::DeliveryStream": "DeliveryStreamName",
     "AWS::IAM::Role": "RoleName",
+    "AWS::Serverless::StateMachine": "Name",
+    "AWS::StepFunctions::StateMachine": "StateMachineName",
 }
+_MACHINES = ("AWS::Serverless::StateMachine", "AWS::StepFunctions::StateMachine")
+#: Types whose ``Ref`` is their ARN.
+_REF_ARN = frozenset({"AWS::SNS::Topic", *_MACHINES})
 #: Types whose attributes faaslib knows all of: another attribute is a mistake.
 _MODELLED = frozenset({"AWS::Serverless::Api", "AWS::Serverless::HttpApi"})
 #: The APIs SAM makes for functions' Api and HttpApi events when the template declares none.
@@ -113,7 +118,7 @@ class Names:
             return None
         if kind == "AWS::SQS::Queue":
             return self._queue_url(logical_id)
-        if kind == "AWS::SNS::Topic":
+        if kind in _REF_ARN:
             return self._arn(logical_id)
         return self.name(logical_id)
 
@@ -124,6 +129,8 @@ class Names:
             return None
         if attribute == "Arn" or (kind == "AWS::SNS::Topic" and attribute == "TopicArn"):
             return self._arn(logical_id)
+        if attribute == "Name" and kind in _MACHINES:
+            return self.name(logical_id)
         known: dict[str, Callable[[], object]] = {
             "QueueName": lambda: self.name(logical_id),
             "QueueUrl": lambda: self._queue_url(logical_id),
@@ -170,6 +177,8 @@ class Names:
             "AWS::Logs::LogGroup": f"arn:aws:logs:{where}:log-group:{name}:*",
             "AWS::KinesisFirehose::DeliveryStream": f"arn:aws:firehose:{where}:deliverystream/{name}",
             "AWS::IAM::Role": f"arn:aws:iam::{self._account}:role/{name}",
+            "AWS::Serverless::StateMachine": f"arn:aws:states:{where}:stateMachine:{name}",
+            "AWS::StepFunctions::StateMachine": f"arn:aws:states:{where}:stateMachine:{name}",
         }
         found = formats.get(kind)
         if found is not None:

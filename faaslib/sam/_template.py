@@ -20,7 +20,7 @@ from .._errors import TemplateError
 if TYPE_CHECKING:
     import yaml
 
-__all__ = ["apply_globals", "load_template"]
+__all__ = ["apply_globals", "load_document", "load_template"]
 
 #: The short tags and the functions they stand for (each ``!Tag`` is ``{"Fn::Tag": ...}``).
 _TAGS = {
@@ -93,16 +93,27 @@ def load_template(path: str | os.PathLike[str]) -> dict[str, Any]:
         YAML and PyYAML is not installed
     """
     name = os.fspath(path)
-    try:
-        text = Path(name).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        raise TemplateError(f"{name}: cannot read the template: {error}") from None
-    template = _parse_json(text, name) if text.lstrip().startswith("{") else _parse_yaml(text, name)
+    template = load_document(path, "the template")
     if not isinstance(template, dict):
         raise TemplateError(f"{name}: a template is a mapping, not {_kind(template)}")
     if not isinstance(template.get("Resources"), dict):
         raise TemplateError(f"{name}: Resources: the template has no Resources mapping")
     return template
+
+
+def load_document(path: str | os.PathLike[str], what: str) -> object:
+    """Read a JSON or YAML file as :func:`load_template` reads a template (a text starting
+    with ``{`` is JSON), whatever it holds.
+
+    :param what: what the file is, for the error's message
+    :raises ~faaslib.TemplateError: the file cannot be read or is neither JSON nor YAML
+    """
+    name = os.fspath(path)
+    try:
+        text = Path(name).read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as error:
+        raise TemplateError(f"{name}: cannot read {what}: {error}") from None
+    return _parse_json(text, name) if text.lstrip().startswith("{") else _parse_yaml(text, name)
 
 
 def _kind(value: object) -> str:
