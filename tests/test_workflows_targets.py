@@ -147,7 +147,7 @@ def test_a_state_machines_events_must_be_triggers() -> None:
     assert "echo" not in registry.state_machines
 
 
-def test_an_exported_registry_says_what_of_its_machines_it_leaves_out() -> None:
+def test_an_exported_registry_says_a_machine_is_no_lambda_destination() -> None:
     from faaslib.sam._export import export_sam
 
     registry = registry_keeping([])
@@ -158,8 +158,11 @@ def test_an_exported_registry_says_what_of_its_machines_it_leaves_out() -> None:
     exported = export_sam(registry, "app:registry")
     assert exported.warnings == [
         (
-            f"order: OnSuccess destination: '{MACHINE_ARN}' is not a destination it can have on "
-            "AWS; not exported"
+            f"order: OnSuccess destination: '{MACHINE_ARN}' is a state machine; on AWS a "
+            "function's destinations are SQS, SNS, Lambda or EventBridge, never Step Functions: "
+            "not exported (an EventBridge bus as destination, with a rule starting the machine, "
+            "does it there)"
         ),
-        "state machine 'echo': Step Functions state machines are not exported",
     ]
+    machine = exported.template["Resources"]["EchoStateMachine"]
+    assert machine["Type"] == "AWS::Serverless::StateMachine"

@@ -1,6 +1,7 @@
 """A registry as an AWS SAM template: one ``AWS::Serverless::Function`` per registered
-function, running through ``faaslib.aws.handler``, with its triggers as SAM ``Events`` and
-each in-memory source as its CloudFormation resource. A Firehose processor
+function, running through ``faaslib.aws.handler``, with its triggers as SAM ``Events``, each
+in-memory source as its CloudFormation resource and each state machine as its
+``AWS::Serverless::StateMachine`` (:mod:`._export_machines`). A Firehose processor
 (:class:`~faaslib.FirehoseTransform`), which is no SAM event, is its stream's
 ``AWS::KinesisFirehose::DeliveryStream`` naming the function.
 
@@ -46,7 +47,8 @@ from .. import (
 )
 from .._ids import LATEST
 from ..aws.bootstrap import FUNCTION_VARIABLE, HANDLER_SETTING, REGISTRY_VARIABLE
-from ._export_services import ServiceExports, camel
+from ._export_machines import MachineExports
+from ._export_services import camel
 from ._resources import Source, resource
 
 if TYPE_CHECKING:
@@ -90,7 +92,7 @@ def _patterns(criteria: Sequence[Mapping[str, Any] | str] | None) -> Json | None
     return {"Filters": filters}
 
 
-class _Builder(ServiceExports):
+class _Builder(MachineExports):
     def __init__(self, registry: Registry, reference: str, code_uri: str, runtime: str) -> None:
         self.registry = registry
         self.reference = reference
@@ -148,6 +150,8 @@ class _Builder(ServiceExports):
     def destination(self, where: str, target: object, lambda_ok: bool = True) -> Json | None:
         """``{"Type": ..., "Destination": ...}`` for ``target``, or ``None`` with a warning."""
         if isinstance(target, str):
+            if self.machine_destination(where, target):
+                return None
             match = _FUNCTION_ARN.fullmatch(target)
             name = match.group(1) if match else target
             if lambda_ok and name in self.functions:
@@ -382,7 +386,7 @@ class _Builder(ServiceExports):
             self._alb(spec, trigger)
             return "ALB", None
         if isinstance(trigger, EventBridgeRule):
-            return "EventBridgeRule", self._eventbridge_rule(spec, trigger)
+            return "EventBridgeRule", self._eventbridge_rule(spec.name, trigger)
         if isinstance(trigger, CloudWatchLogs):
             return "CloudWatchLogs", self._logs(spec, trigger)
         if isinstance(trigger, Cognito):
@@ -532,9 +536,7 @@ def export_sam(
     for spec in registry:
         builder.function(spec)
     for machine in registry.state_machines:
-        builder.warn(
-            f"state machine {machine.name!r}: Step Functions state machines are not exported"
-        )
+        builder.machine(machine)
     template: Json = {
         "AWSTemplateFormatVersion": "2010-09-09",
         "Transform": "AWS::Serverless-2016-10-31",

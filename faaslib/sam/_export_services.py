@@ -63,7 +63,7 @@ class ServiceExports:
     def source(self, source: Source) -> str:
         raise NotImplementedError
 
-    def _eventbridge_rule(self, spec: FunctionSpec, trigger: EventBridgeRule) -> Json | None:
+    def _eventbridge_rule(self, owner: str, trigger: EventBridgeRule) -> Json:
         pattern = trigger.pattern
         event: Json = {
             "Pattern": json.loads(pattern) if isinstance(pattern, str) else dict(pattern),
@@ -85,7 +85,7 @@ class ServiceExports:
                 self._dead_letter_policy(queue)
             else:
                 self.warn(
-                    f"{spec.name}: EventBridgeRule dead_letter {queue!r} is not a faaslib Queue; "
+                    f"{owner}: EventBridgeRule dead_letter {queue!r} is not a faaslib Queue; "
                     "not exported"
                 )
         if trigger.name is not None:
