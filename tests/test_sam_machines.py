@@ -274,7 +274,8 @@ def test_what_aws_cannot_wire_to_a_machine_is_a_warning() -> None:
     }
     queue, topic = faaslib.Queue("jobs"), faaslib.Topic("news")
     rule = faaslib.EventBridgeRule(faaslib.EventBus(), pattern={"source": ["x"]}, enabled=False)
-    made.state_machine("odd", odd, events=[faaslib.SQS(queue), faaslib.SNS(topic), rule])
+    web = faaslib.Api(path="/start", method="POST")
+    made.state_machine("odd", odd, events=[faaslib.SQS(queue), faaslib.SNS(topic), rule, web])
     export = export_sam(made, "odd:registry")
     where = "state machine 'odd'"
     destination = (
@@ -303,6 +304,10 @@ def test_what_aws_cannot_wire_to_a_machine_is_a_warning() -> None:
         ),
         f"{where}: trigger SNS has no SAM event of a state machine; not exported",
         f"{where}: a disabled EventBridgeRule has no SAM event of a state machine; not exported",
+        (
+            f"{where}: trigger Api not exported: faaslib's HTTP front routes no request to a "
+            "state machine (on AWS, SAM's Api event of one starts an execution, answering its ARN)"
+        ),
     ]
     resources = export.template["Resources"]
     function = resources["DoubleFunction"]["Properties"]

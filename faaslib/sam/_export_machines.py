@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 # The services as the package exports them: the core imports no service module.
-from .. import SQS, EventBridgeRule, Schedule
+from .. import SQS, Api, EventBridgeRule, Schedule
 from .._arn import parse_function_ref
 from ..workflows._machines import machine_name_of
 from ._export_services import ServiceExports, camel
@@ -148,6 +148,13 @@ class MachineExports(ServiceExports):
                 )
                 return
             event = self._eventbridge_rule(where, trigger)
+        elif isinstance(trigger, Api):
+            self.warn(
+                f"{where}: trigger Api not exported: faaslib's HTTP front routes no request to a "
+                "state machine (on AWS, SAM's Api event of one starts an execution, answering "
+                "its ARN)"
+            )
+            return
         else:
             how = " (on AWS, EventBridge Pipes would start it)" if isinstance(trigger, SQS) else ""
             self.warn(
