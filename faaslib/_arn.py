@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-__all__ = ["QUALIFIER", "FunctionRef", "function_arn", "parse_function_ref"]
+__all__ = ["QUALIFIER", "FunctionRef", "function_arn", "parse_function_arn", "parse_function_ref"]
 
 #: Invoke's ``FunctionName`` pattern (botocore's Lambda model).
 _FUNCTION_REF = re.compile(
@@ -43,3 +43,12 @@ def parse_function_ref(ref: str) -> FunctionRef | None:
     if match is None:
         return None
     return FunctionRef(match["name"], match["qualifier"], match["region"], match["account"])
+
+
+def parse_function_arn(text: str) -> FunctionRef | None:
+    """Split a full function ARN (``arn:aws:lambda:<region>:<account>:function:<name>``, with
+    a qualifier or not); ``None`` for anything else, a bare name or partial ARN included."""
+    ref = parse_function_ref(text) if text.startswith("arn:") else None
+    if ref is None or ref.region is None or ref.account is None or ":function:" not in text:
+        return None
+    return ref

@@ -21,7 +21,7 @@ from faaslib import (
     TooManyRequestsException,
     ValidationException,
 )
-from faaslib._arn import FunctionRef, function_arn, parse_function_ref
+from faaslib._arn import FunctionRef, function_arn, parse_function_arn, parse_function_ref
 from faaslib.workflows import Problem
 
 # --------------------------------------------------------------------------------------------
@@ -407,6 +407,26 @@ def test_parse_function_ref(ref: str, expected: tuple[Any, ...]) -> None:
 )
 def test_parse_function_ref_malformed_is_none(ref: str) -> None:
     assert parse_function_ref(ref) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("arn:aws:lambda:us-east-1:123456789012:function:f", ("f", None)),
+        ("arn:aws:lambda:eu-west-1:123456789012:function:f:live", ("f", "live")),
+        ("arn:aws-cn:lambda:cn-north-1:123456789012:function:f:$LATEST", ("f", "$LATEST")),
+        ("f", None),  # a name is no ARN
+        ("f:live", None),
+        ("123456789012:function:f", None),  # nor is a partial ARN
+        ("arn:aws:lambda:us-east-1:123456789012:f", None),  # without function:
+        ("arn:aws:states:us-east-1:123456789012:stateMachine:m", None),
+    ],
+)
+def test_parse_function_arn_takes_full_arns_only(
+    text: str, expected: tuple[str, str | None] | None
+) -> None:
+    parsed = parse_function_arn(text)
+    assert (parsed and (parsed.name, parsed.qualifier)) == expected
 
 
 def test_parse_function_ref_length_limit_is_256() -> None:

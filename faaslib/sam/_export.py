@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -45,6 +44,7 @@ from .. import (
     UserPool,
     VirtualClock,
 )
+from .._arn import parse_function_arn
 from .._ids import LATEST
 from ..aws.bootstrap import FUNCTION_VARIABLE, HANDLER_SETTING, REGISTRY_VARIABLE
 from ._export_machines import MachineExports
@@ -60,7 +60,6 @@ if TYPE_CHECKING:
 __all__ = ["SamExport", "export_sam"]
 
 Json = dict[str, Any]
-_FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[^:]+:\d+:function:([^:]+)(?::.+)?")
 _SUFFIX: dict[type, str] = {
     Queue: "Queue",
     Stream: "Stream",
@@ -152,8 +151,8 @@ class _Builder(MachineExports):
         if isinstance(target, str):
             if self.machine_destination(where, target):
                 return None
-            match = _FUNCTION_ARN.fullmatch(target)
-            name = match.group(1) if match else target
+            match = parse_function_arn(target)
+            name = match.name if match else target
             if lambda_ok and name in self.functions:
                 return {
                     "Type": "Lambda",

@@ -12,13 +12,12 @@ through EventBridge Pipes or subscriptions of their own, are warnings.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 # The services as the package exports them: the core imports no service module.
 from .. import SQS, Api, EventBridgeRule, Schedule
-from .._arn import parse_function_ref
+from .._arn import parse_function_arn, parse_function_ref
 from ..workflows._machines import machine_name_of
 from ._export_services import ServiceExports, camel
 
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 __all__ = ["MachineExports"]
 
 Json = dict[str, Any]
-_FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[^:]+:\d{12}:function:([^:]+)(?::([^:]+))?")
 _LAMBDA_INVOKE = (
     "arn:aws:states:::lambda:invoke",
     "arn:aws:states:::lambda:invoke.waitForTaskToken",
@@ -91,11 +89,10 @@ class MachineExports(ServiceExports):
         resource = state.get("Resource")
         if not isinstance(resource, str):
             return
-        found = _FUNCTION_ARN.fullmatch(resource)
+        found = parse_function_arn(resource)
         if found is not None:
-            name, qualifier = found.group(1), found.group(2)
-            if self._calls(where, name, resource, called):
-                state["Resource"] = self._reference(name, qualifier)
+            if self._calls(where, found.name, resource, called):
+                state["Resource"] = self._reference(found.name, found.qualifier)
             return
         parameters = state.get("Parameters")
         if resource not in _LAMBDA_INVOKE or not isinstance(parameters, dict):

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import email.utils
 import json
-import re
 import secrets
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 
+from .._arn import parse_function_arn
 from .._depth import loads_within
 from .._errors import FaaslibError
 from ._failure import DATA_LIMIT_EXCEEDED, HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesFailure
@@ -40,7 +40,6 @@ LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 WAIT_FOR_TOKEN = ".waitForTaskToken"
 #: What a task sends, in the cause of a ``States.DataLimitExceeded``.
 _INPUT = "has an input, after Parameters,"
-_FUNCTION_ARN = re.compile(r"arn:aws[a-z-]*:lambda:[a-z0-9-]+:\d{12}:function:[^:]+(?::[^:]+)?")
 _NO_DETAILS = {"truncated": False}
 
 
@@ -57,7 +56,7 @@ async def run_task(
     if resource in (LAMBDA_INVOKE, LAMBDA_INVOKE + WAIT_FOR_TOKEN):
         task = _IntegratedTask(interpreter, state, resource, strand, timeout)
         return await task.run(data, context)
-    if _FUNCTION_ARN.fullmatch(resource):
+    if parse_function_arn(resource) is not None:
         return await _direct(interpreter, state, resource, data, context, strand, timeout)
     raise StatesFailure(
         RUNTIME, f"faaslib runs Lambda tasks only, not the resource '{resource}' of this state"
