@@ -344,15 +344,7 @@ class _Builder(MachineExports):
                 event["FilterPolicy"] = dict(trigger.filter_policy)
             return "SNS", event
         if isinstance(trigger, Schedule):
-            event = {
-                "ScheduleExpression": trigger.expression,
-                "State": "ENABLED" if trigger.enabled else "DISABLED",
-            }
-            if trigger.input is not None:
-                event["Input"] = json.dumps(trigger.input)
-            if trigger.name is not None:
-                event["Name"] = trigger.name
-            return "ScheduleV2", event
+            return "ScheduleV2", self.schedule_event(trigger, "ScheduleExpression")
         if isinstance(trigger, HttpApi):
             event = {}
             if trigger.path != "$default":

@@ -124,18 +124,24 @@ class MachineExports(ServiceExports):
         reference = "${" + self._placeholder(name) + "}"
         return f"{reference}:{qualifier}" if qualifier else reference
 
+    def schedule_event(self, trigger: Schedule, expression_key: str) -> Json:
+        """A schedule's SAM event properties, its expression under ``expression_key``
+        (``Schedule`` of SAM's ``Schedule``, ``ScheduleExpression`` of ``ScheduleV2``)."""
+        event: Json = {
+            expression_key: trigger.expression,
+            "State": "ENABLED" if trigger.enabled else "DISABLED",
+        }
+        if trigger.input is not None:
+            event["Input"] = json.dumps(trigger.input)
+        if trigger.name is not None:
+            event["Name"] = trigger.name
+        return event
+
     def _machine_event(self, machine: str, trigger: Trigger, events: Json) -> None:
         where = f"state machine {machine!r}"
         if isinstance(trigger, Schedule):
             kind = "Schedule"
-            event: Json = {
-                "Schedule": trigger.expression,
-                "State": "ENABLED" if trigger.enabled else "DISABLED",
-            }
-            if trigger.input is not None:
-                event["Input"] = json.dumps(trigger.input)
-            if trigger.name is not None:
-                event["Name"] = trigger.name
+            event = self.schedule_event(trigger, "Schedule")
         elif isinstance(trigger, EventBridgeRule):
             kind = "EventBridgeRule"
             if not trigger.enabled:
