@@ -747,6 +747,10 @@ def test_what_faaslib_does_not_run_of_a_machine_is_a_warning(tmp_path: Path) -> 
         ("DefinitionUri: nowhere.json", "nowhere.json: cannot read the definition"),
         ("DefinitionUri: defs/list.yaml", "DefinitionUri: 'defs/list.yaml' holds no mapping"),
         ("Definition: [1]", "Resources.Flow.Properties.Definition: must be a mapping"),
+        (
+            f"Definition: {json.dumps(PASS)}\nDefinitionSubstitutions:\n  Shape: {{a: 1}}",
+            "DefinitionSubstitutions.Shape: a substitution needs a string, not a dict",
+        ),
     ],
 )
 def test_a_machine_faaslib_cannot_read_is_a_template_error_naming_it(

@@ -11,7 +11,6 @@ resolved value. The definition is checked when the registry adds the machine.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from .._errors import TemplateError
 from .._triggers import Trigger
 from ..workflows._machines import MachineType
+from ._intrinsics import SUBSTITUTION, scalar_text
 from ._template import load_document
 
 if TYPE_CHECKING:
@@ -30,7 +30,6 @@ __all__ = ["MACHINE_TYPES", "TemplateMachine", "read_machines"]
 
 SAM_MACHINE = "AWS::Serverless::StateMachine"
 MACHINE_TYPES = (SAM_MACHINE, "AWS::StepFunctions::StateMachine")
-_PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 #: Properties that only permit, tag or name what faaslib runs anyway: read, or not needed.
 _QUIET = frozenset(
     {"Policies", "PermissionsBoundary", "RolePath", "Tags", "PropagateTags", "Connectors"}
@@ -104,7 +103,10 @@ def _machine(reader: _Reader, logical_id: str) -> TemplateMachine | None:
     )
     if not isinstance(substitutions, Mapping):
         raise TemplateError(f"{where}.DefinitionSubstitutions: must be a mapping")
-    values = {str(key): _text(value) for key, value in substitutions.items()}
+    values = {
+        str(key): scalar_text(value, f"{where}.DefinitionSubstitutions.{key}", "a substitution")
+        for key, value in substitutions.items()
+    }
     type_key, role_key = ("Type", "Role") if is_sam else ("StateMachineType", "RoleArn")
     kind = reader.resolve(raw.get(type_key, "STANDARD"), f"{where}.{type_key}")
     if kind not in ("STANDARD", "EXPRESS"):
@@ -157,7 +159,7 @@ def _substitute(definition: Any, values: Mapping[str, str]) -> Any:
     if not values:
         return definition
     if isinstance(definition, str):
-        return _PLACEHOLDER.sub(lambda m: values.get(m.group(1), m.group(0)), definition)
+        return SUBSTITUTION.sub(lambda m: values.get(m.group(1), m.group(0)), definition)
     if isinstance(definition, dict):
         return {
             _substitute(key, values): _substitute(item, values) for key, item in definition.items()
@@ -165,10 +167,3 @@ def _substitute(definition: Any, values: Mapping[str, str]) -> Any:
     if isinstance(definition, list):
         return [_substitute(item, values) for item in definition]
     return definition
-
-
-def _text(value: object) -> str:
-    """A substitution's value as CloudFormation writes it into the definition."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

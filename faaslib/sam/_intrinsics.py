@@ -18,7 +18,7 @@ from typing import Any
 
 from .._errors import TemplateError
 
-__all__ = ["Intrinsics"]
+__all__ = ["SUBSTITUTION", "Intrinsics", "scalar_text"]
 
 
 class _NoValue:
@@ -28,7 +28,8 @@ class _NoValue:
 _NO_VALUE = _NoValue()
 
 _NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
-_SUB_NAME = re.compile(r"\$\{([^}]*)\}")
+#: A ``${Name}`` of ``Fn::Sub`` (and of a state machine's ``DefinitionSubstitutions``).
+SUBSTITUTION = re.compile(r"\$\{([^}]*)\}")
 _SSM_VALUE = "AWS::SSM::Parameter::Value<"
 _UNSUPPORTED = {
     "Fn::ImportValue": "it reads another stack's exports, and one process has no other stacks",
@@ -311,7 +312,7 @@ class Intrinsics:
         raise TemplateError(f"{where}: {function} is not an intrinsic function faaslib knows")
 
     def _string(self, value: Any, where: str, function: str) -> str:
-        return _scalar_text(self._resolve(value, where), where, function)
+        return scalar_text(self._resolve(value, where), where, function)
 
     def _list(self, value: Any, where: str, function: str) -> list[Any]:
         resolved = self._resolve(value, where)
@@ -378,9 +379,9 @@ class Intrinsics:
                 return f"${{{name[1:]}}}"
             name = name.strip()
             value = values[name] if name in values else self._sub_variable(name, where)
-            return _scalar_text(value, where, f"Fn::Sub variable {name!r}")
+            return scalar_text(value, where, f"Fn::Sub variable {name!r}")
 
-        return _SUB_NAME.sub(substitute, text)
+        return SUBSTITUTION.sub(substitute, text)
 
     def _sub_variable(self, name: str, where: str) -> Any:
         """``${Name}``: a parameter, else a resource's Ref; ``${Name.Attr}``: an attribute."""
@@ -417,7 +418,7 @@ class Intrinsics:
         if not isinstance(delimiter, str):
             raise TemplateError(f"{where}: Fn::Join's delimiter must be a string")
         values = self._list(items, where, "Fn::Join")
-        return delimiter.join(_scalar_text(value, where, "Fn::Join") for value in values)
+        return delimiter.join(scalar_text(value, where, "Fn::Join") for value in values)
 
     def _select(self, argument: Any, where: str) -> Any:
         index, items = _arguments("Fn::Select", argument, 2, where)
@@ -512,7 +513,7 @@ def _comparable(value: Any) -> Any:
     return _text(value, "") if isinstance(value, (bool, int, float)) else value
 
 
-def _scalar_text(value: Any, where: str, what: str) -> str:
+def scalar_text(value: Any, where: str, what: str) -> str:
     """A resolved value that must be one string (a number or boolean becomes its text)."""
     if isinstance(value, (str, bool, int, float)):
         return _text(value, where)
