@@ -7,7 +7,7 @@ scheduled ``AWS::Events::Rule``, ``AWS::SNS::Subscription``, a bucket's
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from .._arn import parse_function_ref
@@ -239,12 +239,8 @@ class EventWiring:
         properties = reader.names.properties(logical_id)
         where = f"Resources.{logical_id}.Properties"
         found: list[Trigger] = []
-        for event_id, event in (properties.get("Events") or {}).items():
-            here = f"{where}.Events.{event_id}"
-            if not isinstance(event, Mapping) or "Type" not in event:
-                raise TemplateError(f"{here}: an event needs a Type")
-            values = reader.resolve(event.get("Properties") or {}, f"{here}.Properties")
-            trigger = self._event(str(event["Type"]), values, here, logical_id)
+        for _, kind, values, here in self._sam_events(logical_id):
+            trigger = self._event(kind, values, here, logical_id)
             if trigger is not None:
                 found.append(trigger)
         url = properties.get("FunctionUrlConfig")
@@ -263,26 +259,34 @@ class EventWiring:
     def machine_triggers(self, logical_id: str) -> list[Trigger]:
         """A state machine's ``Events``: SAM's ``Schedule``, ``ScheduleV2``,
         ``EventBridgeRule`` and ``CloudWatchEvent`` as for functions; others are warnings."""
-        reader = self._reader
-        where = f"Resources.{logical_id}.Properties.Events"
         found: list[Trigger] = []
-        for event_id, event in (reader.names.properties(logical_id).get("Events") or {}).items():
-            here = f"{where}.{event_id}"
-            if not isinstance(event, Mapping) or "Type" not in event:
-                raise TemplateError(f"{here}: an event needs a Type")
-            kind = str(event["Type"])
-            values = reader.resolve(event.get("Properties") or {}, f"{here}.Properties")
+        for event_id, kind, values, here in self._sam_events(logical_id):
             if kind in ("Schedule", "ScheduleV2"):
                 found.append(self._schedule(kind, values, here, logical_id))
             elif kind in ("EventBridgeRule", "CloudWatchEvent"):
                 rule = self._eventbridge_rule(values, here)
                 found += [] if rule is None else [rule]
             else:
-                reader.warn(
+                self._reader.warn(
                     f"{logical_id}: event {event_id} of type {kind} does not start a state "
                     "machine in faaslib; left out"
                 )
         return found
+
+    def _sam_events(self, logical_id: str) -> Iterator[tuple[str, str, Mapping[str, Any], str]]:
+        """Each of a resource's SAM ``Events``: its id, ``Type``, resolved ``Properties`` and
+        place in the template.
+
+        :raises ~faaslib.TemplateError: an event has no ``Type``
+        """
+        reader = self._reader
+        where = f"Resources.{logical_id}.Properties.Events"
+        for event_id, event in (reader.names.properties(logical_id).get("Events") or {}).items():
+            here = f"{where}.{event_id}"
+            if not isinstance(event, Mapping) or "Type" not in event:
+                raise TemplateError(f"{here}: an event needs a Type")
+            values = reader.resolve(event.get("Properties") or {}, f"{here}.Properties")
+            yield event_id, str(event["Type"]), values, here
 
     def _event(
         self, kind: str, values: Mapping[str, Any], where: str, function_id: str
