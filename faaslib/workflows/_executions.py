@@ -29,7 +29,7 @@ from ._errors import (
 )
 from ._executor import Interpreter, Run
 from ._failure import RUNTIME, TIMEOUT, StatesFailure
-from ._history import MAX_DATA, ExecutionHistory, as_text
+from ._history import MAX_DATA, NO_DETAILS, ExecutionHistory, as_text
 from ._machines import StateMachine, StateMachines, check_name
 from ._result import ExecutionResult, ExecutionStatus
 from ._tokens import TaskTokens
@@ -187,7 +187,7 @@ class Workflows:
             "ExecutionStarted",
             {
                 "input": execution.input,
-                "inputDetails": {"truncated": False},
+                "inputDetails": NO_DETAILS,
                 "roleArn": role,
             },
         )
@@ -215,7 +215,7 @@ class Workflows:
                     self._end(execution, "SUCCEEDED")
                     strand.add(
                         "ExecutionSucceeded",
-                        {"output": text, "outputDetails": {"truncated": False}},
+                        {"output": text, "outputDetails": NO_DETAILS},
                     )
         finally:
             execution.watchdog.cancel()

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from ._choice import choose
 from ._failure import RUNTIME, StatesFailure
 from ._flows import run_map, run_parallel
-from ._history import Strand, as_text, limited_text
+from ._history import NO_DETAILS, Strand, as_text, limited_text
 from ._host import Host
 from ._paths import path_exists, put_result, read_path
 from ._retry import matches, retry_delay
@@ -32,7 +32,6 @@ if TYPE_CHECKING:
 __all__ = ["Interpreter", "Run", "iso_time"]
 
 _UTC = datetime.timezone.utc
-_NO_DETAILS = {"truncated": False}
 
 
 def iso_time(epoch: float) -> str:
@@ -95,7 +94,7 @@ class Interpreter:
         kind = state["Type"]
         entered = strand.add(
             f"{kind}StateEntered",
-            {"name": name, "input": as_text(raw), "inputDetails": _NO_DETAILS},
+            {"name": name, "input": as_text(raw), "inputDetails": NO_DETAILS},
         )
         context = self.run.context(name, self.host.clock.time())
         try:
@@ -110,7 +109,7 @@ class Interpreter:
             following = catcher["Next"]
         text = limited_text(output, name)  # States.DataLimitExceeded: no Catch takes it
         strand.add(
-            f"{kind}StateExited", {"name": name, "output": text, "outputDetails": _NO_DETAILS}
+            f"{kind}StateExited", {"name": name, "output": text, "outputDetails": NO_DETAILS}
         )
         return output, following
 

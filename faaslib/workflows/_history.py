@@ -23,11 +23,13 @@ from typing import Any
 
 from ._failure import DATA_LIMIT_EXCEEDED, StatesFailure
 
-__all__ = ["MAX_DATA", "ExecutionHistory", "Strand", "as_text", "limited_text"]
+__all__ = ["MAX_DATA", "NO_DETAILS", "ExecutionHistory", "Strand", "as_text", "limited_text"]
 
 _UTC = datetime.timezone.utc
 #: Step Functions' limit on a state's input and output, in bytes of UTF-8 (256 KiB).
 MAX_DATA = 262_144
+#: An event's ``inputDetails`` or ``outputDetails``: its data is whole (never truncated here).
+NO_DETAILS = {"truncated": False}
 #: Events that no later event names as its previous one.
 _PASSED_OVER = frozenset(
     {

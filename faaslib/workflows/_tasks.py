@@ -24,7 +24,7 @@ from .._arn import parse_function_arn
 from .._depth import loads_within
 from .._errors import FaaslibError
 from ._failure import DATA_LIMIT_EXCEEDED, HEARTBEAT_TIMEOUT, RUNTIME, TIMEOUT, StatesFailure
-from ._history import MAX_DATA, Strand, as_text, limited_text
+from ._history import MAX_DATA, NO_DETAILS, Strand, as_text, limited_text
 from ._paths import number_field
 from ._templates import resolve_template
 
@@ -40,7 +40,6 @@ LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 WAIT_FOR_TOKEN = ".waitForTaskToken"
 #: What a task sends, in the cause of a ``States.DataLimitExceeded``.
 _INPUT = "has an input, after Parameters,"
-_NO_DETAILS = {"truncated": False}
 
 
 async def run_task(
@@ -122,7 +121,7 @@ class _IntegratedTask:
                 host.tokens.end(token, "done")  # if still waiting: answered, or cancelled
         self.strand.add(
             "TaskSucceeded",
-            {**self._names(), "output": as_text(result), "outputDetails": _NO_DETAILS},
+            {**self._names(), "output": as_text(result), "outputDetails": NO_DETAILS},
         )
         return result
 
@@ -151,7 +150,7 @@ class _IntegratedTask:
         submitted = await self._answer(parameters)
         self.strand.add(
             "TaskSubmitted",
-            {**self._names(), "output": as_text(submitted), "outputDetails": _NO_DETAILS},
+            {**self._names(), "output": as_text(submitted), "outputDetails": NO_DETAILS},
         )
         return await waiting.answer(heartbeat)
 
@@ -171,7 +170,7 @@ async def _direct(
     scheduled: dict[str, Any] = {
         "resource": arn,
         "input": limited_text(data, context["State"]["Name"], what=_INPUT),
-        "inputDetails": _NO_DETAILS,
+        "inputDetails": NO_DETAILS,
     }
     if seconds is not None:
         scheduled["timeoutInSeconds"] = seconds
@@ -188,7 +187,7 @@ async def _direct(
         event = "LambdaFunctionTimedOut" if failure.error == TIMEOUT else "LambdaFunctionFailed"
         strand.add(event, {"error": failure.error, "cause": failure.cause})
         raise
-    strand.add("LambdaFunctionSucceeded", {"output": as_text(output), "outputDetails": _NO_DETAILS})
+    strand.add("LambdaFunctionSucceeded", {"output": as_text(output), "outputDetails": NO_DETAILS})
     return output
 
 
