@@ -65,40 +65,50 @@ def retry_delay(
 
 def check_retriers(value: object, location: str) -> list[Problem]:
     """The problems of a state's ``Retry`` field (located at ``location``)."""
-    if not isinstance(value, list):
-        return [Problem(SCHEMA, "The value of 'Retry' must be an array of retriers", location)]
-    problems: list[Problem] = []
-    for index, retrier in enumerate(value):
-        at = f"{location}/{index}"
-        if not isinstance(retrier, dict):
-            problems.append(Problem(SCHEMA, "A retrier must be an object", at))
-            continue
-        last = index == len(value) - 1
-        problems += _check_rule(retrier, at, _RETRIER_FIELDS, "retrier", last=last)
-        problems += _check_retrier_numbers(retrier, at)
-    return problems
+    return _check_rules(value, location, "Retry", "retrier", _check_retrier)
 
 
 def check_catchers(value: object, location: str) -> list[Problem]:
     """The problems of a state's ``Catch`` field, but whether each ``Next`` names a state."""
+    return _check_rules(value, location, "Catch", "catcher", _check_catcher)
+
+
+def _check_rules(
+    value: object,
+    location: str,
+    field: str,
+    kind: str,
+    check: Callable[[Mapping[str, Any], str, bool], list[Problem]],
+) -> list[Problem]:
+    """The problems of a ``Retry`` or ``Catch`` field: an array of objects, each of which
+    ``check`` checks (given its location, and whether it is the last)."""
     if not isinstance(value, list):
-        return [Problem(SCHEMA, "The value of 'Catch' must be an array of catchers", location)]
+        return [Problem(SCHEMA, f"The value of '{field}' must be an array of {kind}s", location)]
     problems: list[Problem] = []
-    for index, catcher in enumerate(value):
+    for index, rule in enumerate(value):
         at = f"{location}/{index}"
-        if not isinstance(catcher, dict):
-            problems.append(Problem(SCHEMA, "A catcher must be an object", at))
+        if not isinstance(rule, dict):
+            problems.append(Problem(SCHEMA, f"A {kind} must be an object", at))
             continue
-        last = index == len(value) - 1
-        problems += _check_rule(catcher, at, _CATCHER_FIELDS, "catcher", last=last)
-        if "Next" not in catcher:
-            problems.append(Problem(SCHEMA, "These fields are required: [Next]", at))
-        elif not isinstance(catcher["Next"], str):
-            problems.append(Problem(SCHEMA, "The value of 'Next' must be a string", f"{at}/Next"))
-        if catcher.get("ResultPath") is not None:
-            message = check_path(catcher["ResultPath"], reference=True)
-            if message is not None:
-                problems.append(Problem(SCHEMA, f"ResultPath: {message}", f"{at}/ResultPath"))
+        problems += check(rule, at, index == len(value) - 1)
+    return problems
+
+
+def _check_retrier(retrier: Mapping[str, Any], at: str, last: bool) -> list[Problem]:
+    problems = _check_rule(retrier, at, _RETRIER_FIELDS, "retrier", last=last)
+    return problems + _check_retrier_numbers(retrier, at)
+
+
+def _check_catcher(catcher: Mapping[str, Any], at: str, last: bool) -> list[Problem]:
+    problems = _check_rule(catcher, at, _CATCHER_FIELDS, "catcher", last=last)
+    if "Next" not in catcher:
+        problems.append(Problem(SCHEMA, "These fields are required: [Next]", at))
+    elif not isinstance(catcher["Next"], str):
+        problems.append(Problem(SCHEMA, "The value of 'Next' must be a string", f"{at}/Next"))
+    if catcher.get("ResultPath") is not None:
+        message = check_path(catcher["ResultPath"], reference=True)
+        if message is not None:
+            problems.append(Problem(SCHEMA, f"ResultPath: {message}", f"{at}/ResultPath"))
     return problems
 
 
