@@ -20,7 +20,7 @@ from typing import Any
 from ._failure import NO_CHOICE_MATCHED, RUNTIME, Problem, StatesFailure
 from ._paths import check_path, path_exists, read_path
 
-__all__ = ["check_choice_state", "choice_targets", "choose"]
+__all__ = ["check_choice_state", "choice_targets", "choose", "is_timestamp", "timestamp_seconds"]
 
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
 
@@ -71,6 +71,12 @@ def _timestamp_key(value: object) -> tuple[datetime, Decimal] | None:
 def is_timestamp(value: object) -> bool:
     """Whether ``value`` is a timestamp text as the States Language defines it."""
     return _timestamp_key(value) is not None
+
+
+def timestamp_seconds(value: object) -> float | None:
+    """The seconds since the epoch a timestamp text names, or ``None`` for another value."""
+    key = _timestamp_key(value)
+    return None if key is None else key[0].timestamp() + float(key[1])
 
 
 def _is_number(value: object) -> bool:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._choice import choose
+from ._choice import choose, timestamp_seconds
 from ._failure import RUNTIME, StatesFailure
 from ._flows import run_map, run_parallel
 from ._history import NO_DETAILS, Strand, as_text, limited_text
@@ -204,7 +204,7 @@ class Interpreter:
         elif "SecondsPath" in state:
             until = self.host.clock.time() + _wait_seconds(state["SecondsPath"], data, context)
         elif "Timestamp" in state:
-            until = parse_timestamp(state["Timestamp"]) or 0.0  # the definition check parsed it
+            until = timestamp_seconds(state["Timestamp"]) or 0.0  # the definition check parsed it
         else:
             until = _wait_until(state["TimestampPath"], data, context)
         await self.host.activity.sleep_until(until, strand=True)
@@ -237,7 +237,7 @@ def _wait_seconds(path: str, data: Any, context: Any) -> int:
 def _wait_until(path: str, data: Any, context: Any) -> float:
     """The time a ``TimestampPath`` selects (an RFC 3339 time stamp with its offset)."""
     stamp = _wait_value("TimestampPath", path, data, context)
-    until = parse_timestamp(stamp)
+    until = timestamp_seconds(stamp)
     if until is None:
         raise StatesFailure(
             RUNTIME,
@@ -250,20 +250,6 @@ def _wait_until(path: str, data: Any, context: Any) -> float:
 def _shown(path: str, value: Any) -> str:
     """``$.path == value`` as a cause shows a path's value (text as it is)."""
     return f"{path} == {value if isinstance(value, str) else as_text(value)}"
-
-
-def parse_timestamp(value: object) -> float | None:
-    """An RFC 3339 time stamp as seconds since the epoch, or ``None``."""
-    from ._choice import is_timestamp
-
-    if not isinstance(value, str) or not is_timestamp(value):
-        return None
-    text = value.replace("Z", "+00:00").replace("z", "+00:00")
-    head, dot, rest = text.partition(".")
-    if dot:  # Python takes at most six digits of a fraction
-        digits = len(rest) - len(rest.lstrip("0123456789"))
-        text = f"{head}.{rest[: min(digits, 6)]}{rest[digits:]}"
-    return datetime.datetime.fromisoformat(text).timestamp()
 
 
 def _input(state: Mapping[str, Any], raw: Any, context: Any) -> Any:
